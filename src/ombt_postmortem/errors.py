@@ -1,0 +1,32 @@
+"""Exceptions shared by every stage.
+
+A *data fault* (:class:`RunDataError`) is a problem with one run's backup: it is
+reported in the run's ``status``/``problems`` columns and never stops the other
+runs. Anything else is a bug and must propagate with its traceback.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class OmbtPostmortemError(Exception):
+    """Base class of the errors this package raises on purpose."""
+
+
+class CampaignError(OmbtPostmortemError):
+    """The campaign as a whole cannot be read (params.json missing or invalid)."""
+
+
+class RunDataError(OmbtPostmortemError):
+    """A data fault in one run: names the run and the file at fault."""
+
+    def __init__(self, run: str, path: Path | str | None, reason: str) -> None:
+        self.run = run
+        self.path = str(path) if path is not None else None
+        self.reason = reason
+        super().__init__(self.one_line())
+
+    def one_line(self) -> str:
+        where = f" ({Path(self.path).name})" if self.path else ""
+        return f"run {self.run}{where}: {self.reason}"

@@ -1,0 +1,26 @@
+"""What every InfluxDB server backend (native ``influxd``, docker) shares."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Resources one server may use: from the job's ``threads`` and ``resources.mem_mb``."""
+
+    threads: int = 1
+    mem_mb: int = 1024
+
+
+@dataclass
+class ServerHandle:
+    """A running server, as a backend's context manager yields it."""
+
+    url: str  # e.g. http://127.0.0.1:40123, always on 127.0.0.1
+    host: str
+    port: int
+    backend: str  # "native" or "docker"
+    log_path: Path | None = None
+    info: dict[str, str] = field(default_factory=dict)
