@@ -1,0 +1,28 @@
+# ombt-postmortem: from ombt-orchestrator campaign backups to tables, figures and a report.
+#   snakemake --cores 8                       (default config: the bundled example campaign)
+#   snakemake --cores 8 --configfile my-campaigns.yaml   (see config/config.yaml)
+#   snakemake --report results/report.html    (after a run)
+import sys
+from pathlib import Path
+
+from snakemake.utils import min_version
+
+# the library lives in src/: importable from a plain clone, a conda env or a cluster node
+sys.path.insert(0, str(Path(workflow.basedir) / "src"))
+
+min_version("9.0")
+
+
+configfile: "config/config.yaml"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/ombt.smk"
+include: "workflow/rules/influx.smk"
+include: "workflow/rules/campaign.smk"
+
+
+rule all:
+    input:
+        all_outputs(),
+    default_target: True

@@ -1,0 +1,219 @@
+"""Stage 3: all runs' per-run outputs + their params -> one campaign table."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from .ombt.parse import SIDES
+from .ombt.run import STATUS_FAILED, STATUS_OK, STATUS_PARTIAL
+from .ombt.stats import SIDE_COLUMNS
+from .params import Run
+
+HEAD_COLUMNS = ["status", "problems", "n_clients", "n_servers"]
+INFLUX_PROBLEMS = "influx_problems"
+INFLUX_NOTES = "influx_notes"
+
+
+def side_columns() -> list[str]:
+    return [f"{s}_{c}" for s in SIDES for c in SIDE_COLUMNS]
+
+
+def combine_status(ombt_status: str, other_problems: Sequence[str]) -> str:
+    """failed if ombt failed; partial if ombt partial or a later stage had a problem."""
+    if ombt_status == STATUS_FAILED:
+        return STATUS_FAILED
+    if ombt_status == STATUS_PARTIAL or any(other_problems):
+        return STATUS_PARTIAL
+    return STATUS_OK
+
+
+def build_table(
+    runs: Sequence[Run],
+    ombt: Mapping[str, Mapping[str, Any]],
+    metrics: Mapping[str, Mapping[str, Any]] | None = None,
+) -> pd.DataFrame:
+    """One row per run of params.json, in its order.
+
+    ``ombt`` maps run_id to the run's ombt.parquet row; ``metrics`` maps run_id
+    to its metrics.parquet row (absent when the influx stage is off).
+    """
+    param_keys: list[str] = []
+    for run in runs:
+        for k in run.params:
+            if k not in param_keys:
+                param_keys.append(k)
+    rows = []
+    for run in runs:
+        row: dict[str, Any] = {"run_id": run.run_id}
+        for k in param_keys:
+            row[_param_column(k)] = run.params.get(k)
+        o = dict(ombt.get(run.run_id) or {})
+        problems = [p for p in str(o.get("problems") or "").split("; ") if p]
+        ombt_status = str(o.get("status") or STATUS_FAILED)
+        if not o:
+            problems.append(f"run {run.run_id}: no ombt statistics were produced")
+        m = dict(metrics.get(run.run_id) or {}) if metrics is not None else {}
+        later = [p for p in str(m.pop(INFLUX_PROBLEMS, "") or "").split("; ") if p]
+        notes = str(m.pop(INFLUX_NOTES, "") or "")
+        row["status"] = combine_status(ombt_status, later)
+        row["problems"] = "; ".join(problems + later)
+        for k in ["n_clients", "n_servers", *side_columns()]:
+            row[k] = o.get(k, math.nan)
+        for k, v in o.items():
+            if k not in row and k not in ("status", "problems", "run_id"):
+                row[k] = v
+        for k, v in m.items():
+            if k != "run_id":
+                row[k] = v
+        if metrics is not None:
+            row[INFLUX_NOTES] = notes
+        rows.append(row)
+    df = pd.DataFrame(rows)
+    if df.empty:
+        df = pd.DataFrame(columns=["run_id", *HEAD_COLUMNS, *side_columns()])
+    return _parquet_safe(df)
+
+
+def _param_column(key: str) -> str:
+    reserved = {"run_id", *HEAD_COLUMNS, *side_columns(), INFLUX_NOTES}
+    return f"param_{key}" if key in reserved else key
+
+
+def _parquet_safe(df: pd.DataFrame) -> pd.DataFrame:
+    """Params may mix types across runs (1 and "1", lists...): keep them readable."""
+    for col in df.columns:
+        if df[col].dtype != object:
+            continue
+        kinds = {type(v) for v in df[col] if v is not None and not _isnan(v)}
+        if kinds <= {int, float} or kinds <= {bool} or kinds <= {str}:
+            continue
+        df[col] = [None if v is None or _isnan(v)
+                   else (v if isinstance(v, str) else json.dumps(v, sort_keys=True))
+                   for v in df[col]]
+    return df
+
+
+def _isnan(v: Any) -> bool:
+    return isinstance(v, float) and math.isnan(v)
+
+
+def write_table(df: pd.DataFrame, parquet: Path, csv: Path) -> None:
+    parquet.parent.mkdir(parents=True, exist_ok=True)
+    df.to_parquet(parquet, index=False)
+    df.to_csv(csv, index=False)
+
+
+# --- the old notebook's outputs, same key names -----------------------------
+
+
+def _clean(v: Any) -> Any:
+    if isinstance(v, float) and math.isnan(v):
+        return None
+    if hasattr(v, "item"):  # numpy scalar
+        return _clean(v.item())
+    return v
+
+
+def agg_results(row: Mapping[str, Any], hist: pd.DataFrame, side: str) -> dict[str, Any]:
+    """The notebook's ``_agg_clients`` / ``_agg_servers``: merged TestResults + rate."""
+    p = f"{side}_"
+    dist: dict[str, list[int]] = {}
+    if not hist.empty:
+        h = hist[hist["side"] == side]
+        for decade, g in h.groupby("decade"):
+            counts = [0] * 10
+            for b, c in zip(g["bucket"], g["count"], strict=True):
+                counts[int(b)] = int(c)
+            dist[str(int(decade))] = counts  # type: ignore[call-overload]
+    count = _clean(row.get(p + "latency_count"))
+    return {
+        "start_time": _clean(row.get(p + "start_time")),
+        "stop_time": _clean(row.get(p + "stop_time")),
+        "msgs_ok": _clean(row.get(p + "msgs_ok")),
+        "msgs_fail": _clean(row.get(p + "msgs_fail")),
+        "latency": {
+            "min": _clean(row.get(p + "latency_min_ms")),
+            "max": _clean(row.get(p + "latency_max_ms")),
+            "total": _clean(row.get(p + "latency_total_ms")),
+            "count": count,
+            "sum_of_squares": _clean(row.get(p + "latency_sum_of_squares")),
+            "distribution": dist,
+        },
+        "errors": json.loads(str(row.get(p + "errors_detail") or "{}")),
+        "rate": _clean(row.get(p + "rate")),
+    }
+
+
+def _per_agent(row: Mapping[str, Any], side: str, what: str) -> dict[str, Any]:
+    p = f"{side}_{what}_per_agent_"
+    return {"mean": _clean(row.get(p + "mean")), "min": _clean(row.get(p + "min")),
+            "max": _clean(row.get(p + "max"))}
+
+
+def params_calculated(
+    runs: Sequence[Run], table: pd.DataFrame, hists: Mapping[str, pd.DataFrame],
+    metric_groups: Mapping[str, str] | None = None,
+) -> list[dict[str, Any]]:
+    """``params_calculated.json`` as the notebook wrote it (every run, failed ones too)."""
+    by_id = {r["run_id"]: r for r in table.to_dict("records")}
+    out = []
+    for run in runs:
+        row = by_id.get(run.run_id, {})
+        d = dict(run.params)
+        d["_ombt_clients"] = _clean(row.get("n_clients"))
+        d["_ombt_servers"] = _clean(row.get("n_servers"))
+        d["_ombt_msgs_sent_ok"] = _per_agent(row, "client", "ok")
+        d["_ombt_msgs_received_ok"] = _per_agent(row, "server", "ok")
+        d["_ombt_msgs_sent_fail"] = _per_agent(row, "client", "fail")
+        d["_ombt_msgs_received_fail"] = _per_agent(row, "server", "fail")
+        hist = hists.get(run.run_id, pd.DataFrame(columns=["side"]))
+        d["_agg_servers"] = agg_results(row, hist, "server")
+        d["_agg_clients"] = agg_results(row, hist, "client")
+        for column, measurement in (metric_groups or {}).items():
+            if column in row:
+                d.setdefault(f"_{measurement}", {})[column] = _clean(row[column])
+        d["_status"] = row.get("status", STATUS_FAILED)
+        d["_problems"] = row.get("problems", "")
+        out.append(d)
+    return out
+
+
+def all_stats(table: pd.DataFrame, metric_columns: Sequence[str] = ()) -> pd.DataFrame:
+    """The notebook's ``all_stats.json`` frame (client latency fixed: clients' own count)."""
+    t = table
+    rows = []
+    for r in t.to_dict("records"):
+        rows.append({
+            "_ombt_clients": r.get("n_clients"),
+            "_ombt_servers": r.get("n_servers"),
+            "executor": r.get("executor"),
+            "call_type": r.get("call_type"),
+            "pause": r.get("pause"),
+            "version": r.get("version"),
+            "server_rate": r.get("server_rate"),
+            "server_ok": r.get("server_msgs_ok"),
+            "server_fail": r.get("server_msgs_fail"),
+            "server_latency": r.get("server_latency_mean_ms"),
+            "client_latency": r.get("client_latency_mean_ms"),
+            "client_rate": r.get("client_rate"),
+            "client_ok": r.get("client_msgs_ok"),
+            "client_fail": r.get("client_msgs_fail"),
+            "per_client_ok": _per_agent(r, "client", "ok"),
+            "per_client_fail": _per_agent(r, "client", "fail"),
+            "per_server_ok": _per_agent(r, "server", "ok"),
+            "per_server_fail": _per_agent(r, "server", "fail"),
+            **{c: r.get(c) for c in metric_columns},
+        })
+    return pd.DataFrame(rows)
+
+
+def write_notebook_json(path_params: Path, path_all: Path, calculated: list[dict[str, Any]],
+                        stats: pd.DataFrame) -> None:
+    path_params.write_text(json.dumps(calculated, indent=1, default=_clean) + "\n")
+    path_all.write_text(stats.to_json(double_precision=15) + "\n")

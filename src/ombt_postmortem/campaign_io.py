@@ -1,0 +1,87 @@
+"""Stage 3 as files: read every run's parquet, write the campaign's outputs."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from .campaign import (
+    INFLUX_NOTES,
+    all_stats,
+    build_table,
+    params_calculated,
+    write_notebook_json,
+    write_table,
+)
+from .logutil import check_strict
+from .params import load_params
+
+# The notebook grouped its InfluxDB metrics by measurement in params_calculated.json.
+NOTEBOOK_METRIC_GROUPS = {
+    "min_usage_idle_ombt_server": "cpu",
+    "min_usage_idle_bus": "cpu",
+    "messages_delivered": "rabbitmq_overview",
+    "queues": "rabbitmq_overview",
+    "connections": "rabbitmq_overview",
+    "consumers": "rabbitmq_overview",
+    "exchanges": "rabbitmq_overview",
+    "mem_used": "rabbitmq_node",
+    "fd_used": "rabbitmq_node",
+    "sockets_used": "rabbitmq_node",
+}
+PROBLEM_COLUMNS = ["run_id", "status", "problems"]
+
+
+def _one_row(path: Path) -> dict[str, Any]:
+    df = pd.read_parquet(path)
+    return df.iloc[0].to_dict() if len(df) else {}
+
+
+def write_campaign_outputs(
+    campaign_dir: Path,
+    runs_dir: Path,
+    with_metrics: bool,
+    outputs: dict[str, Path],
+    strict: bool = False,
+    log: logging.Logger | None = None,
+) -> pd.DataFrame:
+    """Build and write campaign.parquet/csv, problems.csv and the notebook JSON files."""
+    log = log or logging.getLogger(__name__)
+    runs = load_params(campaign_dir)
+    ombt: dict[str, dict[str, Any]] = {}
+    hists: dict[str, pd.DataFrame] = {}
+    metrics: dict[str, dict[str, Any]] | None = {} if with_metrics else None
+    for run in runs:
+        folder = runs_dir / run.key
+        ombt[run.run_id] = _one_row(folder / "ombt.parquet")
+        hists[run.run_id] = pd.read_parquet(folder / "latency_hist.parquet")
+        if metrics is not None:
+            metrics[run.run_id] = _one_row(folder / "metrics.parquet")
+    table = build_table(runs, ombt, metrics)
+    write_table(table, outputs["parquet"], outputs["csv"])
+    metric_cols = [c for c in NOTEBOOK_METRIC_GROUPS if c in table.columns]
+    extra_metrics = [c for c in table.columns if c in _metric_columns(metrics)]
+    write_notebook_json(
+        outputs["params_calculated"], outputs["all_stats"],
+        params_calculated(runs, table, hists, {c: NOTEBOOK_METRIC_GROUPS.get(c, "influx")
+                                               for c in extra_metrics}),
+        all_stats(table, metric_cols or extra_metrics),
+    )
+    bad = table[table["status"] != "ok"][PROBLEM_COLUMNS]
+    bad.to_csv(outputs["problems"], index=False)
+    log.info("campaign %s: %d runs, %d ok, %d partial, %d failed", campaign_dir, len(table),
+             int((table["status"] == "ok").sum()), int((table["status"] == "partial").sum()),
+             int((table["status"] == "failed").sum()))
+    for r in bad.itertuples():
+        log.warning("%s: %s", r.status, r.problems)
+    check_strict(strict, [str(p) for p in bad["problems"]], f"campaign {campaign_dir}")
+    return table
+
+
+def _metric_columns(metrics: dict[str, dict[str, Any]] | None) -> set[str]:
+    """The InfluxDB metric columns found in the runs' metrics.parquet rows."""
+    skip = {"run_id", INFLUX_NOTES, "influx_problems"}
+    return {k for row in (metrics or {}).values() for k in row if k not in skip}

@@ -1,0 +1,38 @@
+"""Logging for workflow jobs: one log file per job, plus stderr."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+from .errors import OmbtPostmortemError
+
+
+class StrictModeError(OmbtPostmortemError):
+    """``strict: true`` and a run has a data fault."""
+
+
+def job_logger(name: str, log_path: str | Path | None) -> logging.Logger:
+    """A logger writing to the job's log file (if any) and to stderr."""
+    logger = logging.getLogger(f"ombt_postmortem.job.{name}")
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    for h in list(logger.handlers):
+        logger.removeHandler(h)
+    fmt = logging.Formatter("%(asctime)s %(levelname)s %(message)s")
+    if log_path:
+        Path(log_path).parent.mkdir(parents=True, exist_ok=True)
+        fh = logging.FileHandler(log_path, mode="w", encoding="utf-8")
+        fh.setFormatter(fmt)
+        logger.addHandler(fh)
+    sh = logging.StreamHandler(sys.stderr)
+    sh.setFormatter(fmt)
+    logger.addHandler(sh)
+    return logger
+
+
+def check_strict(strict: bool, problems: list[str], what: str) -> None:
+    """With ``strict: true``, any data fault fails the job."""
+    if strict and problems:
+        raise StrictModeError(f"strict mode: {what} has data faults: " + "; ".join(problems))

@@ -1,0 +1,1 @@
+"""ombt controller results: parsing, merging and per-run statistics."""

@@ -1,0 +1,148 @@
+"""Real snakemake, twice: only stale runs are redone; bad inputs stop with a clear message."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from conftest import controller_log, snakemake, write_config
+
+pytestmark = pytest.mark.workflow
+
+
+def _mtimes(results: Path) -> dict[str, float]:
+    return {str(p.relative_to(results)): p.stat().st_mtime_ns
+            for p in results.glob("runs/*/ombt.parquet")}
+
+
+@pytest.fixture
+def done(tmp_path: Path, campaign_copy: Path) -> tuple[Path, Path]:
+    cfg = write_config(tmp_path, {"ex": campaign_copy}, influx={"enabled": False})
+    first = snakemake(tmp_path, cfg)
+    assert first.returncode == 0, first.output
+    assert first.job_counts() == {"ombt_stats": 8, "campaign_table": 1, "all": 1}
+    return tmp_path, cfg
+
+
+def test_nothing_to_do_on_rerun(done: tuple[Path, Path]) -> None:
+    work, cfg = done
+    again = snakemake(work, cfg)
+    assert again.returncode == 0, again.output
+    assert "Nothing to be done" in again.output
+    assert again.job_counts() == {}
+
+
+def test_appending_a_run_redoes_only_that_run(done: tuple[Path, Path],
+                                              campaign_copy: Path) -> None:
+    work, cfg = done
+    results = work / "results/ex"
+    before = _mtimes(results)
+    params = json.loads((campaign_copy / "params.json").read_text())
+    new = dict(params[0], backup_dir="appended-run", nbr_calls=500)
+    shutil.copytree(campaign_copy / params[0]["backup_dir"], campaign_copy / "appended-run")
+    (campaign_copy / "params.json").write_text(json.dumps([*params, new]))
+    time.sleep(0.05)
+    second = snakemake(work, cfg)
+    assert second.returncode == 0, second.output
+    assert second.job_counts() == {"ombt_stats": 1, "campaign_table": 1, "all": 1}
+    assert "wildcards: campaign=ex, run=appended-run" in second.output
+    assert _mtimes(results) == {**before, "runs/appended-run/ombt.parquet":
+                                _mtimes(results)["runs/appended-run/ombt.parquet"]}
+    table = pd.read_parquet(results / "campaign.parquet")
+    assert list(table["run_id"])[-1] == "appended-run"
+    assert len(table) == 9
+
+
+def test_editing_one_controller_log_redoes_only_that_run(done: tuple[Path, Path],
+                                                         campaign_copy: Path) -> None:
+    work, cfg = done
+    results = work / "results/ex"
+    before = _mtimes(results)
+    run = json.loads((campaign_copy / "params.json").read_text())[5]["backup_dir"]
+    log = controller_log(campaign_copy / run)
+    lines = log.read_text().splitlines()
+    clients = json.loads(lines[0])
+    first = next(iter(clients))
+    clients[first]["msgs_ok"] += 7
+    log.write_text(json.dumps(clients) + "\n" + "\n".join(lines[1:]) + "\n")
+    second = snakemake(work, cfg)
+    assert second.returncode == 0, second.output
+    assert second.job_counts() == {"ombt_stats": 1, "campaign_table": 1, "all": 1}
+    after = _mtimes(results)
+    changed = {k for k in after if after[k] != before[k]}
+    assert changed == {f"runs/{run}/ombt.parquet"}
+    table = pd.read_parquet(results / "campaign.parquet").set_index("run_id")
+    want = sum(a["msgs_ok"] for a in clients.values())
+    assert table.loc[run, "client_msgs_ok"] == want
+
+
+def test_touch_without_change_redoes_nothing(done: tuple[Path, Path],
+                                             campaign_copy: Path) -> None:
+    """Snakemake 9 compares checksums of small inputs: a bare touch is not a change."""
+    work, cfg = done
+    run = json.loads((campaign_copy / "params.json").read_text())[5]["backup_dir"]
+    log = controller_log(campaign_copy / run)
+    time.sleep(0.05)
+    os.utime(log)
+    assert log.stat().st_mtime > (work / "results/ex/runs" / run / "ombt.parquet").stat().st_mtime
+    second = snakemake(work, cfg, "-n")
+    assert second.returncode == 0, second.output
+    assert "Nothing to be done" in second.output
+
+
+def test_changing_one_runs_params_redoes_only_that_run(done: tuple[Path, Path],
+                                                       campaign_copy: Path) -> None:
+    work, cfg = done
+    params = json.loads((campaign_copy / "params.json").read_text())
+    params[2]["pause"] = 0.5
+    (campaign_copy / "params.json").write_text(json.dumps(params))
+    second = snakemake(work, cfg)
+    assert second.returncode == 0, second.output
+    assert second.job_counts() == {"ombt_stats": 1, "campaign_table": 1, "all": 1}
+    assert f"run={params[2]['backup_dir']}" in second.output
+    table = pd.read_parquet(work / "results/ex/campaign.parquet")
+    assert table["pause"].tolist()[2] == 0.5
+
+
+@pytest.mark.parametrize("content, expected", [
+    ('{"backup_dir": "x"}', "expected a JSON list"),
+    ("[{\"backup_dir\": \"a\"}, {\"nbr_clients\": 3}]", "entry 1 has no non-empty string"),
+    ('[{"backup_dir": "a"}, {"backup_dir": "a"}]', "entry 1 repeats backup_dir 'a'"),
+    ("[{\"backup_dir\": \"a\"},", "not valid JSON"),
+    ('[{"backup_dir": ""}]', "entry 0 has no non-empty string"),
+])
+def test_bad_params_json_stops_with_file_and_entry(tmp_path: Path, content: str,
+                                                   expected: str) -> None:
+    camp = tmp_path / "camp"
+    camp.mkdir()
+    (camp / "params.json").write_text(content)
+    cfg = write_config(tmp_path, {"bad": camp})
+    res = snakemake(tmp_path, cfg, "-n")
+    assert res.returncode != 0
+    assert str(camp / "params.json") in res.output
+    assert expected in res.output
+    assert "campaign 'bad'" in res.output
+
+
+def test_invalid_config_is_rejected(tmp_path: Path, campaign_copy: Path) -> None:
+    cfg = write_config(tmp_path, {"ex": campaign_copy}, strict="yes")
+    res = snakemake(tmp_path, cfg, "-n")
+    assert res.returncode != 0
+    assert "strict" in res.output and "boolean" in res.output
+
+
+def test_two_campaigns_in_one_run(tmp_path: Path, campaign_copy: Path) -> None:
+    other = tmp_path / "other"
+    shutil.copytree(campaign_copy, other)
+    params = json.loads((other / "params.json").read_text())[:3]
+    (other / "params.json").write_text(json.dumps(params))
+    cfg = write_config(tmp_path, {"a": campaign_copy, "b": other}, influx={"enabled": False})
+    res = snakemake(tmp_path, cfg)
+    assert res.returncode == 0, res.output
+    assert len(pd.read_parquet(tmp_path / "results/a/campaign.parquet")) == 8
+    assert len(pd.read_parquet(tmp_path / "results/b/campaign.parquet")) == 3
