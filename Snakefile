@@ -20,6 +20,7 @@ include: "workflow/rules/common.smk"
 include: "workflow/rules/ombt.smk"
 include: "workflow/rules/influx.smk"
 include: "workflow/rules/campaign.smk"
+include: "workflow/rules/figures.smk"
 
 
 rule all:

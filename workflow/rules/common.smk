@@ -61,7 +61,12 @@ def campaign_outputs(name):
 
 
 def all_outputs():
-    return [path for name in CAMPAIGNS for path in campaign_outputs(name)]
+    """Everything `rule all` asks for; figure_outputs comes from figures.smk."""
+    return [
+        path
+        for name in CAMPAIGNS
+        for path in [*campaign_outputs(name), *figure_outputs(name)]
+    ]
 
 
 def controller_logs(wildcards):
