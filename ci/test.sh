@@ -1,8 +1,27 @@
 #!/usr/bin/env bash
 # The whole test suite, as `make test` (and CI) runs it: lint, then pytest.
+# As root it also brings up what the integration tests need and tears it down:
+# a Podman engine serving the Docker API (the docker backend's tests).
+# Set OMBT_NO_SERVICES=1 to skip that (those tests then skip, saying why).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${VENV:-.venv}/bin
+
+down=()
+cleanup() {
+  local rc=$?
+  for cmd in "${down[@]}"; do bash "$cmd" >/dev/null 2>&1 || echo "warning: $cmd failed" >&2; done
+  exit "$rc"
+}
+trap cleanup EXIT
+
+if [ "$(id -u)" = 0 ] && [ "${OMBT_NO_SERVICES:-0}" != 1 ]; then
+  echo "== podman (Docker API) for the docker backend tests" >&2
+  down+=(ci/podman-down.sh)
+  eval "$(bash ci/podman-up.sh)"
+  export OMBT_REQUIRE_PODMAN=1
+fi
+
 "$BIN/ruff" check .
 "$BIN/snakemake" --lint >/dev/null
 "$BIN/python" -m pytest "$@"
