@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import signal
 import sys
 from pathlib import Path
 
@@ -30,6 +31,16 @@ def job_logger(name: str, log_path: str | Path | None) -> logging.Logger:
     sh.setFormatter(fmt)
     logger.addHandler(sh)
     return logger
+
+
+def exit_on_sigterm() -> None:
+    """Turn SIGTERM into SystemExit, so that ``finally`` blocks (server stop, temp
+    folder removal) run when Snakemake or a cluster scheduler terminates the job."""
+
+    def _exit(signum: int, _frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, _exit)
 
 
 def check_strict(strict: bool, problems: list[str], what: str) -> None:

@@ -49,6 +49,13 @@ def run_dir(wildcards):
         return None
 
 
+def influx_tar(wildcards):
+    """The run's influxdb-data.tar.gz, or nothing: the job then reports it missing."""
+    folder = run_dir(wildcards)
+    tar = None if folder is None else folder / "influxdb-data.tar.gz"
+    return [str(tar)] if tar is not None and tar.is_file() else []
+
+
 def campaign_outputs(name):
     base = f"{RESULTS}/{name}"
     return [

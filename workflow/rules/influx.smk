@@ -1,3 +1,35 @@
-# Stage 2, one job per run: restore the run's InfluxDB backup and query it.
-# (wired in by the InfluxDB stage)
-INFLUX_ENABLED = False
+# Stage 2, one job per run: restore the run's InfluxDB backup in a private
+# server (own port on 127.0.0.1, own temp folder, CPU/memory limits) and query
+# the run's window. `--resources influx=N` bounds the servers running at once.
+INFLUX = config["influx"]
+INFLUX_ENABLED = INFLUX["enabled"]
+INFLUX_EXPORT = INFLUX["export_timeseries"]
+
+
+rule influx_metrics:
+    input:
+        ombt=f"{RESULTS}/{{campaign}}/runs/{{run}}/ombt.parquet",
+        tar=influx_tar,
+    output:
+        metrics=f"{RESULTS}/{{campaign}}/runs/{{run}}/metrics.parquet",
+        **(
+            {"timeseries": f"{RESULTS}/{{campaign}}/runs/{{run}}/timeseries.parquet"}
+            if INFLUX_EXPORT
+            else {}
+        ),
+    params:
+        run_id=lambda wc: run_of(wc).run_id,
+        influx={k: v for k, v in INFLUX.items() if k not in ("threads", "mem_mb")},
+        base_dir=workflow.basedir,
+        strict=config["strict"],
+    threads: INFLUX["threads"]
+    resources:
+        mem_mb=INFLUX["mem_mb"],
+        influx=1,
+        runtime=30,
+    log:
+        f"{RESULTS}/{{campaign}}/logs/influx_metrics/{{run}}.log",
+    conda:
+        "../envs/ombt-postmortem.yaml"
+    script:
+        "../scripts/influx_metrics.py"

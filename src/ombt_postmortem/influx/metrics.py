@@ -1,0 +1,373 @@
+"""The influx stage of one run: restore, serve, query the run's window, export, clean up.
+
+:func:`collect_run_metrics` is the one function the workflow rule calls. Data
+faults (no window, bad archive, server failing on the restored data, database
+missing) raise :class:`~ombt_postmortem.errors.RunDataError`; a missing
+measurement or field is NaN, never an error.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ombt_postmortem.errors import RunDataError
+from ombt_postmortem.influx.backend import BACKENDS, open_server
+from ombt_postmortem.influx.queries import QuerySet, epoch_ns, resolve_query_set_path
+from ombt_postmortem.influx.ready import ServerNotReady
+from ombt_postmortem.influx.restore import restored
+from ombt_postmortem.influx.server import Limits
+
+log = logging.getLogger(__name__)
+
+#: the fixed leading columns of the long-form time series, then other tags, then time, value
+TS_KEYS = ("measurement", "field", "host", "role")
+INTERNAL_DB = "_internal"
+DEFAULT_DOCKER = {"image": "influxdb:1.8", "base_url": None}
+
+
+# --------------------------------------------------------------------------- config
+
+
+@dataclass(frozen=True)
+class InfluxConfig:
+    """The ``influx`` section of the workflow config (unknown keys are ignored)."""
+
+    backend: str = "auto"
+    database: str = "telegraf"
+    window_margin_s: float = 0.0
+    export_timeseries: bool = True
+    max_extract_mb: float = 4096
+    ready_timeout_s: float = 60.0
+    #: path of a query-set YAML, a preset name (``telegraf`` -> config/queries/telegraf.yaml),
+    #: or an inline query set (mapping with ``queries`` and ``timeseries``)
+    queries: str | Mapping[str, Any] = "config/queries/telegraf.yaml"
+    docker: Mapping[str, Any] = field(default_factory=lambda: dict(DEFAULT_DOCKER))
+    #: where the private temp folders go (None: $TMPDIR / the system default)
+    tmpdir: str | None = None
+    #: folder against which a relative ``queries`` path is resolved first
+    base_dir: str | None = None
+    query_set: QuerySet = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.backend not in BACKENDS:
+            raise ValueError(f"influx.backend must be one of {BACKENDS}, not {self.backend!r}")
+        if not isinstance(self.database, str) or not self.database:
+            raise ValueError(f"influx.database must be a non-empty string: {self.database!r}")
+        for name in ("window_margin_s", "max_extract_mb", "ready_timeout_s"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
+                raise ValueError(f"influx.{name} must be a number: {v!r}")
+        if self.window_margin_s < 0:
+            raise ValueError("influx.window_margin_s must be >= 0")
+        if self.max_extract_mb <= 0 or self.ready_timeout_s <= 0:
+            raise ValueError("influx.max_extract_mb and influx.ready_timeout_s must be > 0")
+        if not isinstance(self.export_timeseries, bool):
+            raise ValueError(f"influx.export_timeseries must be true/false: "
+                             f"{self.export_timeseries!r}")
+        docker = {**DEFAULT_DOCKER, **dict(self.docker or {})}
+        object.__setattr__(self, "docker", docker)
+        if isinstance(self.queries, Mapping):
+            qs = QuerySet.from_dict(self.queries, source="influx.queries")
+        else:
+            qs = QuerySet.load(resolve_query_set_path(self.queries, self.base_dir))
+        object.__setattr__(self, "query_set", qs)
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any] | None, *,
+                  base_dir: Path | str | None = None) -> InfluxConfig:
+        """Build from the config's ``influx`` mapping; missing keys take the defaults."""
+        d = dict(d or {})
+        known = {f for f in cls.__dataclass_fields__ if f != "query_set"}
+        kwargs = {k: v for k, v in d.items() if k in known and v is not None}
+        if base_dir is not None:
+            kwargs["base_dir"] = str(base_dir)
+        return cls(**kwargs)
+
+
+# --------------------------------------------------------------------------- result
+
+
+def empty_timeseries() -> pd.DataFrame:
+    """The long-form time series with no rows (and the right dtypes)."""
+    return pd.DataFrame({
+        **{k: pd.Series([], dtype="string") for k in TS_KEYS},
+        "time": pd.Series([], dtype="datetime64[ns, UTC]"),
+        "value": pd.Series([], dtype="float64"),
+    })
+
+
+@dataclass
+class RunMetrics:
+    values: dict[str, float]
+    timeseries: pd.DataFrame
+    notes: list[str] = field(default_factory=list)
+    database: str | None = None
+    backend: str | None = None
+    window: tuple[float, float] | None = None  # the queried window, margin included
+    #: seconds per step: extract, start_to_ready, queries, export, stop, cleanup
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+# --------------------------------------------------------------------------- HTTP
+
+
+class InfluxQueryError(RuntimeError):
+    pass
+
+
+def influx_query(url: str, q: str, db: str | None = None, *, epoch: str = "ns",
+                 timeout_s: float = 300.0) -> dict[str, Any]:
+    """POST one statement to ``url/query``; return its result object (raises on error)."""
+    params = {"q": q, "epoch": epoch}
+    if db is not None:
+        params["db"] = db
+    body = urllib.parse.urlencode(params).encode()
+    req = urllib.request.Request(f"{url}/query", data=body, method="POST",
+                                 headers={"Content-Type": "application/x-www-form-urlencoded"})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout_s) as resp:
+            payload = json.loads(resp.read())
+    except urllib.error.HTTPError as e:
+        try:
+            err = json.loads(e.read()).get("error", str(e))
+        except ValueError:
+            err = str(e)
+        raise InfluxQueryError(err) from None
+    if "error" in payload:
+        raise InfluxQueryError(payload["error"])
+    results = payload.get("results") or [{}]
+    result = results[0]
+    if "error" in result:
+        raise InfluxQueryError(result["error"])
+    return result
+
+
+# --------------------------------------------------------------------------- the stage
+
+
+class _RunLog:
+    """Lines of the stage appended to the rule's log (shared with influxd's output)."""
+
+    def __init__(self, run: str, path: Path | None) -> None:
+        self.run, self.path = run, path
+
+    def __call__(self, msg: str) -> None:
+        log.info("run %s: %s", self.run, msg)
+        if self.path is not None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with open(self.path, "a", encoding="utf-8") as f:
+                f.write(f"[ombt-postmortem] {msg}\n")
+
+
+def check_window(run: str, window: tuple[float, float] | None) -> tuple[float, float]:
+    """The run window as two finite epoch seconds with start <= stop, or a RunDataError."""
+    if window is None:
+        raise RunDataError(run, None, "no run window: start/stop times unknown "
+                                      "(controller log missing or unreadable)")
+    try:
+        start, stop = (float(window[0]), float(window[1]))
+    except (TypeError, ValueError, IndexError):
+        raise RunDataError(run, None, f"invalid run window {window!r}") from None
+    if not (math.isfinite(start) and math.isfinite(stop)) or stop < start or start <= 0:
+        raise RunDataError(run, None, f"invalid run window {window!r}")
+    return start, stop
+
+
+def _iso(t: float) -> str:
+    return datetime.fromtimestamp(t, UTC).isoformat(timespec="milliseconds")
+
+
+def collect_run_metrics(
+    run: str,
+    tar_path: Path | None,
+    window: tuple[float, float] | None,
+    cfg: InfluxConfig,
+    log_path: Path | None,
+    limits: Limits,
+) -> RunMetrics:
+    """Restore ``tar_path``, serve it, query the window, export the series; clean up always.
+
+    ``window`` is (min start, max stop) of the run's clients and servers, epoch
+    seconds; it is widened by ``cfg.window_margin_s`` on both sides.
+    """
+    start, stop = check_window(run, window)
+    if tar_path is None:
+        raise RunDataError(run, None, "no influxdb-data.tar.gz in the run's backup folder")
+    tar_path = Path(tar_path)
+    log_path = Path(log_path) if log_path is not None else None
+    note = _RunLog(run, log_path)
+    lo, hi = start - cfg.window_margin_s, stop + cfg.window_margin_s
+    lo_ns, hi_ns = epoch_ns(lo), epoch_ns(hi, up=True)
+    out = RunMetrics(values={}, timeseries=empty_timeseries(), window=(lo, hi))
+    qs = cfg.query_set
+    note(f"run {run}: window {_iso(lo)} .. {_iso(hi)} (margin {cfg.window_margin_s:g} s), "
+         f"archive {tar_path}, query set {qs.source}")
+    t = time.monotonic()
+    with restored(run, tar_path, cfg.max_extract_mb, tmp_root=cfg.tmpdir) as data_dir:
+        out.timings["extract"] = time.monotonic() - t
+        t = time.monotonic()
+        entered = False
+        try:
+            with open_server(cfg.backend, data_dir, limits, log_path, cfg.ready_timeout_s,
+                             cfg.docker) as server:
+                entered = True
+                out.backend = server.backend
+                out.timings["start_to_ready"] = time.monotonic() - t
+                note(f"{server.backend} server ready at {server.url} in "
+                     f"{out.timings['start_to_ready']:.3f} s")
+                t = time.monotonic()
+                out.database = _resolve_database(run, tar_path, server.url, cfg.database,
+                                                 out.notes)
+                out.values = _run_queries(run, tar_path, server.url, out.database, qs,
+                                          lo_ns, hi_ns, out.notes)
+                out.timings["queries"] = time.monotonic() - t
+                t = time.monotonic()
+                if cfg.export_timeseries:
+                    out.timeseries = _export(run, tar_path, server.url, out.database, qs,
+                                             lo_ns, hi_ns, out.notes)
+                out.timings["export"] = time.monotonic() - t
+                _hold(server.url, note)
+                t = time.monotonic()
+        except ServerNotReady as e:
+            if entered or type(e).__name__ == "DockerBackendError":  # not the data's fault
+                raise
+            raise RunDataError(run, tar_path, "InfluxDB failed to start on the restored data: "
+                               + " | ".join(str(e).splitlines())) from None
+        out.timings["stop"] = time.monotonic() - t
+        t = time.monotonic()
+    out.timings["cleanup"] = time.monotonic() - t
+    for n in out.notes:
+        note(n)
+    note("timings (s): " + ", ".join(f"{k} {v:.3f}" for k, v in out.timings.items()))
+    return out
+
+
+HOLD_ENV = "OMBT_POSTMORTEM_HOLD_S"
+
+
+def _hold(url: str, note: _RunLog) -> None:
+    """With OMBT_POSTMORTEM_HOLD_S=N, keep the run's server up N more seconds.
+
+    For looking at a run's database by hand (``influx -port ...``) while its
+    job waits; the server is stopped and the folder deleted afterwards as usual.
+    """
+    try:
+        hold = float(os.environ.get(HOLD_ENV, "0") or 0)
+    except ValueError:
+        hold = 0.0
+    if hold > 0:
+        note(f"{HOLD_ENV}={hold:g}: holding the server at {url} for {hold:g} s")
+        time.sleep(hold)
+
+
+def _resolve_database(run: str, tar_path: Path, url: str, wanted: str, notes: list[str]) -> str:
+    result = _query(run, tar_path, url, "SHOW DATABASES", None, "SHOW DATABASES")
+    names = [row[0] for s in result.get("series", []) for row in s.get("values", [])]
+    if wanted in names:
+        return wanted
+    users = [n for n in names if n != INTERNAL_DB]
+    if len(users) == 1:
+        notes.append(f"database {wanted} absent, used the only user database {users[0]}")
+        return users[0]
+    found = ", ".join(names) if names else "none"
+    raise RunDataError(run, tar_path, f"database {wanted} not found and not exactly one other "
+                                      f"user database to use instead (databases found: {found})")
+
+
+def _query(run: str, tar_path: Path, url: str, q: str, db: str | None,
+           what: str) -> dict[str, Any]:
+    try:
+        return influx_query(url, q, db)
+    except InfluxQueryError as e:
+        raise RunDataError(run, tar_path, f"query {what} failed: {e} (query: {q})") from None
+
+
+def _run_queries(run: str, tar_path: Path, url: str, db: str, qs: QuerySet, lo_ns: int,
+                 hi_ns: int, notes: list[str]) -> dict[str, float]:
+    values: dict[str, float] = {}
+    for spec in qs.queries:
+        q = spec.render(lo_ns, hi_ns)
+        values[spec.column] = _scalar(spec.column, _query(run, tar_path, url, q, db, spec.column),
+                                      notes)
+    return values
+
+
+def _scalar(column: str, result: dict[str, Any], notes: list[str]) -> float:
+    series = result.get("series") or []
+    if not series:
+        notes.append(f"{column}: no data in the window (measurement or field absent): NaN")
+        return math.nan
+    rows = series[0].get("values") or []
+    if len(series) > 1 or len(rows) > 1:
+        raise ValueError(f"query of {column} must return one value, got {len(series)} "
+                         f"series and {len(rows)} rows: fix its template")
+    cols = series[0].get("columns") or []
+    idx = next((i for i, c in enumerate(cols) if c != "time"), None)
+    if not rows or idx is None:
+        notes.append(f"{column}: empty result: NaN")
+        return math.nan
+    value = rows[0][idx]
+    if value is None:
+        notes.append(f"{column}: null in the window: NaN")
+        return math.nan
+    if isinstance(value, bool | int | float):
+        return float(value)
+    notes.append(f"{column}: non-numeric value {value!r}: NaN")
+    return math.nan
+
+
+def _export(run: str, tar_path: Path, url: str, db: str, qs: QuerySet, lo_ns: int, hi_ns: int,
+            notes: list[str]) -> pd.DataFrame:
+    rows: list[dict[str, Any]] = []
+    skipped = 0
+    for spec in qs.timeseries:
+        result = _query(run, tar_path, url, spec.render(lo_ns, hi_ns), db,
+                        f"timeseries {spec.measurement}")
+        for s in result.get("series") or []:
+            tags = {k: v for k, v in (s.get("tags") or {}).items() if v != ""}
+            cols = s.get("columns") or []
+            fields = [(i, c) for i, c in enumerate(cols) if c != "time"]
+            for vals in s.get("values") or []:
+                ts = vals[0]
+                for i, name in fields:
+                    v = vals[i]
+                    if v is None:
+                        continue
+                    if not isinstance(v, bool | int | float):
+                        skipped += 1
+                        continue
+                    rows.append({**tags, "measurement": s.get("name", spec.measurement),
+                                 "field": name, "time": ts, "value": float(v)})
+    if skipped:
+        notes.append(f"timeseries: {skipped} non-numeric values left out")
+    if not rows:
+        return empty_timeseries()
+    df = pd.DataFrame(rows)
+    for k in TS_KEYS:
+        if k not in df.columns:
+            df[k] = pd.NA
+    others = sorted(c for c in df.columns if c not in (*TS_KEYS, "time", "value"))
+    df = df[[*TS_KEYS, *others, "time", "value"]]
+    for c in (*TS_KEYS, *others):
+        df[c] = df[c].astype("string")
+    df["time"] = pd.to_datetime(df["time"].astype("int64"), unit="ns", utc=True)
+    df["value"] = df["value"].astype("float64")
+    order = {m.measurement: i for i, m in enumerate(qs.timeseries)}
+    df = df.sort_values(["measurement", "field", "host", "role", *others, "time"],
+                        key=lambda c: c.map(order) if c.name == "measurement" else c,
+                        kind="stable", na_position="first")
+    return df.reset_index(drop=True)

@@ -1,0 +1,271 @@
+"""Queries as configuration: InfluxQL templates with safely rendered placeholders.
+
+A query set (YAML, e.g. ``config/queries/telegraf.yaml``) has two lists::
+
+    queries:                     # one result column each
+      - column: min_usage_idle_bus
+        role: bus                # only when the template uses {role}
+        template: >-
+          SELECT min("usage_idle") FROM (SELECT mean("usage_idle") AS "usage_idle"
+          FROM "cpu" WHERE "role" = {role} AND time >= {start} AND time <= {stop}
+          GROUP BY "host")
+    timeseries:                  # raw points exported per run (long form)
+      - measurement: cpu
+        fields: [usage_idle, usage_user]   # or "*" for every field
+
+Placeholders: ``{start}`` and ``{stop}`` (mandatory in every template: every
+query is restricted to the run's window) become RFC3339 string literals with
+nanosecond precision; ``{role}`` becomes an InfluxQL string literal. Literal
+braces are written ``{{`` ``}}``. Values are escaped, never pasted: a role with
+control characters is refused, quotes and backslashes are escaped. Templates
+must be one ``SELECT`` statement without ``INTO`` (queries only read).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import string
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+PLACEHOLDERS = frozenset({"start", "stop", "role"})
+_COLUMN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_MAX_VALUE_LEN = 256
+
+
+class QueryConfigError(ValueError):
+    """The query set is invalid (a configuration error, not a data fault)."""
+
+
+# --------------------------------------------------------------------------- escaping
+
+
+def _check_text(value: object, what: str) -> str:
+    if not isinstance(value, str):
+        raise QueryConfigError(f"{what} must be a string, not {type(value).__name__}: {value!r}")
+    if not value or len(value) > _MAX_VALUE_LEN:
+        raise QueryConfigError(f"{what} must have 1 to {_MAX_VALUE_LEN} characters: {value!r}")
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in value):
+        raise QueryConfigError(f"{what} contains control characters: {value!r}")
+    return value
+
+
+def string_literal(value: str) -> str:
+    """``value`` as an InfluxQL single-quoted string literal."""
+    v = _check_text(value, "string value")
+    return "'" + v.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def identifier(name: str) -> str:
+    """``name`` as an InfluxQL double-quoted identifier."""
+    v = _check_text(name, "identifier")
+    return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def epoch_ns(t: float, *, up: bool = False) -> int:
+    """Epoch seconds -> integer nanoseconds, exact on the float's shortest decimal form.
+
+    Rounds down (a window start) or up (``up=True``, a window stop) so the
+    window never shrinks.
+    """
+    if not isinstance(t, int | float) or isinstance(t, bool) or not math.isfinite(t):
+        raise ValueError(f"not a finite epoch time: {t!r}")
+    ns = Decimal(repr(float(t))) * 1_000_000_000
+    return int(ns.to_integral_value(rounding=ROUND_CEILING if up else ROUND_FLOOR))
+
+
+def time_literal(ns: int) -> str:
+    """Epoch ns as an InfluxQL RFC3339 literal, e.g. ``'2026-11-28T08:37:39.125122800Z'``."""
+    sec, frac = divmod(int(ns), 1_000_000_000)
+    stamp = datetime.fromtimestamp(sec, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+    return f"'{stamp}.{frac:09d}Z'"
+
+
+# --------------------------------------------------------------------------- specs
+
+
+@dataclass(frozen=True)
+class QuerySpec:
+    """One result column computed by one InfluxQL template."""
+
+    column: str
+    template: str
+    role: str | None = None
+
+    def render(self, start_ns: int, stop_ns: int) -> str:
+        values: dict[str, str] = {"start": time_literal(start_ns), "stop": time_literal(stop_ns)}
+        if self.role is not None:
+            values["role"] = string_literal(self.role)
+        return self.template.format(**values).strip()
+
+
+@dataclass(frozen=True)
+class SeriesSpec:
+    """A measurement whose raw points are exported; empty ``fields`` means all of them."""
+
+    measurement: str
+    fields: tuple[str, ...] = ()
+
+    def render(self, start_ns: int, stop_ns: int) -> str:
+        cols = ", ".join(identifier(f) for f in self.fields) if self.fields else "*"
+        return (f"SELECT {cols} FROM {identifier(self.measurement)} "
+                f"WHERE time >= {time_literal(start_ns)} AND time <= {time_literal(stop_ns)} "
+                "GROUP BY *")
+
+
+@dataclass(frozen=True)
+class QuerySet:
+    queries: tuple[QuerySpec, ...]
+    timeseries: tuple[SeriesSpec, ...]
+    source: str = "<inline>"
+
+    @property
+    def columns(self) -> list[str]:
+        return [q.column for q in self.queries]
+
+    @classmethod
+    def load(cls, path: Path | str) -> QuerySet:
+        path = Path(path)
+        try:
+            data = yaml.safe_load(path.read_text())
+        except (OSError, yaml.YAMLError) as e:
+            raise QueryConfigError(f"cannot read the query set {path}: {e}") from None
+        return cls.from_dict(data, source=str(path))
+
+    @classmethod
+    def from_dict(cls, data: object, source: str = "<inline>") -> QuerySet:
+        if not isinstance(data, Mapping):
+            raise QueryConfigError(f"{source}: a query set is a mapping with 'queries' "
+                                   "and optionally 'timeseries'")
+        unknown = set(data) - {"queries", "timeseries", "description"}
+        if unknown:
+            raise QueryConfigError(f"{source}: unknown keys {sorted(unknown)}")
+        raw_q = data.get("queries") or []
+        if not isinstance(raw_q, Sequence) or isinstance(raw_q, str):
+            raise QueryConfigError(f"{source}: 'queries' must be a list")
+        queries = tuple(_query_spec(q, f"{source}: queries[{i}]") for i, q in enumerate(raw_q))
+        seen: set[str] = set()
+        for q in queries:
+            if q.column in seen:
+                raise QueryConfigError(f"{source}: column {q.column!r} is defined twice")
+            seen.add(q.column)
+        raw_t = data.get("timeseries") or []
+        if not isinstance(raw_t, Sequence) or isinstance(raw_t, str):
+            raise QueryConfigError(f"{source}: 'timeseries' must be a list")
+        series = tuple(_series_spec(s, f"{source}: timeseries[{i}]") for i, s in enumerate(raw_t))
+        return cls(queries=queries, timeseries=series, source=source)
+
+
+def _query_spec(raw: object, where: str) -> QuerySpec:
+    if not isinstance(raw, Mapping):
+        raise QueryConfigError(f"{where} must be a mapping with column and template")
+    unknown = set(raw) - {"column", "template", "role", "description"}
+    if unknown:
+        raise QueryConfigError(f"{where}: unknown keys {sorted(unknown)}")
+    column, template, role = raw.get("column"), raw.get("template"), raw.get("role")
+    if not isinstance(column, str) or not _COLUMN.fullmatch(column):
+        raise QueryConfigError(f"{where}: column must be a name like min_usage_idle_bus, "
+                               f"not {column!r}")
+    where = f"{where} ({column})"
+    if not isinstance(template, str) or not template.strip():
+        raise QueryConfigError(f"{where}: template must be a non-empty string")
+    fields = _placeholders(template, where)
+    if not {"start", "stop"} <= fields:
+        raise QueryConfigError(f"{where}: the template must restrict the query to the run "
+                               "window with both {start} and {stop}")
+    if ("role" in fields) != (role is not None):
+        raise QueryConfigError(f"{where}: 'role' must be given exactly when the template "
+                               "uses {role}")
+    if role is not None:
+        string_literal(role)  # validates
+    _check_read_only(template, where)
+    return QuerySpec(column=column, template=template, role=role)
+
+
+def _placeholders(template: str, where: str) -> set[str]:
+    found: set[str] = set()
+    try:
+        parsed = list(string.Formatter().parse(template))
+    except ValueError as e:
+        raise QueryConfigError(f"{where}: bad placeholder syntax ({e}); "
+                               "write literal braces as {{ }}") from None
+    for _, name, spec, conv in parsed:
+        if name is None:
+            continue
+        if name not in PLACEHOLDERS or spec or conv:
+            raise QueryConfigError(f"{where}: unknown placeholder {{{name}}}: only "
+                                   f"{', '.join('{' + p + '}' for p in sorted(PLACEHOLDERS))}")
+        found.add(name)
+    return found
+
+
+def _check_read_only(template: str, where: str) -> None:
+    code = re.sub(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"", "''", template)  # drop literals
+    if ";" in code:
+        raise QueryConfigError(f"{where}: one statement per template (no ';')")
+    if not re.match(r"\s*SELECT\b", code, re.IGNORECASE):
+        raise QueryConfigError(f"{where}: a template is a SELECT statement")
+    if not {"{start}", "{stop}"} <= set(re.findall(r"\{\w+\}", code)):
+        raise QueryConfigError(f"{where}: placeholders are rendered as literals: do not quote "
+                               "them ({start}, not '{start}')")
+    if re.search(r"\bINTO\b", code, re.IGNORECASE):
+        raise QueryConfigError(f"{where}: SELECT ... INTO writes to the database: refused")
+
+
+def _series_spec(raw: object, where: str) -> SeriesSpec:
+    if not isinstance(raw, Mapping):
+        raise QueryConfigError(f"{where} must be a mapping with measurement and fields")
+    unknown = set(raw) - {"measurement", "fields", "description"}
+    if unknown:
+        raise QueryConfigError(f"{where}: unknown keys {sorted(unknown)}")
+    measurement = raw.get("measurement")
+    _check_text(measurement, f"{where}: measurement")
+    fields: Any = raw.get("fields", "*")
+    if fields == "*":
+        return SeriesSpec(measurement=str(measurement))
+    if not isinstance(fields, Sequence) or isinstance(fields, str) or not fields:
+        raise QueryConfigError(f"{where}: fields must be '*' or a non-empty list of names")
+    for f in fields:
+        _check_text(f, f"{where}: field")
+    if len(set(fields)) != len(fields):
+        raise QueryConfigError(f"{where}: duplicate fields")
+    return SeriesSpec(measurement=str(measurement), fields=tuple(fields))
+
+
+# --------------------------------------------------------------------------- location
+
+
+REPO_ROOT = Path(__file__).resolve().parents[3]
+
+
+def resolve_query_set_path(value: str, base_dir: Path | str | None = None) -> Path:
+    """Find a query set file: ``value`` is a path, or a preset name like ``telegraf``.
+
+    A relative path (or ``config/queries/<preset>.yaml``) is looked for under
+    ``base_dir`` (e.g. the workflow's folder), the current folder, then the
+    repository holding this package (an editable install / fresh clone).
+    """
+    if not isinstance(value, str) or not value:
+        raise QueryConfigError(f"influx.queries must be a path or a preset name, not {value!r}")
+    p = Path(value)
+    rels = [p]
+    if re.fullmatch(r"[A-Za-z0-9_-]+", value):
+        rels.insert(0, Path("config", "queries", f"{value}.yaml"))
+    if p.is_absolute():
+        candidates = [p]
+    else:
+        bases = [Path(base_dir)] if base_dir is not None else []
+        bases += [Path.cwd(), REPO_ROOT]
+        candidates = [b / r for b in bases for r in rels]
+    for c in candidates:
+        if c.is_file():
+            return c
+    raise QueryConfigError(f"query set {value!r} not found (looked for "
+                           f"{', '.join(str(c) for c in candidates)})")

@@ -1,0 +1,60 @@
+"""Stage 2 as files: the run's ombt.parquet + backup tar -> metrics.parquet (+ timeseries)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from ..campaign import INFLUX_NOTES, INFLUX_PROBLEMS
+from ..errors import RunDataError
+from ..ombt.run import run_window
+from .metrics import InfluxConfig, collect_run_metrics, empty_timeseries
+from .server import Limits
+
+TAR_NAME = "influxdb-data.tar.gz"
+
+
+@dataclass
+class StageResult:
+    metrics: pd.DataFrame  # one row: a column per query + influx_problems + influx_notes
+    timeseries: pd.DataFrame
+    problems: list[str]
+
+
+def run_influx_stage(run_id: str, ombt_summary: Path, tar_path: Path | None,
+                     cfg: InfluxConfig, log_path: Path | None, limits: Limits) -> StageResult:
+    """Query one run's InfluxDB backup over the run's window; data faults become problems."""
+    summary = pd.read_parquet(ombt_summary).iloc[0].to_dict()
+    window = run_window(summary)
+    values: dict[str, float] = {c: math.nan for c in cfg.query_set.columns}
+    problems: list[str] = []
+    notes: list[str] = []
+    timeseries = empty_timeseries()
+    try:
+        if window is None:
+            raise RunDataError(run_id, ombt_summary.name, "no test window: the ombt "
+                               "statistics have no start/stop time (see the run's ombt "
+                               "problems)")
+        got = collect_run_metrics(run_id, tar_path, window, cfg, log_path, limits)
+        values.update(got.values)
+        notes = got.notes
+        timeseries = got.timeseries
+    except RunDataError as exc:
+        problems.append(exc.one_line())
+        if log_path is not None:
+            with open(log_path, "a", encoding="utf-8") as f:
+                f.write(f"[ombt-postmortem] PROBLEM {exc.one_line()}\n")
+    row: dict[str, object] = {"run_id": run_id, **values,
+                              INFLUX_PROBLEMS: "; ".join(problems),
+                              INFLUX_NOTES: "; ".join(notes)}
+    return StageResult(pd.DataFrame([row]), timeseries, problems)
+
+
+def write_stage(result: StageResult, metrics_path: Path, timeseries_path: Path | None) -> None:
+    metrics_path.parent.mkdir(parents=True, exist_ok=True)
+    result.metrics.to_parquet(metrics_path, index=False)
+    if timeseries_path is not None:
+        result.timeseries.to_parquet(timeseries_path, index=False)

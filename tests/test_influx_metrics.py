@@ -1,0 +1,298 @@
+"""collect_run_metrics on the real campaign, checked against an independently run influxd."""
+
+from __future__ import annotations
+
+import math
+import os
+import statistics
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from influx_helpers import (
+    http_query,
+    influx_test,
+    influxd_children,
+    make_tar_of,
+    points,
+    reference_server,
+    run_dirs,
+    run_window,
+    untar,
+)
+
+from ombt_postmortem.errors import RunDataError
+from ombt_postmortem.influx.metrics import InfluxConfig, RunMetrics, collect_run_metrics
+from ombt_postmortem.influx.queries import (
+    QueryConfigError,
+    QuerySet,
+    epoch_ns,
+    identifier,
+    string_literal,
+    time_literal,
+)
+from ombt_postmortem.influx.server import Limits
+
+NOTEBOOK_COLUMNS = [
+    "min_usage_idle_ombt_server", "min_usage_idle_bus",
+    "messages_delivered", "queues", "connections", "consumers", "exchanges",
+    "mem_used", "fd_used", "sockets_used",
+]
+OVERVIEW = ["messages_delivered", "queues", "connections", "consumers", "exchanges"]
+NODE = ["mem_used", "fd_used", "sockets_used"]
+LIMITS = Limits(threads=1, mem_mb=512)
+TS_COLUMNS = ["measurement", "field", "host", "role"]
+
+
+def cfg_for(tmp_path: Path, **kw) -> InfluxConfig:
+    (tmp_path / "tmp").mkdir(exist_ok=True)
+    return InfluxConfig.from_dict({"tmpdir": str(tmp_path / "tmp"), **kw})
+
+
+def assert_clean(tmp_path: Path) -> None:
+    assert list((tmp_path / "tmp").iterdir()) == []
+    assert influxd_children() == []
+
+
+# --------------------------------------------------------------------------- the done criterion
+
+
+def expected_values(url: str, lo: float, hi: float) -> dict[str, float]:
+    """The notebook metrics over [lo, hi], from raw points and plain Python."""
+    where = f"time >= {round(lo * 1e9)} AND time <= {round(hi * 1e9)}"
+    out: dict[str, float] = {}
+    for role, col in (("ombt-server", "min_usage_idle_ombt_server"), ("bus", "min_usage_idle_bus")):
+        per_host: dict[str, list[float]] = {}
+        for p in points(url, "telegraf", f"SELECT usage_idle, host FROM cpu "
+                                         f"WHERE role = '{role}' AND {where}"):
+            per_host.setdefault(p["host"], []).append(p["usage_idle"])
+        out[col] = min(statistics.fmean(v) for v in per_host.values()) if per_host else math.nan
+    for measurement, fields in (("rabbitmq_overview", OVERVIEW), ("rabbitmq_node", NODE)):
+        for f in fields:
+            vals = [p[f] for p in points(url, "telegraf", f"SELECT {f} FROM {measurement} "
+                                                          f"WHERE {where}") if p[f] is not None]
+            out[f] = float(max(vals)) if vals else math.nan
+    return out
+
+
+def expected_timeseries(url: str, qs: QuerySet, lo: float, hi: float) -> set[tuple]:
+    rows = set()
+    where = f"time >= {round(lo * 1e9)} AND time <= {round(hi * 1e9)}"
+    for spec in qs.timeseries:
+        for f in spec.fields:
+            res = http_query(url, f'SELECT "{f}" FROM "{spec.measurement}" WHERE {where} '
+                                  "GROUP BY *", "telegraf")
+            for s in res.get("series", []):
+                for t, v in s["values"]:
+                    if v is not None:
+                        tags = frozenset((k, x) for k, x in s["tags"].items() if x != "")
+                        rows.add((spec.measurement, f, tags, t, float(v)))
+    return rows
+
+
+def same(a: float, b: float) -> bool:
+    return (math.isnan(a) and math.isnan(b)) or a == pytest.approx(b, rel=1e-12, abs=1e-12)
+
+
+@pytest.mark.parametrize("run_dir", run_dirs(), ids=lambda p: f"run{run_dirs().index(p)}")
+@influx_test
+def test_metrics_equal_an_independent_server(run_dir: Path, tmp_path: Path) -> None:
+    tar = run_dir / "influxdb-data.tar.gz"
+    start, stop = run_window(run_dir)
+    results: dict[float, RunMetrics] = {}
+    for margin in (0.0, 4.0):
+        cfg = cfg_for(tmp_path, window_margin_s=margin)
+        log = tmp_path / f"influx-{margin}.log"
+        results[margin] = collect_run_metrics(run_dir.name, tar, (start, stop), cfg, log, LIMITS)
+        assert_clean(tmp_path)
+        assert "Listening on HTTP" in log.read_text()
+    qs = cfg.query_set
+    with reference_server(untar(tar, tmp_path / "ref")) as url:
+        for margin, got in results.items():
+            lo, hi = start - margin, stop + margin
+            want = expected_values(url, lo, hi)
+            assert list(got.values) == NOTEBOOK_COLUMNS
+            for col in NOTEBOOK_COLUMNS:
+                assert same(got.values[col], want[col]), (margin, col, got.values[col], want[col])
+            assert got.window == (lo, hi) and got.database == "telegraf" and got.notes == [
+                n for n in got.notes if "no data in the window" in n]
+            ts = got.timeseries
+            assert list(ts.columns[:4]) == TS_COLUMNS and list(ts.columns[-2:]) == ["time", "value"]
+            assert str(ts["time"].dtype) == "datetime64[ns, UTC]"
+            tag_cols = [c for c in ts.columns if c not in ("measurement", "field", "time", "value")]
+            mine = {(r["measurement"], r["field"],
+                     frozenset((k, r[k]) for k in tag_cols if not pd.isna(r[k])),
+                     r["time"].value, r["value"]) for r in ts.to_dict("records")}
+            assert len(mine) == len(ts)
+            assert mine == expected_timeseries(url, qs, lo, hi)
+            assert (ts["time"] >= pd.Timestamp(lo, unit="s", tz="UTC")).all()
+            assert (ts["time"] <= pd.Timestamp(hi, unit="s", tz="UTC")).all()
+        # a wider window sees every metric of this RabbitMQ campaign
+        assert not any(math.isnan(v) for v in results[4.0].values.values())
+        assert len(results[4.0].timeseries) > len(results[0.0].timeseries)
+
+
+# --------------------------------------------------------------------------- databases, NaN, faults
+
+@influx_test
+def test_database_fallback_and_ambiguity(tmp_path: Path) -> None:
+    run_dir = run_dirs()[2]
+    window = run_window(run_dir)
+    tar = run_dir / "influxdb-data.tar.gz"
+    got = collect_run_metrics("r2", tar, window, cfg_for(tmp_path, database="tele"), None, LIMITS)
+    assert got.database == "telegraf"
+    assert "database tele absent, used the only user database telegraf" in got.notes
+    assert not math.isnan(got.values["min_usage_idle_bus"])
+    # a second user database: no guess, the databases are listed
+    ref = untar(tar, tmp_path / "two")
+    with reference_server(ref) as url:
+        http_query(url, 'CREATE DATABASE "other"')
+    two = make_tar_of(ref / "influxdb-data", tmp_path / "influxdb-data.tar.gz")
+    with pytest.raises(RunDataError) as err:
+        collect_run_metrics("r2", two, window, cfg_for(tmp_path, database="tele"), None, LIMITS)
+    text = str(err.value)
+    assert "run r2 (influxdb-data.tar.gz)" in text and "database tele not found" in text
+    assert "other" in text and "telegraf" in text and "_internal" in text
+    assert_clean(tmp_path)
+
+
+@influx_test
+def test_absent_measurements_fields_are_nan_and_export_off(tmp_path: Path) -> None:
+    run_dir = run_dirs()[0]
+    weird_role = "it's a \"role\" \\ with quotes"
+    queries = {
+        "queries": [
+            {"column": "qdr_links", "template":
+                'SELECT max("links") FROM "qdr_router" WHERE time >= {start} AND time <= {stop}'},
+            {"column": "no_such_field", "template":
+                'SELECT max("nope") FROM "rabbitmq_overview" WHERE time >= {start} '
+                "AND time <= {stop}"},
+            {"column": "weird_role", "role": weird_role, "template":
+                'SELECT mean("usage_idle") FROM "cpu" WHERE "role" = {role} AND time >= {start} '
+                "AND time <= {stop}"},
+            {"column": "queues", "template":
+                'SELECT max("queues") FROM "rabbitmq_overview" WHERE time >= {start} '
+                "AND time <= {stop}"},
+        ],
+        "timeseries": [{"measurement": "qdr_router", "fields": "*"},
+                       {"measurement": "rabbitmq_node", "fields": ["nope"]}],
+    }
+    cfg = cfg_for(tmp_path, queries=queries, window_margin_s=10)
+    got = collect_run_metrics("r0", run_dir / "influxdb-data.tar.gz", run_window(run_dir), cfg,
+                              None, LIMITS)
+    assert math.isnan(got.values["qdr_links"]) and math.isnan(got.values["no_such_field"])
+    assert math.isnan(got.values["weird_role"]) and got.values["queues"] > 0
+    assert any(n.startswith("qdr_links: no data") for n in got.notes)
+    assert got.timeseries.empty
+    assert list(got.timeseries.columns) == [*TS_COLUMNS, "time", "value"]
+    off = cfg_for(tmp_path, export_timeseries=False, window_margin_s=10)
+    got = collect_run_metrics("r0", run_dir / "influxdb-data.tar.gz", run_window(run_dir), off,
+                              None, LIMITS)
+    assert got.timeseries.empty and list(got.timeseries.columns) == [*TS_COLUMNS, "time", "value"]
+    assert got.values["queues"] > 0 and "export" in got.timings
+    assert_clean(tmp_path)
+
+
+@influx_test
+def test_data_faults_raise_run_data_error(tmp_path: Path) -> None:
+    run_dir = run_dirs()[0]
+    tar = run_dir / "influxdb-data.tar.gz"
+    cfg = cfg_for(tmp_path)
+    window = run_window(run_dir)
+    for bad in (None, (window[1], window[0]), (math.nan, 1.0), ("a", "b")):
+        with pytest.raises(RunDataError, match="run r0: .*run window"):
+            collect_run_metrics("r0", tar, bad, cfg, None, LIMITS)
+    with pytest.raises(RunDataError, match="no influxdb-data.tar.gz"):
+        collect_run_metrics("r0", None, window, cfg, None, LIMITS)
+    with pytest.raises(RunDataError, match=r"\(influxdb-data.tar.gz\): .*missing"):
+        collect_run_metrics("r0", tmp_path / "influxdb-data.tar.gz", window, cfg, None, LIMITS)
+    # corrupt data: the server dies at start, the reason quotes its log
+    corrupt = untar(tar, tmp_path / "corrupt") / "influxdb-data"
+    (corrupt / "meta" / "meta.db").write_bytes(os.urandom(3000))
+    bad_tar = make_tar_of(corrupt, tmp_path / "influxdb-data.tar.gz")
+    log = tmp_path / "logs" / "r0.log"
+    with pytest.raises(RunDataError) as err:
+        collect_run_metrics("r0", bad_tar, window, cfg, log, LIMITS)
+    text = str(err.value)
+    assert text.startswith("run r0 (influxdb-data.tar.gz): InfluxDB failed to start")
+    assert "run: create server" in text and "\n" not in text
+    assert "run: create server" in log.read_text()
+    assert_clean(tmp_path)
+
+
+# --------------------------------------------------------------------------- config and queries
+
+
+def test_config_defaults_and_preset(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # found from anywhere: the repo's config/queries/telegraf.yaml
+    cfg = InfluxConfig.from_dict(None)
+    assert (cfg.backend, cfg.database, cfg.window_margin_s, cfg.export_timeseries,
+            cfg.max_extract_mb, cfg.ready_timeout_s) == ("auto", "telegraf", 0.0, True, 4096, 60.0)
+    assert cfg.docker == {"image": "influxdb:1.8", "base_url": None}
+    assert cfg.query_set.columns == NOTEBOOK_COLUMNS
+    assert cfg.query_set.source.endswith("config/queries/telegraf.yaml")
+    assert InfluxConfig.from_dict({"queries": "telegraf"}).query_set.columns == NOTEBOOK_COLUMNS
+    c = InfluxConfig.from_dict({"docker": {"base_url": "unix:///x.sock"}, "threads": 4})
+    assert c.docker == {"image": "influxdb:1.8", "base_url": "unix:///x.sock"}
+    for bad in ({"backend": "k8s"}, {"window_margin_s": -1}, {"max_extract_mb": 0},
+                {"export_timeseries": "yes"}, {"queries": "nope"}, {"database": ""}):
+        with pytest.raises(ValueError):
+            InfluxConfig.from_dict(bad)
+    # every preset query is restricted to the window
+    for q in cfg.query_set.queries:
+        text = q.render(1, 2)
+        assert "time >= '1970-01-01T00:00:00.000000001Z'" in text
+        assert "time <= '1970-01-01T00:00:00.000000002Z'" in text
+
+
+def test_escaping_and_literals() -> None:
+    assert string_literal("bus") == "'bus'"
+    assert string_literal("it's \\ x") == "'it\\'s \\\\ x'"
+    assert identifier('a"b') == '"a\\"b"'
+    for bad in ("a\nb", "tab\there", "", "x" * 300, 3):
+        with pytest.raises(QueryConfigError):
+            string_literal(bad)  # type: ignore[arg-type]
+    assert epoch_ns(1795855059.1251228) == 1795855059125122800
+    assert epoch_ns(1.0000000005) == 1000000000 and epoch_ns(1.0000000005, up=True) == 1000000001
+    assert time_literal(1795855059125122800) == "'2026-11-28T08:37:39.125122800Z'"
+    with pytest.raises(ValueError):
+        epoch_ns(math.inf)
+
+
+@pytest.mark.parametrize(("template", "role", "words"), [
+    ('SELECT max("q") FROM "m" WHERE time >= {start}', None, "both {start} and {stop}"),
+    ('SELECT max("q") FROM "m" WHERE time >= {start} AND time <= {stop} AND x = {host}', None,
+     "unknown placeholder"),
+    ('SELECT max("q") FROM "m" WHERE time >= {start} AND time <= {stop!r}', None,
+     "unknown placeholder"),
+    ('SELECT max("q") FROM "m" WHERE "role" = {role} AND time >= {start} AND time <= {stop}',
+     None, "'role' must be given"),
+    ('SELECT max("q") FROM "m" WHERE time >= {start} AND time <= {stop}', "bus",
+     "'role' must be given"),
+    ('SELECT max("q") INTO "x" FROM "m" WHERE time >= {start} AND time <= {stop}', None, "INTO"),
+    ('DROP DATABASE "telegraf"; SELECT 1 WHERE time >= {start} AND time <= {stop}', None, "';'"),
+    ('DELETE FROM "m" WHERE time >= {start} AND time <= {stop}', None, "SELECT"),
+    ("SELECT max(\"q\") FROM \"m\" WHERE time >= '{start}' AND time <= '{stop}'", None,
+     "do not quote"),
+    ('SELECT max("q") FROM "m" WHERE "r" = {role} AND time >= {start} AND time <= {stop}',
+     "a\nb", "control"),
+])
+def test_bad_templates_are_refused(template: str, role: str | None, words: str) -> None:
+    q = {"column": "c", "template": template}
+    if role is not None:
+        q["role"] = role
+    with pytest.raises(QueryConfigError, match=words.replace("(", r"\(").replace("{", r"\{")
+                       .replace("}", r"\}")):
+        QuerySet.from_dict({"queries": [q]})
+
+
+def test_bad_query_sets_are_refused() -> None:
+    ok = 'SELECT max("q") FROM "m" WHERE time >= {start} AND time <= {stop}'
+    for data in ({"queries": [{"column": "a-b", "template": ok}]},
+                 {"queries": [{"column": "a", "template": ok}, {"column": "a", "template": ok}]},
+                 {"queries": [{"column": "a", "template": ok, "colour": 1}]},
+                 {"timeseries": [{"measurement": "cpu", "fields": []}]},
+                 {"timeseries": [{"measurement": "cpu\n", "fields": "*"}]},
+                 {"querys": []}, ["not a mapping"]):
+        with pytest.raises(QueryConfigError):
+            QuerySet.from_dict(data)
