@@ -94,16 +94,33 @@ def same(a: float, b: float) -> bool:
     return (math.isnan(a) and math.isnan(b)) or a == pytest.approx(b, rel=1e-12, abs=1e-12)
 
 
+def backend_options(backend: str) -> dict:
+    """native: influxd on PATH; docker: the engine of OMBT_DOCKER_HOST (Podman in CI)."""
+    if backend == "native":
+        return {"backend": "native"}
+    url = os.environ.get("OMBT_DOCKER_HOST")
+    if not url:
+        reason = "OMBT_DOCKER_HOST is not set (as root: eval \"$(bash ci/podman-up.sh)\")"
+        if os.environ.get("OMBT_REQUIRE_PODMAN") == "1":
+            pytest.fail(f"OMBT_REQUIRE_PODMAN=1 but {reason}")
+        pytest.skip(reason)
+    image = os.environ.get("OMBT_DOCKER_IMAGE", "localhost/influxdb-local:1.6")
+    return {"backend": "docker", "docker": {"image": image, "base_url": url}}
+
+
+@pytest.mark.parametrize("backend", ["native", pytest.param("docker", marks=pytest.mark.podman)])
 @pytest.mark.parametrize("run_dir", run_dirs(), ids=lambda p: f"run{run_dirs().index(p)}")
 @influx_test
-def test_metrics_equal_an_independent_server(run_dir: Path, tmp_path: Path) -> None:
+def test_metrics_equal_an_independent_server(run_dir: Path, tmp_path: Path, backend: str) -> None:
     tar = run_dir / "influxdb-data.tar.gz"
     start, stop = run_window(run_dir)
     results: dict[float, RunMetrics] = {}
+    opts = backend_options(backend)
     for margin in (0.0, 4.0):
-        cfg = cfg_for(tmp_path, window_margin_s=margin)
+        cfg = cfg_for(tmp_path, window_margin_s=margin, **opts)
         log = tmp_path / f"influx-{margin}.log"
         results[margin] = collect_run_metrics(run_dir.name, tar, (start, stop), cfg, log, LIMITS)
+        assert results[margin].backend == backend
         assert_clean(tmp_path)
         assert "Listening on HTTP" in log.read_text()
     qs = cfg.query_set

@@ -22,16 +22,21 @@ from test_influx_metrics import expected_values, same
 pytestmark = [pytest.mark.workflow, *influx]
 
 
-def all_influxd() -> list[int]:
-    """Every live influxd on the machine (the tests run alone in CI)."""
+def all_influxd(marker: Path) -> list[int]:
+    """Live influxd processes started on a folder under ``marker`` (this test's temp root).
+
+    Each server's generated config lives in its private folder, so its command
+    line names it; other influxd on the machine (other tests, other users) are ignored.
+    """
     out = []
     for p in Path("/proc").iterdir():
         if p.name.isdigit():
             try:
                 comm = (p / "comm").read_text().strip()
+                cmd = (p / "cmdline").read_bytes().replace(b"\0", b" ").decode()
             except OSError:
                 continue
-            if comm == "influxd" and not is_dead(int(p.name)):
+            if comm == "influxd" and str(marker) in cmd and not is_dead(int(p.name)):
                 out.append(int(p.name))
     return out
 
@@ -39,15 +44,16 @@ def all_influxd() -> list[int]:
 class InfluxWatcher(threading.Thread):
     """Samples the process table: how many influxd ran at once."""
 
-    def __init__(self) -> None:
+    def __init__(self, marker: Path) -> None:
         super().__init__(daemon=True)
+        self.marker = marker
         self.max_seen = 0
         self.pids: set[int] = set()
         self._done = threading.Event()
 
     def run(self) -> None:
         while not self._done.is_set():
-            found = all_influxd()
+            found = all_influxd(self.marker)
             self.pids.update(found)
             self.max_seen = max(self.max_seen, len(found))
             time.sleep(0.01)
@@ -82,8 +88,7 @@ def eight_at_once(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Influ
     tmp = work / "influx-tmp"
     tmp.mkdir()
     cfg = write_config(work, {"ex": camp}, influx={"tmpdir": str(tmp), "backend": "native"})
-    assert all_influxd() == [], "an influxd was already running before the test"
-    watcher = InfluxWatcher()
+    watcher = InfluxWatcher(tmp)
     watcher.start()
     proc = subprocess.run(_snakemake_cmd(work, cfg, "--cores", "8"), capture_output=True,
                           text=True, timeout=600)
@@ -129,7 +134,7 @@ def test_eight_servers_ran_at_once_without_collision(
 def test_nothing_left_behind(eight_at_once: tuple[Path, InfluxWatcher, str]) -> None:
     work, watcher, _ = eight_at_once
     assert all(is_dead(pid) for pid in watcher.pids)
-    assert all_influxd() == []
+    assert all_influxd(work / "influx-tmp") == []
     assert list((work / "influx-tmp").iterdir()) == []
 
 
@@ -138,7 +143,7 @@ def test_resources_bound_the_servers_at_once(tmp_path: Path, campaign_copy: Path
     tmp.mkdir()
     cfg = write_config(tmp_path, {"ex": campaign_copy},
                        influx={"tmpdir": str(tmp), "backend": "native"})
-    watcher = InfluxWatcher()
+    watcher = InfluxWatcher(tmp)
     watcher.start()
     proc = subprocess.run(_snakemake_cmd(tmp_path, cfg, "--cores", "8", "--resources",
                                          "influx=1"), capture_output=True, text=True, timeout=600)
@@ -166,7 +171,7 @@ def test_sigkill_of_a_job_kills_its_server(tmp_path: Path, campaign_copy: Path) 
         deadline = time.monotonic() + 60
         servers: list[int] = []
         while time.monotonic() < deadline and not servers:
-            servers = all_influxd()
+            servers = all_influxd(tmp)
             time.sleep(0.05)
         assert servers, "no influxd started"
         (server,) = servers
@@ -184,13 +189,39 @@ def test_sigkill_of_a_job_kills_its_server(tmp_path: Path, campaign_copy: Path) 
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
-    assert all_influxd() == []
+    assert all_influxd(tmp) == []
     # the killed job could not delete its folder: the next job sweeps dead owners' folders
     assert list(tmp.iterdir()), "expected the killed job's restore folder"
     again = subprocess.run(_snakemake_cmd(tmp_path, cfg, "--cores", "1"), capture_output=True,
                            text=True, timeout=300)
     assert again.returncode == 0, again.stdout + again.stderr
     assert list(tmp.iterdir()) == []
-    assert all_influxd() == []
+    assert all_influxd(tmp) == []
     table = pd.read_parquet(tmp_path / "results/ex/campaign.parquet")
     assert table["status"].tolist() == ["ok"]
+
+
+@pytest.mark.podman
+def test_docker_backend_gives_the_same_table(eight_at_once: tuple[Path, InfluxWatcher, str],
+                                             tmp_path: Path, campaign_copy: Path) -> None:
+    """The whole workflow with influx.backend docker (Podman here): same metric columns."""
+    from test_influx_metrics import backend_options
+
+    opts = backend_options("docker")
+    tmp = tmp_path / "influx-tmp"
+    tmp.mkdir()
+    cfg = write_config(tmp_path, {"ex": campaign_copy}, influx={"tmpdir": str(tmp), **opts})
+    proc = subprocess.run(_snakemake_cmd(tmp_path, cfg, "--cores", "2"), capture_output=True,
+                          text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    native = pd.read_parquet(eight_at_once[0] / "results/ex/campaign.parquet")
+    docker = pd.read_parquet(tmp_path / "results/ex/campaign.parquet")
+    metric_cols = ["min_usage_idle_ombt_server", "min_usage_idle_bus", "messages_delivered",
+                   "queues", "connections", "consumers", "exchanges", "mem_used", "fd_used",
+                   "sockets_used"]
+    pd.testing.assert_frame_equal(native[["run_id", "status", *metric_cols]],
+                                  docker[["run_id", "status", *metric_cols]])
+    for run in run_ids():
+        log = (tmp_path / "results/ex/logs/influx_metrics" / f"{run}.log").read_text()
+        assert "docker server ready" in log
+    assert list(tmp.iterdir()) == []

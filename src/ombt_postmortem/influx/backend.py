@@ -74,8 +74,10 @@ def open_server(
     if chosen == "native":
         from ombt_postmortem.influx.native import native_server
 
+        # the server's config goes next to the restored data, in the run's private folder
         with native_server(data_dir, limits, log_path=log_path,
-                           ready_timeout_s=ready_timeout_s) as handle:
+                           ready_timeout_s=ready_timeout_s,
+                           tmp_root=Path(data_dir).parent) as handle:
             yield handle
         return
     from ombt_postmortem.influx.docker_backend import DEFAULT_IMAGE, docker_server

@@ -415,7 +415,8 @@ def _remove(client: docker.DockerClient, name: str, container: Container | None,
     if container is not None and log_path is not None:
         try:
             log_path.parent.mkdir(parents=True, exist_ok=True)
-            log_path.write_bytes(bytes(container.logs()))
+            with open(log_path, "ab") as f:  # the stage's own lines are already there
+                f.write(bytes(container.logs()))
         except (*_ENGINE_ERRORS, OSError) as exc:
             log.warning("could not save the logs of %s to %s: %s", name, log_path, exc)
     for attempt in range(3):

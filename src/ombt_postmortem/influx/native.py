@@ -268,6 +268,7 @@ def native_server(
     influxd: str | None = None,
     stop_grace_s: float = 10.0,
     port_attempts: int = 4,
+    tmp_root: Path | str | None = None,
 ) -> Iterator[ServerHandle]:
     """Start ``influxd`` on ``data_dir`` (holding meta/, data/, wal/); yield its handle; stop it.
 
@@ -283,8 +284,10 @@ def native_server(
         raise FileNotFoundError(f"InfluxDB data folder not found: {data_dir}")
     go = go_version(binary)
     env = runtime_env(limits, go)
-    sweep_stale()
-    conf_dir = private_dir(prefix=PRIVATE_PREFIX + "conf-")
+    sweep_stale(tmp_root)
+    # the generated config's folder: under tmp_root (the run's private folder when
+    # called from the workflow), else the system's temp folder
+    conf_dir = private_dir(tmp_root, prefix=PRIVATE_PREFIX + "conf-")
     log = Path(log_path) if log_path is not None else conf_dir / "influxd.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     proc: subprocess.Popen[bytes] | None = None
