@@ -11,7 +11,7 @@ Each number is the median of ``--repeat`` rounds. Usage::
     .venv/bin/python bench/bench_influx.py [--campaign DIR] [--repeat 3] [--margin 0]
 
 The whole stage's wall time through snakemake at --cores 1 and 2 is
-:func:`snakemake_stage_wall_times` (to be wired once the rule exists).
+:func:`snakemake_stage_wall_times` (``--snakemake``).
 """
 
 from __future__ import annotations
@@ -116,14 +116,39 @@ def bench_run(run_dir: Path, cfg: InfluxConfig, limits: Limits, repeat: int,
     return {k: statistics.median(v) for k, v in rounds.items()}
 
 
-def snakemake_stage_wall_times(cores: tuple[int, ...] = (1, 2)) -> dict[int, float]:
-    """TODO(lead): the whole influx stage's wall time through snakemake at each --cores.
+def snakemake_stage_wall_times(campaign: Path, cores: tuple[int, ...] = (1, 2),
+                               repeat: int = 3) -> dict[int, float]:
+    """The whole influx stage's wall time through snakemake, median of ``repeat``, per --cores.
 
-    Once rule ``influx_metrics`` exists: for each n, remove the stage's outputs
-    (results/<campaign>/runs/*/metrics.parquet, timeseries.parquet) and time
-    ``snakemake --cores n <those targets>`` on the 8 example runs.
+    In a temp folder: one full run (ombt stats + everything), then for each n
+    and round, delete the stage's outputs and time
+    ``snakemake --cores n <every run's metrics.parquet>`` (the stage's jobs only).
     """
-    raise NotImplementedError("the influx_metrics rule is not wired yet")
+    out: dict[int, float] = {}
+    with tempfile.TemporaryDirectory(prefix="bench-influx-wf-") as w:
+        work = Path(w)
+        shutil.copytree(campaign, work / "campaign")
+        (work / "tmp").mkdir()
+        cfg = work / "config.yaml"
+        cfg.write_text(json.dumps({"campaigns": {"bench": str(work / "campaign")},
+                                   "influx": {"backend": "native", "tmpdir": str(work / "tmp")}}))
+        base = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"),
+                "--directory", str(work), "--configfile", str(cfg), "--quiet", "all"]
+        subprocess.run([*base, "--cores", "2"], check=True, capture_output=True)
+        runs = work / "results" / "bench" / "runs"
+        targets = [str((p / "metrics.parquet").relative_to(work)) for p in sorted(runs.iterdir())]
+        for n in cores:
+            walls = []
+            for _ in range(repeat):
+                for d in runs.iterdir():
+                    for name in ("metrics.parquet", "timeseries.parquet"):
+                        (d / name).unlink(missing_ok=True)
+                t = time.monotonic()
+                subprocess.run([*base[:-1], "--cores", str(n), *targets], check=True,
+                               capture_output=True)
+                walls.append(time.monotonic() - t)
+            out[n] = statistics.median(walls)
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -162,8 +187,10 @@ def main(argv: list[str] | None = None) -> int:
     for i, run in enumerate(runs):
         print(f"  r{i} = {run.name}")
     if args.snakemake:
-        for n, wall in snakemake_stage_wall_times().items():
-            print(f"snakemake --cores {n}: {wall:.2f} s")
+        print(f"whole stage through snakemake ({len(runs)} runs, influx_metrics jobs only, "
+              f"median of {args.repeat}):")
+        for n, wall in snakemake_stage_wall_times(args.campaign, repeat=args.repeat).items():
+            print(f"  snakemake --cores {n}: {wall:.2f} s")
     return 0
 
 
