@@ -1,6 +1,171 @@
-# Stage 4: figures and report (filled in by the figures stage).
+# Stage 4: figures and the report (`snakemake --report results/report.html`).
+#
+# Which figures exist depends on the data (no rpc-cast run, no rabbitmq metric,
+# too few time-series points...), which is only known after the campaign table:
+# a figure without data is skipped with a line in the job's log, never drawn
+# empty. So each job writes one FOLDER per figure kind, holding the figures, the
+# CSV of each figure's data and a manifest.csv (written and skipped figures);
+# report() picks the figures up by pattern. Few jobs whatever the campaign size:
+# per campaign, figures_campaign + figures_latency (+ figures_timeseries when the
+# time series are exported), and one figures_comparison for several campaigns.
+import dataclasses
+import functools
+
+from snakemake.exceptions import WorkflowError
+
+from ombt_postmortem.figures.common import FigureOptions
+from ombt_postmortem.figures.paths import COMPARISON, figure_paths
 
 
-def figure_outputs(name):
-    """The figure files of campaign ``name`` that `rule all` asks for."""
-    return []
+try:
+    FIG = FigureOptions.from_config(config.get("figures"))
+except (TypeError, ValueError) as exc:
+    raise WorkflowError(f"config figures: {exc}") from None
+
+FIG_OPTIONS = dataclasses.asdict(FIG)
+FIG_PATTERN = f"{{name}}.{FIG.format}"
+# per-run time series only if the InfluxDB stage runs and exports them
+FIG_TIMESERIES = (
+    FIG.per_run
+    and bool(globals().get("INFLUX_ENABLED"))
+    and bool(globals().get("INFLUX_EXPORT"))
+)
+FIG_COMPARISON = f"{RESULTS}/{COMPARISON}"
+# the run-parameter keys of each campaign's params.json (backup_dir aside)
+FIG_PARAMS = {
+    name: list(
+        dict.fromkeys(
+            k for run in RUNS[name].values() for k in run.params if k != "backup_dir"
+        )
+    )
+    for name in CAMPAIGNS
+}
+
+# The hook of `rule all`: figure_outputs(name) -> the figure folders of campaign `name`.
+figure_outputs = functools.partial(
+    figure_paths,
+    RESULTS,
+    campaigns=list(CAMPAIGNS),
+    opts=FIG,
+    timeseries=FIG_TIMESERIES,
+)
+
+# A folder of figures of one kind, in the report under the campaign's category.
+figure_folder = lambda kind, subcategory, label="figure": report(
+    directory(f"{RESULTS}/{{campaign}}/figures/{kind}"),
+    patterns=[FIG_PATTERN],
+    caption=f"../report/{kind}.rst",
+    category="{campaign}",
+    subcategory=subcategory,
+    labels={label: "{name}"},
+)
+
+
+report: "../report/workflow.rst"
+
+
+rule figures_campaign:
+    input:
+        table=f"{RESULTS}/{{campaign}}/campaign.parquet",
+    output:
+        table=report(
+            f"{RESULTS}/{{campaign}}/figures/campaign_table.html",
+            caption="../report/campaign_table.rst",
+            category="{campaign}",
+            subcategory="0. campaign table",
+            labels={"table": "campaign table"},
+        ),
+        load_curves=figure_folder("load_curves", "1. load curves"),
+        resources=figure_folder("resources", "2. resources against load"),
+    params:
+        options=FIG_OPTIONS,
+        param_names=lambda wc: FIG_PARAMS[wc.campaign],
+        title=lambda wc: wc.campaign,
+    log:
+        f"{RESULTS}/{{campaign}}/logs/figures_campaign.log",
+    resources:
+        mem_mb=2048,
+        runtime=30,
+    conda:
+        "../envs/ombt-postmortem.yaml"
+    script:
+        "../scripts/figures_campaign.py"
+
+
+rule figures_latency:
+    input:
+        table=f"{RESULTS}/{{campaign}}/campaign.parquet",
+        hists=per_run("latency_hist.parquet"),
+    output:
+        overlay=figure_folder("latency_overlay", "3. latency overlay"),
+        **(
+            {"hist": figure_folder("latency_hist", "4. latency per run", "run")}
+            if FIG.per_run
+            else {}
+        ),
+    params:
+        options=FIG_OPTIONS,
+        param_names=lambda wc: FIG_PARAMS[wc.campaign],
+        title=lambda wc: wc.campaign,
+        runs_dir=lambda wc: f"{RESULTS}/{wc.campaign}/runs",
+    threads: 4  # per-run figures drawn in parallel processes (capped by --cores)
+    log:
+        f"{RESULTS}/{{campaign}}/logs/figures_latency.log",
+    resources:
+        mem_mb=2048,
+        runtime=120,
+    conda:
+        "../envs/ombt-postmortem.yaml"
+    script:
+        "../scripts/figures_latency.py"
+
+
+if FIG_TIMESERIES:
+
+    rule figures_timeseries:
+        input:
+            table=f"{RESULTS}/{{campaign}}/campaign.parquet",
+            series=per_run("timeseries.parquet"),
+        output:
+            timeseries=figure_folder("timeseries", "5. bus CPU and memory per run", "run"),
+        params:
+            options=FIG_OPTIONS,
+            param_names=lambda wc: FIG_PARAMS[wc.campaign],
+            title=lambda wc: wc.campaign,
+            runs_dir=lambda wc: f"{RESULTS}/{wc.campaign}/runs",
+        threads: 4
+        log:
+            f"{RESULTS}/{{campaign}}/logs/figures_timeseries.log",
+        resources:
+            mem_mb=4096,
+            runtime=120,
+        conda:
+            "../envs/ombt-postmortem.yaml"
+        script:
+            "../scripts/figures_timeseries.py"
+
+
+rule figures_comparison:
+    input:
+        tables=[f"{RESULTS}/{name}/campaign.parquet" for name in CAMPAIGNS],
+    output:
+        load_curves=report(
+            directory(f"{FIG_COMPARISON}/load_curves"),
+            patterns=[FIG_PATTERN],
+            caption="../report/comparison.rst",
+            category="campaign comparison",
+            labels={"figure": "{name}"},
+        ),
+    params:
+        options=FIG_OPTIONS,
+        campaigns=list(CAMPAIGNS),
+        param_names=FIG_PARAMS,
+    log:
+        f"{FIG_COMPARISON}/logs/figures_comparison.log",
+    resources:
+        mem_mb=2048,
+        runtime=30,
+    conda:
+        "../envs/ombt-postmortem.yaml"
+    script:
+        "../scripts/figures_comparison.py"

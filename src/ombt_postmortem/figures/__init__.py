@@ -1,0 +1,41 @@
+"""Figures of a campaign, callable from Python without Snakemake.
+
+One function per figure kind; each writes its figures into a folder, next to
+each figure the exact data it plots as a CSV, and a ``manifest.csv`` listing
+the figures written and those skipped (with the reason):
+
+- :func:`load_curves` rate and latency against the load (campaign table)
+- :func:`resources_vs_load` InfluxDB metric columns against the load (campaign table)
+- :func:`latency_histograms` per run: client/server latency histograms (latency_hist.parquet)
+- :func:`latency_overlay` latency distributions of a parameter's values at equal load
+- :func:`bus_timeseries` per run: bus CPU and memory over time (timeseries.parquet)
+- :func:`campaign_comparison` load curves of several campaigns, one colour per campaign
+- :func:`campaign_table_html` the campaign table as an HTML page
+
+Example::
+
+    import pandas as pd
+    from ombt_postmortem.figures import FigureOptions, load_curves
+    table = pd.read_parquet("results/example/campaign.parquet")
+    load_curves(table, "figs/load_curves", FigureOptions(format="svg"), title="example")
+"""
+
+from .common import FigureOptions, FigureSet, Written
+from .distributions import latency_histograms, latency_overlay
+from .load_curves import campaign_comparison, load_curves
+from .resources import resources_vs_load
+from .table import campaign_table_html
+from .timeseries import bus_timeseries
+
+__all__ = [
+    "FigureOptions",
+    "FigureSet",
+    "Written",
+    "bus_timeseries",
+    "campaign_comparison",
+    "campaign_table_html",
+    "latency_histograms",
+    "latency_overlay",
+    "load_curves",
+    "resources_vs_load",
+]

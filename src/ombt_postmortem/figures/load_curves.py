@@ -1,0 +1,227 @@
+"""Load curves: message rate and latency against the load, client and server side.
+
+One figure per combination of ``group_by`` (driver x call type by default),
+one line per value of ``lines`` (nbr_servers) against ``x`` (nbr_clients),
+all taken from the campaign table. :func:`campaign_comparison` draws the same
+curves for several campaigns, one colour per campaign.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+
+from .common import (
+    SIDES,
+    FigureOptions,
+    FigureSet,
+    describe,
+    dodge_steps,
+    dodged,
+    figure_set,
+    finish_x,
+    groups,
+    legend_title,
+    line_label,
+    new_figure,
+    norm_key,
+    param_columns,
+    param_label,
+    require_columns,
+    series_columns,
+    series_styles,
+    set_x,
+    set_y,
+    sorted_by,
+    stem_of,
+    styled,
+    with_repeat,
+)
+
+#: the values plotted, per side: campaign-table column = f"{side}_{value}"
+LOAD_VALUES = ("rate", "latency_mean_ms", "latency_p50_ms", "latency_p99_ms")
+PANEL_TITLES = {
+    ("rate", "client"): "client side: messages sent per second",
+    ("rate", "server"): "server side: messages processed per second",
+    ("latency", "client"): "client side: latency (marker: mean, bar: p50 to p99)",
+    ("latency", "server"): "server side: latency (marker: mean, bar: p50 to p99)",
+}
+
+
+def load_curve_data(sub: pd.DataFrame, keys: Mapping[str, Any], series: Sequence[str],
+                    x: str) -> pd.DataFrame:
+    """The plotted numbers, long form: one row per run and side.
+
+    Columns: the group's keys, the series columns, ``x``, ``run_id``, ``status``,
+    ``side``, then ``rate`` (msg/s) and ``latency_mean_ms``, ``latency_p50_ms``,
+    ``latency_p99_ms``, copied from ``<side>_<value>`` of the campaign table.
+    """
+    parts = []
+    for side in SIDES:
+        d = pd.DataFrame({k: [v] * len(sub) for k, v in keys.items()}, index=sub.index)
+        for c in [*series, x, "run_id", "status"]:
+            d[c] = sub[c] if c in sub.columns else pd.NA
+        d["side"] = side
+        for v in LOAD_VALUES:
+            col = f"{side}_{v}"
+            d[v] = pd.to_numeric(sub[col], errors="coerce") if col in sub.columns else float("nan")
+        parts.append(d)
+    data = pd.concat(parts, ignore_index=True)
+    data = data.loc[:, ~data.columns.duplicated()]
+    return sorted_by(data, ["side", *series, x]).reset_index(drop=True)
+
+
+@styled
+def draw_load_curves(data: pd.DataFrame, x: str, series: Sequence[str], title: str,
+                     colour_by: str | None = None) -> Figure | None:
+    """Rate and latency panels (client, server) from :func:`load_curve_data`'s frame.
+
+    Panels without any value are left out; None when no panel has data.
+    """
+    panels = []
+    for metric, cols in (("rate", ["rate"]), ("latency", list(LOAD_VALUES[1:]))):
+        for side in SIDES:
+            d = data[data["side"] == side]
+            if d[cols].notna().any().any():
+                panels.append((metric, side))
+    if not panels:
+        return None
+    styles = series_styles(data, series, colour_by)
+    numeric_x = pd.api.types.is_numeric_dtype(data[x])
+    ncols = 2
+    fig, axes = new_figure(len(panels), ncols=ncols, panel_size=(5.2, 3.5), legend_width=2.6)
+    handles: dict[str, Line2D] = {}
+    for ax, (metric, side) in zip(axes, panels, strict=True):
+        d = data[data["side"] == side]
+        if numeric_x:
+            set_x(ax, data[x])
+            steps = dodge_steps(d, x, series, "latency_mean_ms")
+        for key, s in d.groupby(list(series), sort=False, dropna=False):
+            key = key if isinstance(key, tuple) else (key,)
+            st = styles[norm_key(key)]
+            label = line_label(dict(zip(series, key, strict=True)))
+            if metric == "rate":
+                xs = s[x] if numeric_x else s[x].astype(str)
+                (h,) = ax.plot(xs, s["rate"], label=label, clip_on=False, **st)
+            else:
+                # a bar from p50 to p99 (the mean may lie outside it), then the mean;
+                # series sharing an x value are spread sideways a little
+                xs = dodged(ax, s[x], steps.loc[s.index]) if numeric_x else s[x].astype(str)
+                ax.vlines(xs, s["latency_p50_ms"], s["latency_p99_ms"], color=st["color"],
+                          linewidth=2.6, alpha=0.45)
+                (h,) = ax.plot(xs, s["latency_mean_ms"], label=label, **st)
+            cols = ["rate"] if metric == "rate" else list(LOAD_VALUES[1:])
+            if s[cols].notna().any().any():  # the legend lists the series drawn
+                handles.setdefault(label, h)
+        ax.set_title(PANEL_TITLES[(metric, side)])
+        if metric == "rate":
+            ax.set_ylabel("rate (msg/s)")
+            set_y(ax, d["rate"])
+        else:
+            ax.set_ylabel("latency (ms)")
+            set_y(ax, d[list(LOAD_VALUES[1:])].to_numpy().ravel())
+    finish_x(axes, ncols, param_label(x))
+    fig.suptitle(title)
+    fig.legend(list(handles.values()), list(handles.keys()), title=legend_title(series),
+               loc="outside right center")
+    return fig
+
+
+def load_curves(table: pd.DataFrame, out_dir: Path | str, opts: FigureOptions | None = None,
+                *, params: Sequence[str] | None = None, title: str = "",
+                log: logging.Logger | None = None) -> FigureSet:
+    """One load-curve figure (+ CSV) per ``group_by`` combination of ``table``.
+
+    ``params``: the run-parameter columns (keys of params.json); ``title``: a
+    prefix of every figure title (e.g. the campaign's name).
+    """
+    fs = figure_set("load_curves", out_dir, opts, log)
+    o = fs.opts
+    require_columns(table, "figures.x", o.x)
+    pcols = param_columns(table, params)
+    group_by = _present(fs, table, o.group_by, "group_by")
+    lines = _present(fs, table, (o.lines,), "lines")
+    for keys, sub in groups(table, group_by):
+        name = stem_of(keys)
+        series = series_columns(sub, pcols, lines, exclude=[o.x, *group_by])
+        sub, series = with_repeat(sub, series, o.x)
+        data = load_curve_data(sub, keys, series, o.x)
+        fig = draw_load_curves(data, o.x, series,
+                               _title(title, "load curves", keys))
+        if fig is None:
+            fs.skip(name, f"no rate or latency value in the {len(sub)} run(s) of "
+                          f"{describe(keys)} (runs failed?)")
+            continue
+        fs.save(fig, data, name)
+    if table.empty:
+        fs.skip("all", "the campaign table has no run")
+    fs.write_manifest()
+    return fs
+
+
+def campaign_comparison(tables: Mapping[str, pd.DataFrame], out_dir: Path | str,
+                        opts: FigureOptions | None = None, *,
+                        params: Mapping[str, Sequence[str]] | None = None,
+                        log: logging.Logger | None = None) -> FigureSet:
+    """The load curves of several campaigns on one figure, one colour per campaign.
+
+    One figure per combination of ``group_by`` without ``compare`` (campaigns
+    usually differ by driver: rabbitmq against the router): per call type by
+    default. A group present in a single campaign is skipped (nothing to compare).
+    """
+    fs = figure_set("comparison", out_dir, opts, log)
+    o = fs.opts
+    parts = []
+    pcols: list[str] = []
+    for name, t in tables.items():
+        require_columns(t, f"figures.x (campaign {name})", o.x)
+        t = t.copy()
+        t.insert(0, "campaign", name)
+        parts.append(t)
+        for c in param_columns(t, None if params is None else params.get(name)):
+            if c not in pcols:
+                pcols.append(c)
+    table = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+    group_by = [g for g in _present(fs, table, o.group_by, "group_by") if g != o.compare]
+    lines = _present(fs, table, (o.lines,), "lines")
+    for keys, sub in groups(table, group_by):
+        name = stem_of(keys)
+        found = list(dict.fromkeys(sub["campaign"]))
+        if len(found) < 2:
+            fs.skip(name, f"{describe(keys) or 'all runs'}: only in campaign {found[0]}, "
+                          f"nothing to compare")
+            continue
+        inner = [c for c in pcols if c not in (o.x, *lines, *group_by)
+                 and any(s[c].nunique(dropna=False) > 1 for _, s in sub.groupby("campaign"))]
+        series = ["campaign", *lines, *inner]
+        sub, series = with_repeat(sub, series, o.x)
+        data = load_curve_data(sub, keys, series, o.x)
+        what = describe(keys)
+        fig = draw_load_curves(data, o.x, series,
+                               f"campaign comparison: load curves{', ' + what if what else ''}",
+                               colour_by="campaign")
+        if fig is None:
+            fs.skip(name, f"no rate or latency value for {what}")
+            continue
+        fs.save(fig, data, name)
+    fs.write_manifest()
+    return fs
+
+
+def _present(fs: FigureSet, table: pd.DataFrame, cols: Sequence[str], what: str) -> list[str]:
+    missing = [c for c in cols if c not in table.columns]
+    if missing and not table.empty:
+        fs.log.info("figures %s: %s column(s) %s absent from the table: ignored", fs.kind, what,
+                    missing)
+    return [c for c in cols if c in table.columns]
+
+
+def _title(prefix: str, what: str, keys: Mapping[str, Any]) -> str:
+    head = f"{prefix}: {what}" if prefix else what
+    return f"{head}, {describe(keys)}" if keys else head

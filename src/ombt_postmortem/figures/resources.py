@@ -1,0 +1,177 @@
+"""Bus and server resources against the load: the InfluxDB metric columns of the table.
+
+The metric columns (``min_usage_idle_bus``, ``mem_used``, ``connections``...) are
+those of the query set (config/queries/telegraf.yaml): each is one number per
+run, computed over the run's window by the InfluxDB stage. Absent columns or
+all-NaN ones (e.g. no rabbitmq_* measurement with the qpid-dispatch router) are
+left out; a figure with no metric at all is skipped.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from matplotlib.figure import Figure
+
+from .common import (
+    FigureOptions,
+    FigureSet,
+    describe,
+    dodge_steps,
+    dodged,
+    figure_set,
+    finish_x,
+    groups,
+    legend_title,
+    line_label,
+    new_figure,
+    norm_key,
+    param_columns,
+    param_label,
+    require_columns,
+    series_columns,
+    series_styles,
+    set_x,
+    set_y,
+    sorted_by,
+    stem_of,
+    styled,
+    with_repeat,
+)
+
+
+@dataclass(frozen=True)
+class Metric:
+    """How a metric column is shown: panel title, unit, factor from the column's unit."""
+
+    title: str
+    unit: str
+    scale: float = 1.0
+    percent: bool = False
+
+    @property
+    def ylabel(self) -> str:
+        return {"%": "CPU idle (%)", "MiB": "memory (MiB)"}.get(self.unit, self.unit)
+
+
+MIB = 1024.0 * 1024.0
+#: the metric columns of the telegraf query set, in panel order
+METRICS: dict[str, Metric] = {
+    "min_usage_idle_bus": Metric("bus: CPU idle of the busiest host", "%", percent=True),
+    "min_usage_idle_ombt_server": Metric("ombt servers: CPU idle of the busiest host", "%",
+                                         percent=True),
+    "mem_used": Metric("RabbitMQ: memory used (max)", "MiB", 1.0 / MIB),
+    "connections": Metric("RabbitMQ: connections (max)", "count"),
+    "consumers": Metric("RabbitMQ: consumers (max)", "count"),
+    "queues": Metric("RabbitMQ: queues (max)", "count"),
+    "exchanges": Metric("RabbitMQ: exchanges (max)", "count"),
+    "fd_used": Metric("RabbitMQ: file descriptors used (max)", "count"),
+    "sockets_used": Metric("RabbitMQ: sockets used (max)", "count"),
+    "messages_delivered": Metric("RabbitMQ: messages_delivered counter (max)", "count"),
+}
+
+
+def resource_data(sub: pd.DataFrame, keys: Mapping[str, Any], series: Sequence[str], x: str,
+                  metrics: Mapping[str, Metric]) -> pd.DataFrame:
+    """Long form: one row per run and metric with data; ``value`` = column x ``scale``."""
+    parts = []
+    for col, m in metrics.items():
+        if col not in sub.columns:
+            continue
+        v = pd.to_numeric(sub[col], errors="coerce")
+        if v.isna().all():
+            continue
+        d = pd.DataFrame({k: [val] * len(sub) for k, val in keys.items()}, index=sub.index)
+        for c in [*series, x, "run_id", "status"]:
+            d[c] = sub[c]
+        d["metric"] = col
+        d["unit"] = m.unit
+        d["value"] = v * m.scale
+        parts.append(d)
+    if not parts:
+        return pd.DataFrame()
+    data = pd.concat(parts, ignore_index=True)
+    data = data.loc[:, ~data.columns.duplicated()]
+    order = {c: i for i, c in enumerate(metrics)}
+    data["_m"] = data["metric"].map(order)
+    data = sorted_by(data, ["_m", *series, x]).drop(columns="_m")
+    return data.reset_index(drop=True)
+
+
+@styled
+def draw_resources(data: pd.DataFrame, x: str, series: Sequence[str], title: str,
+                   metrics: Mapping[str, Metric]) -> Figure:
+    """One panel per metric, one line per series, against ``x``."""
+    names = list(dict.fromkeys(data["metric"]))
+    styles = series_styles(data, series, None)
+    ncols = 3 if len(names) > 4 else 2 if len(names) > 1 else 1
+    fig, axes = new_figure(len(names), ncols=ncols, panel_size=(4.4, 3.0), legend_width=2.4)
+    numeric_x = pd.api.types.is_numeric_dtype(data[x])
+    handles: dict[str, Any] = {}
+    for ax, name in zip(axes, names, strict=True):
+        d = data[data["metric"] == name]
+        m = metrics.get(name, Metric(name, ""))
+        if numeric_x:
+            set_x(ax, data[x])
+            steps = dodge_steps(d, x, series, "value")
+        for key, s in d.groupby(list(series), sort=False, dropna=False):
+            key = key if isinstance(key, tuple) else (key,)
+            label = line_label(dict(zip(series, key, strict=True)))
+            xs = dodged(ax, s[x], steps.loc[s.index], frac=0.006) if numeric_x else s[x].astype(
+                str)
+            (h,) = ax.plot(xs, s["value"], label=label, clip_on=False,
+                           **styles[norm_key(key)])
+            if s["value"].notna().any():  # the legend lists the series drawn
+                handles.setdefault(label, h)
+        ax.set_title(m.title)
+        ax.set_ylabel(m.ylabel)
+        if m.percent:
+            ax.set_ylim(0, 100)
+        else:
+            set_y(ax, d["value"])
+    finish_x(axes, ncols, param_label(x))
+    fig.suptitle(title)
+    fig.legend(list(handles.values()), list(handles.keys()), title=legend_title(series),
+               loc="outside right center")
+    return fig
+
+
+def resources_vs_load(table: pd.DataFrame, out_dir: Path | str,
+                      opts: FigureOptions | None = None, *,
+                      params: Sequence[str] | None = None, title: str = "",
+                      metrics: Mapping[str, Metric] | None = None,
+                      log: logging.Logger | None = None) -> FigureSet:
+    """One figure per ``group_by`` combination: each metric column against ``x``."""
+    fs = figure_set("resources", out_dir, opts, log)
+    o = fs.opts
+    metrics = dict(METRICS if metrics is None else metrics)
+    present = [c for c in metrics if c in table.columns]
+    if not present:
+        fs.skip("all", "no InfluxDB metric column in the campaign table "
+                       f"(looked for {', '.join(metrics)}): InfluxDB stage off?")
+        fs.write_manifest()
+        return fs
+    require_columns(table, "figures.x", o.x)
+    pcols = param_columns(table, params)
+    group_by = [g for g in o.group_by if g in table.columns]
+    lines = [c for c in (o.lines,) if c in table.columns]
+    for keys, sub in groups(table, group_by):
+        name = stem_of(keys)
+        series = series_columns(sub, pcols, lines, exclude=[o.x, *group_by])
+        sub, series = with_repeat(sub, series, o.x)
+        data = resource_data(sub, keys, series, o.x, metrics)
+        if data.empty:
+            fs.skip(name, f"every metric column ({', '.join(present)}) is NaN in its "
+                          f"{len(sub)} run(s)")
+            continue
+        head = f"{title}: " if title else ""
+        fig = draw_resources(data, o.x, series,
+                             f"{head}bus and server resources, {describe(keys)}", metrics)
+        fs.save(fig, data, name)
+    fs.write_manifest()
+    return fs

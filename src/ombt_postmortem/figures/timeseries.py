@@ -1,0 +1,211 @@
+"""Per run: the bus hosts' CPU and memory over time (runs/<run>/timeseries.parquet).
+
+The time series are the raw Telegraf points exported by the InfluxDB stage in
+long form (measurement, field, host, role, other tags, time, value). The test
+window [min(client, server start), max(client, server stop)] of the campaign
+table is shaded.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.patches import Patch
+
+from ..params import run_key
+from .common import (
+    LINESTYLES,
+    MARKERS,
+    PALETTE,
+    FigureOptions,
+    FigureSet,
+    describe,
+    figure_set,
+    finish_x,
+    new_figure,
+    param_columns,
+    set_y,
+    styled,
+)
+
+TIMESERIES_FILE = "timeseries.parquet"
+MIB = 1024.0 * 1024.0
+#: a figure needs at least this many distinct sample times (Telegraf samples every 10 s)
+MIN_TIMES = 2
+
+
+@dataclass(frozen=True)
+class Series:
+    """A (measurement, field) drawn on a panel, with its unit conversion."""
+
+    panel: str
+    measurement: str
+    field: str
+    label: str
+    unit: str
+    scale: float = 1.0
+
+
+#: what is drawn, per panel (in order)
+SERIES = (
+    Series("cpu", "cpu", "usage_idle", "CPU idle (cpu-total)", "%"),
+    Series("memory", "mem", "used", "host memory used", "MiB", 1.0 / MIB),
+    Series("memory", "rabbitmq_node", "mem_used", "RabbitMQ memory used", "MiB", 1.0 / MIB),
+)
+PANEL_TITLES = {"cpu": "CPU idle (lower is busier)", "memory": "memory used"}
+PANEL_UNITS = {"cpu": "CPU idle (%)", "memory": "memory used (MiB)"}
+
+
+def run_window(row: Mapping[str, Any]) -> tuple[float, float] | None:
+    """[min(client, server start), max(client, server stop)] in epoch seconds, if known."""
+    starts = [row.get(f"{s}_start_time") for s in ("client", "server")]
+    stops = [row.get(f"{s}_stop_time") for s in ("client", "server")]
+    starts = [float(v) for v in starts if v is not None and np.isfinite(v)]
+    stops = [float(v) for v in stops if v is not None and np.isfinite(v)]
+    if not starts or not stops or max(stops) < min(starts):
+        return None
+    return min(starts), max(stops)
+
+
+def timeseries_data(ts: pd.DataFrame, window: tuple[float, float],
+                    roles: Sequence[str] = ("bus",)) -> pd.DataFrame:
+    """The plotted points: panel, measurement, field, host, role, time (UTC), t_s (seconds
+    since the test start), value (in the panel's unit), unit; then two ``test window`` rows
+    (start, stop). Only hosts whose ``role`` tag is in ``roles``; CPU from ``cpu-total``
+    when the ``cpu`` tag exists."""
+    parts = []
+    t0 = pd.Timestamp(window[0], unit="s", tz="UTC")
+    for spec in SERIES:
+        d = ts[(ts["measurement"] == spec.measurement) & (ts["field"] == spec.field)]
+        if "role" in d.columns:
+            d = d[d["role"].isin(list(roles)).fillna(False).astype(bool)]
+        if spec.measurement == "cpu" and "cpu" in d.columns and (d["cpu"] == "cpu-total").any():
+            d = d[(d["cpu"] == "cpu-total").fillna(False).astype(bool)]
+        if d.empty:
+            continue
+        host = d["host"].astype("string").fillna("n/a") if "host" in d.columns else "n/a"
+        role = d["role"].astype("string").fillna("n/a") if "role" in d.columns else "n/a"
+        out = pd.DataFrame({"panel": spec.panel, "measurement": spec.measurement,
+                            "field": spec.field, "host": host, "role": role,
+                            "time": d["time"]})
+        # several points of a host at one time (e.g. per-cpu rows without cpu-total): mean
+        out["value"] = d["value"].astype(float) * spec.scale
+        out = out.groupby(["panel", "measurement", "field", "host", "role", "time"],
+                          as_index=False, sort=True)["value"].mean()
+        out["unit"] = spec.unit
+        parts.append(out)
+    if not parts:
+        return pd.DataFrame()
+    data = pd.concat(parts, ignore_index=True)
+    data["t_s"] = (data["time"] - t0).dt.total_seconds()
+    win = pd.DataFrame({
+        "panel": "test window", "measurement": "", "field": ["start", "stop"], "host": "",
+        "role": "", "time": [t0, pd.Timestamp(window[1], unit="s", tz="UTC")],
+        "value": np.nan, "unit": "s",
+    })
+    win["t_s"] = [0.0, window[1] - window[0]]
+    data = pd.concat([data, win], ignore_index=True)
+    data["time"] = data["time"].dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return data[["panel", "measurement", "field", "host", "role", "time", "t_s", "value",
+                 "unit"]]
+
+
+@styled
+def draw_timeseries(data: pd.DataFrame, title: str) -> Figure:
+    panels = [p for p in ("cpu", "memory") if (data["panel"] == p).any()]
+    win = data[data["panel"] == "test window"]["t_s"].tolist()
+    fig, axes = new_figure(len(panels), ncols=1, panel_size=(8.5, 2.8), legend_width=2.6)
+    pts = data[data["panel"].isin(panels)]
+    hosts = list(dict.fromkeys(pts["host"]))
+    kinds = list(dict.fromkeys(zip(pts["measurement"], pts["field"], strict=True)))
+    lo, hi = min(pts["t_s"].min(), win[0]), max(pts["t_s"].max(), win[1])
+    pad = (hi - lo) * 0.03 or 1.0
+    handles: dict[str, Any] = {}
+    for ax, panel in zip(axes, panels, strict=True):
+        d = pts[pts["panel"] == panel]
+        ax.axvspan(win[0], win[1], color="0.85", zorder=0)
+        for (meas, fld, host), s in d.groupby(["measurement", "field", "host"], sort=False):
+            j = kinds.index((meas, fld))
+            spec = next(x for x in SERIES if x.measurement == meas and x.field == fld)
+            label = f"{host}: {spec.label}"
+            (h,) = ax.plot(s["t_s"], s["value"], label=label,
+                           color=PALETTE[hosts.index(host) % len(PALETTE)],
+                           marker=MARKERS[j % len(MARKERS)],
+                           linestyle=LINESTYLES[j % len(LINESTYLES)])
+            handles.setdefault(label, h)
+        ax.set_title(PANEL_TITLES[panel])
+        ax.set_ylabel(PANEL_UNITS[panel])
+        if panel == "cpu":
+            ax.set_ylim(0, 100)
+        else:
+            set_y(ax, d["value"])
+        ax.set_xlim(lo - pad, hi + pad)
+    finish_x(axes, 1, "time since the test start (s)")
+    fig.suptitle(title)
+    labels = list(handles)
+    fig.legend([*handles.values(), Patch(color="0.85")], [*labels, "test window"],
+               title="host: series", loc="outside right center")
+    return fig
+
+
+def _utc(t: float) -> str:
+    return datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def bus_timeseries(table: pd.DataFrame, runs_dir: Path | str, out_dir: Path | str,
+                   opts: FigureOptions | None = None, *, params: Sequence[str] | None = None,
+                   title: str = "", roles: Sequence[str] = ("bus",),
+                   series: Mapping[str, pd.DataFrame] | None = None, workers: int = 1,
+                   log: logging.Logger | None = None) -> FigureSet:
+    """One figure per run (named by its run key): CPU and memory of the ``roles`` hosts.
+
+    ``runs_dir`` holds ``<run key>/timeseries.parquet``; ``series`` (run_id ->
+    frame) may be given instead. ``workers`` > 1 draws in that many processes.
+    """
+    fs = figure_set("timeseries", out_dir, opts, log)
+    pcols = param_columns(table, params)
+    shown = [c for c in pcols if c in fs.opts.group_by or table[c].nunique(dropna=False) > 1]
+    for _, row in table.iterrows():
+        run_id = row["run_id"]
+        name = run_key(run_id)
+        if series is not None:
+            ts = series.get(run_id)
+        else:
+            p = Path(runs_dir) / name / TIMESERIES_FILE
+            ts = pd.read_parquet(p) if p.is_file() else None
+        if ts is None:
+            fs.skip(name, f"no {TIMESERIES_FILE}")
+            continue
+        window = run_window(row.to_dict())
+        if window is None:
+            fs.skip(name, "test window unknown (no client/server start and "
+                          "stop times)")
+            continue
+        data = timeseries_data(ts, window, roles) if not ts.empty else pd.DataFrame()
+        pts = data[data["panel"] != "test window"] if not data.empty else data
+        if pts.empty:
+            fs.skip(name, f"no cpu/mem/rabbitmq_node point of role "
+                          f"{'/'.join(roles)} in {TIMESERIES_FILE}")
+            continue
+        n_times = pts["time"].nunique()
+        if n_times < MIN_TIMES:
+            fs.skip(name, f"{n_times} sample time(s) of role {'/'.join(roles)} "
+                          f"in the exported window, too few for a time series (Telegraf "
+                          f"samples every 10 s: widen the window with influx.window_margin_s)")
+            continue
+        what = describe({c: row[c] for c in shown})
+        head = f"{title}: " if title else ""
+        fs.draw_later(name, draw_timeseries,
+                      (data, f"{head}{'/'.join(roles)} CPU and memory over time\n"
+                             f"run {what}; test start {_utc(window[0])}"), data)
+    fs.flush(workers)
+    fs.write_manifest()
+    return fs

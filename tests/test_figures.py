@@ -1,0 +1,495 @@
+"""Figures from Python (no Snakemake): each figure's CSV against values computed here.
+
+The expected values are computed in this file from the campaign table and the
+raw controller JSON with plain pandas/numpy, never with the figure code.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import EXAMPLE, controller_log
+from independent import histogram, load_sides
+from PIL import Image
+
+from ombt_postmortem.campaign_io import write_campaign_outputs
+from ombt_postmortem.figures import (
+    FigureOptions,
+    bus_timeseries,
+    campaign_comparison,
+    campaign_table_html,
+    latency_histograms,
+    latency_overlay,
+    load_curves,
+    resources_vs_load,
+)
+from ombt_postmortem.figures.distributions import histogram_data
+from ombt_postmortem.figures.paths import figure_paths
+from ombt_postmortem.ombt.run import analyse_run, write_run_stats
+from ombt_postmortem.params import load_params, run_key
+
+PARAMS = list(dict.fromkeys(k for r in load_params(EXAMPLE) for k in r.params
+                            if k != "backup_dir"))
+VALUES = ("rate", "latency_mean_ms", "latency_p50_ms", "latency_p99_ms")
+METRICS = ["min_usage_idle_bus", "min_usage_idle_ombt_server", "mem_used", "connections",
+           "consumers", "queues", "exchanges", "fd_used", "sockets_used", "messages_delivered"]
+
+
+# --------------------------------------------------------------------------- fixtures
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[pd.DataFrame, Path]:
+    """The real example's campaign table and runs folder, made by stages 1 and 3."""
+    out = tmp_path_factory.mktemp("figs-table")
+    runs = out / "runs"
+    for run in load_params(EXAMPLE):
+        d = runs / run.key
+        d.mkdir(parents=True)
+        write_run_stats(analyse_run(EXAMPLE / run.run_id, run.run_id), d / "ombt.parquet",
+                        d / "agents.parquet", d / "latency_hist.parquet")
+    names = ["parquet", "csv", "params_calculated", "all_stats", "problems"]
+    files = {k: out / f"{k}.{'parquet' if k == 'parquet' else 'json'}" for k in names}
+    write_campaign_outputs(EXAMPLE, runs, False, files)
+    return pd.read_parquet(files["parquet"]), runs
+
+
+@pytest.fixture(scope="module")
+def table(built: tuple[pd.DataFrame, Path]) -> pd.DataFrame:
+    return built[0]
+
+
+def two_drivers(table: pd.DataFrame, runs: Path) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
+    """The table plus a copy of its rpc-call runs as driver 'qdr' (same histograms x 2
+    shifted one bucket up), and the run_id -> histogram mapping of all rows."""
+    hists = {r: pd.read_parquet(runs / run_key(r) / "latency_hist.parquet")
+             for r in table["run_id"]}
+    qdr = table[table["call_type"] == "rpc-call"].copy()
+    qdr["driver"] = "qdr"
+    qdr["run_id"] = qdr["run_id"] + "-qdr"
+    for r in qdr["run_id"]:
+        h = hists[r[: -len("-qdr")]].copy()
+        h["count"] = np.roll(h["count"].to_numpy(), 1) * 2  # a different distribution
+        h.loc[(h["decade"] >= 1) & (h["bucket"] == 0), "count"] = 0
+        hists[r] = h
+    return pd.concat([table, qdr], ignore_index=True), hists
+
+
+# --------------------------------------------------------------------------- independent
+
+
+def expected_load(table: pd.DataFrame, where: dict[str, object]) -> pd.DataFrame:
+    """Rows run x side of the campaign table's subset, with the four plotted values."""
+    sub = table
+    for k, v in where.items():
+        sub = sub[sub[k] == v]
+    rows = []
+    for r in sub.to_dict("records"):
+        for side in ("client", "server"):
+            rows.append({"run_id": r["run_id"], "side": side, "nbr_clients": r["nbr_clients"],
+                         "nbr_servers": r["nbr_servers"],
+                         **{v: r[f"{side}_{v}"] for v in VALUES}})
+    return pd.DataFrame(rows).sort_values(["run_id", "side"]).reset_index(drop=True)
+
+
+def check_load_csv(csv: Path, table: pd.DataFrame, where: dict[str, object]) -> None:
+    got = pd.read_csv(csv)
+    for k, v in where.items():
+        assert (got[k].astype(str) == str(v)).all(), k
+    got = got.sort_values(["run_id", "side"]).reset_index(drop=True)
+    want = expected_load(table, where)
+    pd.testing.assert_frame_equal(got[want.columns], want, check_dtype=False, rtol=1e-12)
+
+
+def check_image(path: Path, fmt: str = "PNG") -> None:
+    assert path.is_file() and path.stat().st_size > 0, path
+    with Image.open(path) as im:
+        assert im.format == fmt
+        w, h = im.size
+        im.verify()
+    assert w >= 400 and h >= 300, (path, w, h)
+
+
+def expected_hist(run_folder: Path) -> pd.DataFrame:
+    rows = []
+    for side, agents in load_sides(controller_log(run_folder)).items():
+        hist = histogram(agents)
+        total = sum(int(a.sum()) for a in hist.values())
+        for d in sorted(hist):
+            for i, c in enumerate(hist[d]):
+                if d >= 1 and i == 0 and c == 0:
+                    continue
+                lo, hi = i * 10.0**d, (i + 1) * 10.0**d
+                drawn = lo if lo > 0 else hi / 10  # the "< 1 ms" bucket drawn over 0.1-1
+                rows.append({"side": side, "decade": d, "bucket": i, "lower_ms": lo,
+                             "upper_ms": hi, "count": int(c), "share_pct": 100.0 * c / total,
+                             "density_pct_per_decade": 100.0 * c / total / np.log10(hi / drawn)})
+    return pd.DataFrame(rows).sort_values(["side", "decade", "bucket"]).reset_index(drop=True)
+
+
+def expected_cdf(hist: pd.DataFrame, side: str) -> pd.DataFrame:
+    h = hist[(hist["side"] == side)
+             & ~((hist["decade"] >= 1) & (hist["bucket"] == 0) & (hist["count"] == 0))]
+    h = h.sort_values("upper_ms")
+    counts = h["count"].to_numpy()
+    first, last = np.flatnonzero(counts)[[0, -1]]
+    h = h.iloc[first: last + 1]
+    cum = np.cumsum(h["count"].to_numpy())
+    xs, ys = list(h["upper_ms"]), list(cum)
+    if h["lower_ms"].iloc[0] > 0:
+        xs, ys = [h["lower_ms"].iloc[0], *xs], [0, *ys]
+    return pd.DataFrame({"latency_ms": xs, "cum_count": ys,
+                         "cum_share_pct": np.asarray(ys) / cum[-1] * 100.0})
+
+
+# --------------------------------------------------------------------------- load curves
+
+
+def test_load_curves_one_figure_per_driver_and_call_type(table: pd.DataFrame,
+                                                         tmp_path: Path) -> None:
+    fs = load_curves(table, tmp_path, params=PARAMS, title="example")
+    combos = {(d, c) for d, c in zip(table["driver"], table["call_type"], strict=True)}
+    assert {w.name for w in fs.written} == {f"driver={d}__call_type={c}" for d, c in combos}
+    assert not fs.skipped
+    for w in fs.written:
+        driver, call_type = (p.split("=")[1] for p in w.name.split("__"))
+        check_load_csv(w.data, table, {"driver": driver, "call_type": call_type})
+        check_image(w.figure)
+        # the lines are the nbr_servers values found in the data, never hard-coded
+        got = sorted(pd.read_csv(w.data)["nbr_servers"].unique())
+        sub = table[(table["driver"] == driver) & (table["call_type"] == call_type)]
+        assert got == sorted(sub["nbr_servers"].unique())
+    manifest = pd.read_csv(tmp_path / "manifest.csv")
+    assert set(manifest["status"]) == {"written"} and len(manifest) == len(combos)
+
+
+def test_load_curves_other_x_and_lines(table: pd.DataFrame, tmp_path: Path) -> None:
+    """x and the line variable come from the options: servers on x, one line per client count."""
+    opts = FigureOptions(x="nbr_servers", lines="nbr_clients", format="svg")
+    fs = load_curves(table[table["call_type"] == "rpc-cast"], tmp_path, opts, params=PARAMS)
+    assert len(fs.written) == 1
+    for w in fs.written:
+        assert w.figure.suffix == ".svg"
+        assert ET.parse(w.figure).getroot().tag.endswith("svg")
+        cols = list(pd.read_csv(w.data).columns)
+        assert cols.index("nbr_clients") < cols.index("nbr_servers")  # series, then x
+
+
+def test_failed_runs_leave_gaps_and_all_failed_is_skipped(table: pd.DataFrame, tmp_path: Path,
+                                                          caplog: pytest.LogCaptureFixture
+                                                          ) -> None:
+    t = table.copy()
+    cast = t["call_type"] == "rpc-cast"
+    for side in ("client", "server"):
+        for v in VALUES:
+            t.loc[cast, f"{side}_{v}"] = np.nan
+    t.loc[t.index[0], "client_rate"] = np.nan  # one failed point among the rpc-call runs
+    with caplog.at_level(logging.INFO):
+        fs = load_curves(t, tmp_path, params=PARAMS)
+    assert [w.name for w in fs.written] == ["driver=broker__call_type=rpc-call"]
+    assert [n for n, _ in fs.skipped] == ["driver=broker__call_type=rpc-cast"]
+    assert "skipped driver=broker__call_type=rpc-cast: no rate or latency value" in caplog.text
+    assert not (tmp_path / "driver=broker__call_type=rpc-cast.png").exists()
+    check_load_csv(fs.written[0].data, t, {"driver": "broker", "call_type": "rpc-call"})
+
+
+def test_repeated_runs_get_their_own_line(table: pd.DataFrame, tmp_path: Path) -> None:
+    one = table[table["call_type"] == "rpc-call"]
+    rep = one.assign(run_id=one["run_id"] + "-bis")
+    fs = load_curves(pd.concat([one, rep], ignore_index=True), tmp_path, params=PARAMS)
+    got = pd.read_csv(fs.written[0].data)
+    assert sorted(got["repeat"].unique()) == [1, 2]
+    assert not got.duplicated(["side", "nbr_servers", "nbr_clients", "repeat"]).any()
+
+
+def test_bad_options_are_refused() -> None:
+    with pytest.raises(ValueError, match="format"):
+        FigureOptions(format="gif")
+    with pytest.raises(ValueError, match="different"):
+        FigureOptions(x="nbr_clients", lines="nbr_clients")
+    with pytest.raises(ValueError, match="compare"):
+        FigureOptions(compare="nbr_clients")
+
+
+def test_unknown_x_is_an_error(table: pd.DataFrame, tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="nbr_topics"):
+        load_curves(table, tmp_path, FigureOptions(x="nbr_topics"), params=PARAMS)
+
+
+# --------------------------------------------------------------------------- distributions
+
+
+def test_latency_histogram_per_run_equals_raw_json(built: tuple[pd.DataFrame, Path],
+                                                   tmp_path: Path) -> None:
+    table, runs = built
+    for run_id in table["run_id"]:  # the data of every run (drawing them all is slow)
+        got = histogram_data(pd.read_parquet(runs / run_key(run_id) / "latency_hist.parquet"))
+        want = expected_hist(EXAMPLE / run_id)
+        got = got.sort_values(["side", "decade", "bucket"]).reset_index(drop=True)
+        pd.testing.assert_frame_equal(got[want.columns], want, check_dtype=False, rtol=1e-12)
+    some = table[table["nbr_clients"].isin([1, 6])]  # rpc-call and rpc-cast, < 1 ms or not
+    fs = latency_histograms(some, runs, tmp_path, params=PARAMS, title="example", workers=2)
+    assert sorted(w.name for w in fs.written) == sorted(run_key(r) for r in some["run_id"])
+    for w in fs.written:
+        got = pd.read_csv(w.data).sort_values(["side", "decade", "bucket"])
+        want = expected_hist(EXAMPLE / w.name)
+        pd.testing.assert_frame_equal(got[want.columns].reset_index(drop=True), want,
+                                      check_dtype=False, rtol=1e-12)
+        check_image(w.figure)
+
+
+def test_latency_histogram_skips_missing_and_empty_runs(built: tuple[pd.DataFrame, Path],
+                                                        tmp_path: Path) -> None:
+    table, runs = built
+    first, second = table["run_id"].iloc[0], table["run_id"].iloc[1]
+    empty = pd.read_parquet(runs / run_key(second) / "latency_hist.parquet").assign(count=0)
+    hists = {second: empty}
+    fs = latency_histograms(table.iloc[:2], runs, tmp_path, hists=hists)
+    assert fs.written == []
+    assert dict(fs.skipped) == {run_key(first): "no latency histogram (latency_hist.parquet "
+                                                "missing)",
+                                run_key(second): "no latency recorded (status ok)"}
+    assert list(tmp_path.iterdir()) == [tmp_path / "manifest.csv"]
+
+
+def test_overlay_compares_drivers_at_equal_clients(built: tuple[pd.DataFrame, Path],
+                                                   tmp_path: Path) -> None:
+    t2, hists = two_drivers(*built)
+    fs = latency_overlay(t2, built[1], tmp_path, params=PARAMS, hists=hists)
+    assert sorted(w.name for w in fs.written) == ["call_type=rpc-call__side=client",
+                                                 "call_type=rpc-call__side=server"]
+    assert [n for n, _ in fs.skipped] == ["call_type=rpc-cast"]  # a single driver there
+    for w in fs.written:
+        check_image(w.figure)
+        got = pd.read_csv(w.data)
+        side = w.name.rsplit("=", 1)[1]
+        assert set(got["side"]) == {side}
+        rpc_call = t2[t2["call_type"] == "rpc-call"]
+        assert set(got["run_id"]) == set(rpc_call["run_id"])
+        for run_id, g in got.groupby("run_id"):
+            row = t2[t2["run_id"] == run_id].iloc[0]
+            assert (g["driver"] == row["driver"]).all()
+            assert (g["nbr_clients"] == row["nbr_clients"]).all()
+            want = expected_cdf(hists[run_id], side)
+            pd.testing.assert_frame_equal(g[want.columns].reset_index(drop=True), want,
+                                          check_dtype=False, rtol=1e-12)
+
+
+def test_overlay_of_a_single_driver_is_skipped_with_a_log_line(
+        built: tuple[pd.DataFrame, Path], tmp_path: Path,
+        caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.INFO):
+        fs = latency_overlay(built[0], built[1], tmp_path, params=PARAMS)
+    assert fs.written == []
+    assert "skipped call_type=rpc-call: a single driver (broker), nothing to compare" \
+        in caplog.text
+    assert len(pd.read_csv(tmp_path / "manifest.csv")) == 2
+
+
+def test_overlay_by_call_type_on_the_real_campaign(built: tuple[pd.DataFrame, Path],
+                                                   tmp_path: Path) -> None:
+    table, runs = built
+    fs = latency_overlay(table, runs, tmp_path, FigureOptions(compare="call_type"),
+                         params=PARAMS)
+    assert sorted(w.name for w in fs.written) == ["driver=broker__side=client",
+                                                 "driver=broker__side=server"]
+    got = pd.read_csv(fs.written[0].data)
+    assert set(got["call_type"]) == {"rpc-call", "rpc-cast"}
+    assert sorted(got["nbr_clients"].unique()) == sorted(table["nbr_clients"].unique())
+
+
+# --------------------------------------------------------------------------- resources
+
+
+def with_metrics(table: pd.DataFrame) -> pd.DataFrame:
+    """Synthetic metric columns of the InfluxDB stage's shape (NaN for a run, one all-NaN)."""
+    t = table.copy()
+    n = np.arange(len(t), dtype=float)
+    for i, c in enumerate(METRICS):
+        t[c] = (n + 1) * (i + 1) * (1e6 if c == "mem_used" else 1.0)
+    t["min_usage_idle_bus"] = 90.0 - n
+    t.loc[t.index[1], "connections"] = np.nan
+    t["sockets_used"] = np.nan  # e.g. absent from the database
+    return t
+
+
+def test_resources_csv_equals_metric_columns(table: pd.DataFrame, tmp_path: Path) -> None:
+    t = with_metrics(table)
+    t = t[t["call_type"] == "rpc-call"]
+    fs = resources_vs_load(t, tmp_path, params=PARAMS, title="example")
+    assert len(fs.written) == 1
+    for w in fs.written:
+        check_image(w.figure)
+        got = pd.read_csv(w.data)
+        driver, call_type = (p.split("=")[1] for p in w.name.split("__"))
+        sub = t[(t["driver"] == driver) & (t["call_type"] == call_type)]
+        assert "sockets_used" not in set(got["metric"])  # all NaN: no panel
+        for m in METRICS:
+            if m == "sockets_used":
+                continue
+            g = got[got["metric"] == m].set_index("run_id")
+            scale = 1 / 2**20 if m == "mem_used" else 1.0
+            want = sub.set_index("run_id")[m] * scale
+            assert g.index.tolist() == [r for r in sub["run_id"]]
+            np.testing.assert_allclose(g["value"].to_numpy(float), want.to_numpy(float),
+                                       rtol=1e-12, equal_nan=True)
+            assert set(g["unit"]) == {"MiB" if m == "mem_used" else "%" if "idle" in m
+                                      else "count"}
+
+
+def test_resources_without_metric_columns_are_skipped(table: pd.DataFrame, tmp_path: Path,
+                                                      caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.INFO):
+        fs = resources_vs_load(table, tmp_path, params=PARAMS)
+    assert fs.written == [] and fs.skipped[0][0] == "all"
+    assert "no InfluxDB metric column in the campaign table" in caplog.text
+    t = table.copy()
+    for m in METRICS:
+        t[m] = np.nan  # columns there, all NaN (e.g. runs shorter than the sampling)
+    fs = resources_vs_load(t, tmp_path / "nan", params=PARAMS)
+    assert fs.written == [] and len(fs.skipped) == 2
+
+
+# --------------------------------------------------------------------------- time series
+
+
+def synthetic_timeseries(start: float, stop: float) -> pd.DataFrame:
+    """A timeseries.parquet of the InfluxDB stage's shape: bus and server hosts, every 2 s."""
+    times = pd.date_range(pd.Timestamp(start - 6, unit="s", tz="UTC").floor("s"),
+                          pd.Timestamp(stop + 6, unit="s", tz="UTC"), freq="2s")
+    rows = []
+    for k, t in enumerate(times):
+        for host, role in (("bus-0", "bus"), ("bus-1", "bus"), ("srv-0", "ombt-server")):
+            for cpu in ("cpu-total", "cpu0"):
+                rows.append(("cpu", "usage_idle", host, role, cpu, None, t, 90.0 - k))
+                rows.append(("cpu", "usage_user", host, role, cpu, None, t, 5.0 + k))
+            rows.append(("mem", "used", host, role, None, None, t, 2.0**30 + k * 2**20))
+            if role == "bus":
+                rows.append(("rabbitmq_node", "mem_used", host, role, None, f"rabbit@{host}",
+                             t, 1.5 * 2**27 + k))
+    df = pd.DataFrame(rows, columns=["measurement", "field", "host", "role", "cpu", "node",
+                                     "time", "value"])
+    for c in ("measurement", "field", "host", "role", "cpu", "node"):
+        df[c] = df[c].astype("string")
+    return df
+
+
+def window(row: pd.Series) -> tuple[float, float]:
+    return (min(row["client_start_time"], row["server_start_time"]),
+            max(row["client_stop_time"], row["server_stop_time"]))
+
+
+def check_timeseries_csv(csv: Path, ts: pd.DataFrame, win: tuple[float, float]) -> None:
+    got = pd.read_csv(csv)
+    w = got[got["panel"] == "test window"].set_index("field")["t_s"]
+    assert w["start"] == 0.0 and w["stop"] == pytest.approx(win[1] - win[0], abs=1e-6)
+    pts = got[got["panel"] != "test window"]
+    bus = ts[ts["role"] == "bus"]
+    bus = bus[bus["cpu"].isna() | (bus["cpu"] == "cpu-total")]
+    for (meas, fld, scale) in (("cpu", "usage_idle", 1.0), ("mem", "used", 2.0**-20),
+                               ("rabbitmq_node", "mem_used", 2.0**-20)):
+        want = bus[(bus["measurement"] == meas) & (bus["field"] == fld)]
+        g = pts[(pts["measurement"] == meas) & (pts["field"] == fld)]
+        assert set(g["role"]) == {"bus"}
+        assert len(g) == len(want), (meas, fld)
+        want = want.sort_values(["host", "time"])
+        g = g.sort_values(["host", "t_s"])
+        np.testing.assert_allclose(g["value"].to_numpy(), want["value"].to_numpy() * scale,
+                                   rtol=1e-12)
+        t_s = (want["time"] - pd.Timestamp(win[0], unit="s", tz="UTC")).dt.total_seconds()
+        np.testing.assert_allclose(g["t_s"].to_numpy(), t_s.to_numpy(), atol=1e-6)
+    assert not (set(got["measurement"].dropna()) & {"usage_user"})
+
+
+def test_bus_timeseries_of_the_export_shape(table: pd.DataFrame, tmp_path: Path,
+                                            caplog: pytest.LogCaptureFixture) -> None:
+    rows = table.iloc[:3]
+    series = {rows["run_id"].iloc[0]: synthetic_timeseries(*window(rows.iloc[0])),
+              # a single sample time: too few for a time series
+              rows["run_id"].iloc[1]: synthetic_timeseries(*window(rows.iloc[1])).head(9)}
+    with caplog.at_level(logging.INFO):
+        fs = bus_timeseries(rows, tmp_path, tmp_path, params=PARAMS, title="example",
+                            series=series)
+    assert [w.name for w in fs.written] == [run_key(rows["run_id"].iloc[0])]
+    check_image(fs.written[0].figure)
+    check_timeseries_csv(fs.written[0].data, series[rows["run_id"].iloc[0]],
+                         window(rows.iloc[0]))
+    reasons = dict(fs.skipped)
+    assert "1 sample time(s)" in reasons[run_key(rows["run_id"].iloc[1])]
+    assert reasons[run_key(rows["run_id"].iloc[2])] == "no timeseries.parquet"
+    assert "figures timeseries: skipped" in caplog.text
+
+
+def test_bus_timeseries_of_a_real_export(table: pd.DataFrame, tmp_path: Path) -> None:
+    """The real time series of one run, exported by the InfluxDB stage (margin 60 s)."""
+    pytest.importorskip("ombt_postmortem.influx.metrics")
+    if shutil.which("influxd") is None:
+        pytest.skip("influxd not on PATH (apt-get install influxdb)")
+    from ombt_postmortem.influx.metrics import InfluxConfig, collect_run_metrics
+    from ombt_postmortem.influx.server import Limits
+
+    row = table[(table["call_type"] == "rpc-call") & (table["nbr_clients"] == 6)].iloc[0]
+    cfg = InfluxConfig(backend="native", window_margin_s=60, tmpdir=str(tmp_path),
+                       base_dir=str(Path(__file__).resolve().parents[1]))
+    m = collect_run_metrics(row["run_id"], EXAMPLE / row["run_id"] / "influxdb-data.tar.gz",
+                            window(row), cfg, None, Limits())
+    assert len(m.timeseries) > 0
+    fs = bus_timeseries(table[table["run_id"] == row["run_id"]], tmp_path, tmp_path / "figs",
+                        params=PARAMS, series={row["run_id"]: m.timeseries})
+    (w,) = fs.written
+    check_image(w.figure)
+    check_timeseries_csv(w.data, m.timeseries, window(row))
+
+
+# --------------------------------------------------------------------------- comparison, table
+
+
+def test_campaign_comparison_one_colour_per_campaign(table: pd.DataFrame,
+                                                     tmp_path: Path) -> None:
+    other = table.copy()
+    other["driver"] = "qdr"
+    other = other[other["call_type"] == "rpc-call"]
+    fs = campaign_comparison({"rabbit": table, "router": other}, tmp_path,
+                             params={"rabbit": PARAMS, "router": PARAMS})
+    assert [w.name for w in fs.written] == ["call_type=rpc-call"]
+    assert dict(fs.skipped) == {"call_type=rpc-cast": "call_type=rpc-cast: only in campaign "
+                                                      "rabbit, nothing to compare"}
+    got = pd.read_csv(fs.written[0].data)
+    check_image(fs.written[0].figure)
+    for name, t in (("rabbit", table), ("router", other)):
+        g = got[got["campaign"] == name].sort_values(["run_id", "side"]).reset_index(drop=True)
+        want = expected_load(t, {"call_type": "rpc-call"})
+        pd.testing.assert_frame_equal(g[want.columns], want, check_dtype=False, rtol=1e-12)
+
+
+def test_campaign_table_page_holds_every_cell_label(table: pd.DataFrame, tmp_path: Path) -> None:
+    page = campaign_table_html(table, tmp_path / "t.html", title="example",
+                               params=PARAMS).read_text()
+    for run_id in table["run_id"]:
+        assert run_id in page
+    for col in table.columns:
+        assert f"<th>{col}</th>" in page
+    assert page.count("<tr class=") == len(table)
+
+
+def test_figure_paths_follow_the_options() -> None:
+    one = figure_paths("results", "a", campaigns=["a"], opts=FigureOptions(), timeseries=True)
+    assert "results/a/figures/timeseries" in one and "results/a/figures/latency_hist" in one
+    off = figure_paths("results", "a", campaigns=["a", "b"],
+                       opts=FigureOptions(per_run=False), timeseries=True)
+    assert not any(p.endswith(("latency_hist", "timeseries")) for p in off)
+    assert "results/comparison/load_curves" in off
+    assert "results/comparison/load_curves" not in figure_paths(
+        "results", "b", campaigns=["a", "b"], opts=FigureOptions(), timeseries=False)
+
+
+def test_params_json_keys_are_the_parameters() -> None:
+    keys = {k for p in json.loads((EXAMPLE / "params.json").read_text()) for k in p}
+    assert set(PARAMS) == keys - {"backup_dir"}

@@ -1,0 +1,29 @@
+"""Rule figures_campaign: load curves, resources against load, the table page."""
+
+import os
+import sys
+
+sys.path.insert(0, f"{snakemake.scriptdir}/../../src")  # the library, also without pip install
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+from pathlib import Path
+
+import pandas as pd
+
+from ombt_postmortem.figures import (
+    FigureOptions,
+    campaign_table_html,
+    load_curves,
+    resources_vs_load,
+)
+from ombt_postmortem.logutil import job_logger
+
+sm = snakemake
+log = job_logger("figures_campaign", sm.log[0])
+opts = FigureOptions.from_config(sm.params.options)
+table = pd.read_parquet(sm.input.table)
+kw = {"params": sm.params.param_names, "title": sm.params.title, "log": log}
+load_curves(table, Path(sm.output.load_curves), opts, **kw)
+resources_vs_load(table, Path(sm.output.resources), opts, **kw)
+campaign_table_html(table, Path(sm.output.table), title=f"{sm.params.title}: campaign table",
+                    params=sm.params.param_names)

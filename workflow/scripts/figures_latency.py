@@ -1,0 +1,25 @@
+"""Rule figures_latency: latency overlay at equal load (+ per-run histograms)."""
+
+import os
+import sys
+
+sys.path.insert(0, f"{snakemake.scriptdir}/../../src")  # the library, also without pip install
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+from pathlib import Path
+
+import pandas as pd
+
+from ombt_postmortem.figures import FigureOptions, latency_histograms, latency_overlay
+from ombt_postmortem.logutil import job_logger
+
+sm = snakemake
+log = job_logger("figures_latency", sm.log[0])
+opts = FigureOptions.from_config(sm.params.options)
+table = pd.read_parquet(sm.input.table)
+runs_dir = Path(sm.params.runs_dir)
+kw = {"params": sm.params.param_names, "title": sm.params.title, "log": log}
+latency_overlay(table, runs_dir, Path(sm.output.overlay), opts, **kw)
+hist_dir = getattr(sm.output, "hist", None)  # absent with figures.per_run: false
+if hist_dir:
+    latency_histograms(table, runs_dir, Path(hist_dir), opts, workers=sm.threads, **kw)
