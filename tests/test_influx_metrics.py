@@ -313,3 +313,27 @@ def test_bad_query_sets_are_refused() -> None:
                  {"querys": []}, ["not a mapping"]):
         with pytest.raises(QueryConfigError):
             QuerySet.from_dict(data)
+
+
+@influx_test
+def test_export_margin_widens_the_series_not_the_metrics(tmp_path: Path) -> None:
+    run_dir = run_dirs()[4]  # rpc-cast 1x1: 0.4 s, no telegraf point inside its window
+    tar = run_dir / "influxdb-data.tar.gz"
+    start, stop = run_window(run_dir)
+    cfg = cfg_for(tmp_path, window_margin_s=0, export_margin_s=20)
+    got = collect_run_metrics(run_dir.name, tar, (start, stop), cfg, None, LIMITS)
+    assert_clean(tmp_path)
+    with reference_server(untar(tar, tmp_path / "ref")) as url:
+        want = expected_values(url, start, stop)
+        series = expected_timeseries(url, cfg.query_set, start - 20, stop + 20)
+    for col in NOTEBOOK_COLUMNS:
+        assert same(got.values[col], want[col]), col
+    assert all(math.isnan(v) for v in got.values.values())
+    ts = got.timeseries
+    tag_cols = [c for c in ts.columns if c not in ("measurement", "field", "time", "value")]
+    mine = {(r["measurement"], r["field"],
+             frozenset((k, r[k]) for k in tag_cols if not pd.isna(r[k])),
+             r["time"].value, r["value"]) for r in ts.to_dict("records")}
+    assert series and mine == series
+    with pytest.raises(ValueError, match="export_margin_s"):
+        cfg_for(tmp_path, export_margin_s=-1)

@@ -49,6 +49,9 @@ class InfluxConfig:
     backend: str = "auto"
     database: str = "telegraf"
     window_margin_s: float = 0.0
+    #: margin of the exported time series (None: the queries' window_margin_s); a wider
+    #: export shows the run in context (figures) without changing the metrics
+    export_margin_s: float | None = None
     export_timeseries: bool = True
     max_extract_mb: float = 4096
     ready_timeout_s: float = 60.0
@@ -73,6 +76,10 @@ class InfluxConfig:
                 raise ValueError(f"influx.{name} must be a number: {v!r}")
         if self.window_margin_s < 0:
             raise ValueError("influx.window_margin_s must be >= 0")
+        em = self.export_margin_s
+        if em is not None and (isinstance(em, bool) or not isinstance(em, int | float)
+                               or not math.isfinite(em) or em < 0):
+            raise ValueError(f"influx.export_margin_s must be a number >= 0 or null: {em!r}")
         if self.max_extract_mb <= 0 or self.ready_timeout_s <= 0:
             raise ValueError("influx.max_extract_mb and influx.ready_timeout_s must be > 0")
         if not isinstance(self.export_timeseries, bool):
@@ -237,8 +244,11 @@ def collect_run_metrics(
                 out.timings["queries"] = time.monotonic() - t
                 t = time.monotonic()
                 if cfg.export_timeseries:
+                    em = cfg.window_margin_s if cfg.export_margin_s is None \
+                        else cfg.export_margin_s
                     out.timeseries = _export(run, tar_path, server.url, out.database, qs,
-                                             lo_ns, hi_ns, out.notes)
+                                             epoch_ns(start - em), epoch_ns(stop + em, up=True),
+                                             out.notes)
                 out.timings["export"] = time.monotonic() - t
                 _hold(server.url, note)
                 t = time.monotonic()
