@@ -27,3 +27,10 @@ rule all:
     input:
         all_outputs(),
     default_target: True
+
+
+onsuccess:
+    from ombt_postmortem.campaign_io import problems_summary
+
+    for line in problems_summary(RESULTS, CAMPAIGNS):
+        print(f"ombt-postmortem: {line}", file=sys.stderr)

@@ -153,8 +153,11 @@ def test_resources_bound_the_servers_at_once(tmp_path: Path, campaign_copy: Path
     assert watcher.max_seen == 1
 
 
-def test_sigkill_of_a_job_kills_its_server(tmp_path: Path, campaign_copy: Path) -> None:
-    """kill -9 of the job's process: its influxd dies with it (parent-death signal)."""
+def test_sigkill_of_a_job_kills_its_server(tmp_path: Path, campaign_copy: Path,
+                                           eight_at_once: tuple[Path, InfluxWatcher, str]
+                                           ) -> None:
+    """kill -9 of the job's process: its influxd dies with it (parent-death signal); the
+    re-run gives the row of the uninterrupted run (eight_at_once), column for column."""
     tmp = tmp_path / "influx-tmp"
     tmp.mkdir()
     params = json.loads((campaign_copy / "params.json").read_text())
@@ -199,6 +202,8 @@ def test_sigkill_of_a_job_kills_its_server(tmp_path: Path, campaign_copy: Path) 
     assert all_influxd(tmp) == []
     table = pd.read_parquet(tmp_path / "results/ex/campaign.parquet")
     assert table["status"].tolist() == ["ok"]
+    clean = pd.read_parquet(eight_at_once[0] / "results/ex/campaign.parquet")
+    pd.testing.assert_frame_equal(table, clean.iloc[:1])
 
 
 @pytest.mark.podman

@@ -85,3 +85,26 @@ def _metric_columns(metrics: dict[str, dict[str, Any]] | None) -> set[str]:
     """The InfluxDB metric columns found in the runs' metrics.parquet rows."""
     skip = {"run_id", INFLUX_NOTES, "influx_problems"}
     return {k for row in (metrics or {}).values() for k in row if k not in skip}
+
+
+def problems_summary(results_dir: Path | str, campaigns: list[str] | dict[str, Any]) -> list[str]:
+    """One line per campaign whose table exists: how many runs have problems, and where.
+
+    e.g. ``campaign rabbit: 3 of 200 runs have problems (1 failed, 2 partial), see
+    results/rabbit/problems.csv``. What the workflow prints when it ends.
+    """
+    lines = []
+    for name in campaigns:
+        base = Path(results_dir) / name
+        table, problems = base / "campaign.parquet", base / "problems.csv"
+        if not table.is_file() or not problems.is_file():
+            continue
+        status = pd.read_parquet(table, columns=["status"])["status"]
+        failed = int((status == "failed").sum())
+        partial = int((status == "partial").sum())
+        if failed + partial == 0:
+            lines.append(f"campaign {name}: all {len(status)} runs ok ({table})")
+        else:
+            lines.append(f"campaign {name}: {failed + partial} of {len(status)} runs have "
+                         f"problems ({failed} failed, {partial} partial), see {problems}")
+    return lines

@@ -28,5 +28,7 @@ class RunDataError(OmbtPostmortemError):
         super().__init__(self.one_line())
 
     def one_line(self) -> str:
+        """``run <id> (<file name>): <reason>``; an id with control characters is quoted."""
         where = f" ({Path(self.path).name})" if self.path else ""
-        return f"run {self.run}{where}: {self.reason}"
+        run = self.run if self.run.isprintable() else repr(self.run)
+        return f"run {run}{where}: {self.reason}"

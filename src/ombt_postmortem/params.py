@@ -22,7 +22,7 @@ def run_key(backup_dir: str) -> str:
     spaces, quotes, ``..``, very long) a sanitised slug plus a hash, so that no
     run id can escape ``results/`` or collide with another.
     """
-    if _SAFE_KEY.match(backup_dir) and ".." not in backup_dir:
+    if _SAFE_KEY.fullmatch(backup_dir) and ".." not in backup_dir:  # not match: "x\n"
         return backup_dir
     slug = re.sub(r"[^A-Za-z0-9._-]+", "_", backup_dir).strip("._-")[:80] or "run"
     digest = hashlib.sha1(backup_dir.encode("utf-8")).hexdigest()[:10]
@@ -86,6 +86,9 @@ def validate_params(data: Any, path: Path | str) -> list[Run]:
 def run_folder(campaign_dir: Path | str, run_id: str) -> Path:
     """The run's backup folder; raise RunDataError when ``backup_dir`` leads outside."""
     base = Path(campaign_dir).resolve()
+    if "\x00" in run_id:
+        raise RunDataError(run_id, None, f"backup_dir {run_id!r} cannot be a folder name "
+                           "(NUL character); refused")
     folder = (base / run_id).resolve()
     if folder == base or base not in folder.parents:
         raise RunDataError(run_id, None, f"backup_dir {run_id!r} leads outside the campaign "

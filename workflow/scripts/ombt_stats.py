@@ -7,15 +7,12 @@ sys.path.insert(0, f"{snakemake.scriptdir}/../../src")  # the library, also with
 from pathlib import Path
 
 from ombt_postmortem.logutil import check_strict, job_logger
-from ombt_postmortem.ombt.run import analyse_run, failed_run, write_run_stats
+from ombt_postmortem.ombt.run import analyse_backup, write_run_stats
 
 sm = snakemake
 run_id = sm.params.run_id
 log = job_logger("ombt_stats", sm.log[0])
-if sm.params.folder:
-    stats = analyse_run(Path(sm.params.folder), run_id)
-else:
-    stats = failed_run(run_id, f"run {run_id}: backup_dir leads outside the campaign folder")
+stats = analyse_backup(Path(sm.config["campaigns"][sm.wildcards.campaign]), run_id)
 write_run_stats(stats, Path(sm.output.summary), Path(sm.output.agents), Path(sm.output.hist))
 log.info("run %s: status %s, %d clients, %d servers", run_id, stats.status,
          stats.summary["n_clients"], stats.summary["n_servers"])

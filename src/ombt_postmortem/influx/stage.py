@@ -34,14 +34,18 @@ def run_influx_stage(run_id: str, ombt_summary: Path, tar_path: Path | None,
     notes: list[str] = []
     timeseries = empty_timeseries()
     try:
-        if window is None:
+        if window is None and summary.get("status") == "failed":
+            # the run is already reported failed with the ombt stage's reason: not twice
+            notes.append("skipped: the run's ombt statistics failed, no test window")
+        elif window is None:
             raise RunDataError(run_id, ombt_summary.name, "no test window: the ombt "
                                "statistics have no start/stop time (see the run's ombt "
                                "problems)")
-        got = collect_run_metrics(run_id, tar_path, window, cfg, log_path, limits)
-        values.update(got.values)
-        notes = got.notes
-        timeseries = got.timeseries
+        else:
+            got = collect_run_metrics(run_id, tar_path, window, cfg, log_path, limits)
+            values.update(got.values)
+            notes = got.notes
+            timeseries = got.timeseries
     except RunDataError as exc:
         problems.append(exc.one_line())
         if log_path is not None:

@@ -116,7 +116,7 @@ def parse_controller_log(path: Path, run: str) -> tuple[list[AgentResult], list[
             block = json.loads(lines[index])
         except json.JSONDecodeError as exc:
             problem(f"line {index + 1} ({side}s) is not valid JSON "
-                    f"(truncated file?): {exc.msg} at char {exc.pos}")
+                    f"(truncated file?): {exc.msg} (char {exc.pos})")
             continue
         if not isinstance(block, dict):
             problem(f"line {index + 1} ({side}s) is a JSON {type(block).__name__}, "

@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..errors import RunDataError
+from ..params import run_folder
 from .parse import SIDES, AgentResult, parse_run_folder
 from .stats import SIDE_COLUMNS, bucket_bounds, merge_latency, side_summary
 
@@ -68,6 +69,16 @@ def analyse_run(folder: Path, run_id: str) -> RunStats:
                     problems)
 
 
+def analyse_backup(campaign_dir: Path, run_id: str) -> RunStats:
+    """:func:`analyse_run` on the run's folder; a ``backup_dir`` leading outside the
+    campaign folder is refused (status failed, the reason says why)."""
+    try:
+        folder = run_folder(campaign_dir, run_id)
+    except RunDataError as exc:
+        return failed_run(run_id, exc.one_line())
+    return analyse_run(folder, run_id)
+
+
 def failed_run(run_id: str, reason: str) -> RunStats:
     summary: dict[str, object] = {"run_id": run_id, "n_clients": 0, "n_servers": 0,
                                   "controller_files": ""}
@@ -93,6 +104,13 @@ def _side_problems(run_id: str, side: str, cols: dict[str, object],
         detail = cols[f"{side}_errors_detail"]
         out.append(RunDataError(run_id, files, f"{fail} {side} message(s) failed; "
                                 f"errors {detail}").one_line())
+    for a in agents:
+        # an idle agent (a client that sent nothing, a server that got nothing) is kept
+        # in the counts and per-agent columns, but cannot contribute a latency min/max
+        if a.latency.count == 0:
+            out.append(RunDataError(run_id, a.controller_file, f"{side} {a.agent_id} has no "
+                                    "latency samples (count 0, min/max null): left out of "
+                                    "the latency min/max").one_line())
     return out
 
 

@@ -30,14 +30,20 @@ class Merged:
 
 
 def merge_latency(stats: Iterable[Latency]) -> Latency:
-    """Sum counts, totals, squares and buckets; min/max over those that have one."""
+    """Sum counts, totals, squares and buckets; min/max over those that have one.
+
+    Float sums are exact (``math.fsum``, correctly rounded): the agents' order
+    cannot change a single bit of the result.
+    """
     out = Latency()
     mins: list[float] = []
     maxs: list[float] = []
+    totals: list[float] = []
+    squares: list[float] = []
     for s in stats:
-        out.total += s.total
+        totals.append(s.total)
         out.count += s.count
-        out.sum_of_squares += s.sum_of_squares
+        squares.append(s.sum_of_squares)
         if s.min is not None:  # 0.0 is a value, not "missing"
             mins.append(s.min)
         if s.max is not None:
@@ -46,6 +52,8 @@ def merge_latency(stats: Iterable[Latency]) -> Latency:
             acc = out.distribution.setdefault(int(decade), [0] * 10)
             for i, c in enumerate(row):
                 acc[i] += c
+    out.total = math.fsum(totals)
+    out.sum_of_squares = math.fsum(squares)
     out.min = min(mins) if mins else None
     out.max = max(maxs) if maxs else None
     out.distribution = dict(sorted(out.distribution.items()))
