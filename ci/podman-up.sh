@@ -128,8 +128,10 @@ else
     # setsid: its own session, so a Ctrl-C in the caller's terminal does not
     # reach it; backgrounded from a non-interactive shell, setsid execs podman
     # directly, so $! is podman's pid
-    setsid podman system service --time=0 "unix://$SOCK" \
-        </dev/null >"$SERVICE_LOG" 2>&1 &
+    # cwd $RUN_DIR: conmon drops an "oom" marker file in its working folder when
+    # a container is OOM-killed; it must not land in the caller's folder
+    (cd "$RUN_DIR" && exec setsid podman system service --time=0 "unix://$SOCK" \
+        </dev/null >"$SERVICE_LOG" 2>&1) &
     echo $! > "$PIDFILE"
     for _ in $(seq 1 200); do
         answers && break
