@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite, as `make test` (and CI) runs it: lint, then pytest.
 # As root it also brings up what the integration tests need and tears it down:
-# a Podman engine serving the Docker API (the docker backend's tests).
+# a Podman engine serving the Docker API (the docker backend's tests) and a
+# single-node SLURM cluster (the cluster test); each down script stops only
+# what its up script started.
 # Set OMBT_NO_SERVICES=1 to skip that (those tests then skip, saying why).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,8 +22,12 @@ if [ "$(id -u)" = 0 ] && [ "${OMBT_NO_SERVICES:-0}" != 1 ]; then
   down+=(ci/podman-down.sh)
   eval "$(bash ci/podman-up.sh)"
   export OMBT_REQUIRE_PODMAN=1
+  echo "== single-node SLURM on 127.0.0.1 for the cluster test" >&2
+  down+=(ci/slurm-down.sh)
+  eval "$(bash ci/slurm-up.sh)"
+  export OMBT_REQUIRE_SLURM=1
 fi
 
 "$BIN/ruff" check .
 "$BIN/snakemake" --lint >/dev/null
-"$BIN/python" -m pytest "$@"
+"$BIN/python" -m pytest --durations=12 "$@"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -41,6 +42,35 @@ def cmd_show(args: argparse.Namespace) -> int:
     return 1 if parsed.problems else 0
 
 
+def cmd_synth(args: argparse.Namespace) -> int:
+    from .synth import CALL_TYPES, SynthSpec, parse_counts, synth_campaign
+
+    out = Path(args.out)
+    if out.exists() and any(out.iterdir()) and not args.overwrite:
+        print(f"error: {out} exists and is not empty (--overwrite writes over its files)",
+              file=sys.stderr)
+        return 2
+    try:
+        call_types = tuple(c for v in args.call_types for c in v.split(",") if c)
+        spec = SynthSpec(
+            runs=args.runs, clients=parse_counts(args.clients),
+            servers=parse_counts(args.servers), call_types=call_types,
+            nbr_calls=args.calls, pause=args.pause, length=args.length, driver=args.driver,
+            timeout=args.timeout, seed=args.seed, fail_rate=args.fail_rate,
+            influx=not args.no_influx, agent_logs=args.agent_logs,
+            telegraf_interval_s=args.telegraf_interval, agents_per_host=args.agents_per_host,
+            start_time=args.start_time)
+    except ValueError as exc:
+        print(f"error: {exc} (call types: {', '.join(CALL_TYPES)})", file=sys.stderr)
+        return 2
+    progress = (lambda msg: print(msg, file=sys.stderr)) if args.verbose else None
+    report = synth_campaign(out, spec, jobs=args.jobs, progress=progress)
+    print(f"wrote {report.runs} runs ({report.agents} agents, {report.messages} client "
+          f"messages, {report.influx_tars} InfluxDB backups) to {out} in "
+          f"{report.seconds['total']:.1f} s")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ombt-postmortem", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -48,6 +78,47 @@ def build_parser() -> argparse.ArgumentParser:
                           "as the ombt controller prints them")
     show.add_argument("run_folder", help="a run's backup folder (holding the controller log)")
     show.set_defaults(func=cmd_show)
+
+    synth = sub.add_parser(
+        "synth", help="write a synthetic campaign in the real format (params.json, controller "
+        "logs, real influxdb-data.tar.gz), deterministic from --seed",
+        description="Write a synthetic ombt campaign: the sweep call types x clients x "
+        "servers, repeated up to --runs. Same seed, same params.json and log files.")
+    synth.add_argument("out", help="campaign folder to create")
+    synth.add_argument("--runs", type=int, default=None,
+                       help="number of runs (default: one per combination of the sweep)")
+    synth.add_argument("--clients", nargs="+", default=["1,2,4"],
+                       help="client counts swept, e.g. 1 2 4 or 1,2,4 (default 1,2,4)")
+    synth.add_argument("--servers", nargs="+", default=["1,2"],
+                       help="server counts swept (default 1,2)")
+    synth.add_argument("--call-types", nargs="+", default=["rpc-call,rpc-cast"],
+                       help="among rpc-call, rpc-cast, rpc-fanout, notify "
+                       "(default rpc-call,rpc-cast)")
+    synth.add_argument("--calls", type=int, default=500, help="nbr_calls per client (500)")
+    synth.add_argument("--pause", type=float, default=0.0, help="pause between calls, s (0)")
+    synth.add_argument("--length", type=int, default=1024, help="message length (1024)")
+    synth.add_argument("--driver", default="broker",
+                       help="broker (RabbitMQ metrics) or router (none) (default broker)")
+    synth.add_argument("--timeout", type=int, default=60, help="ombt timeout, s (60)")
+    synth.add_argument("--seed", type=int, default=0, help="random seed (0)")
+    synth.add_argument("--fail-rate", type=float, default=0.0,
+                       help="probability that a message fails (0)")
+    synth.add_argument("--no-influx", action="store_true",
+                       help="no influxdb-data.tar.gz (no influxd needed)")
+    synth.add_argument("--agent-logs", action="store_true",
+                       help="also write every agent's per-message log")
+    synth.add_argument("--telegraf-interval", type=float, default=2.0,
+                       help="seconds between Telegraf points (2)")
+    synth.add_argument("--agents-per-host", type=int, default=10,
+                       help="ombt agents per client/server host (10)")
+    synth.add_argument("--start-time", type=float, default=1_700_000_000.0,
+                       help="epoch of the first run (1700000000)")
+    synth.add_argument("--jobs", "-j", type=int, default=os.cpu_count() or 1,
+                       help="influxd servers writing backups in parallel (CPU count)")
+    synth.add_argument("--overwrite", action="store_true",
+                       help="write into a non-empty folder (files are overwritten, none deleted)")
+    synth.add_argument("--verbose", "-v", action="store_true", help="one line per run")
+    synth.set_defaults(func=cmd_synth)
     return parser
 
 

@@ -1,13 +1,15 @@
 # Shared by every rule: config validation, the campaigns and their runs.
 # The list of runs is read from each params.json once, when the DAG is built;
 # params.json is an input of the campaign-level rules only.
+import os
+from contextlib import nullcontext
 from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
 from ombt_postmortem.errors import CampaignError, RunDataError
-from ombt_postmortem.ombt.parse import find_controller_logs
+from ombt_postmortem.ombt.parse import is_controller_output
 from ombt_postmortem.params import load_params, run_folder
 
 
@@ -41,19 +43,63 @@ def run_of(wildcards):
     return RUNS[wildcards.campaign][wildcards.run]
 
 
+# Cluster execution: the per-run jobs (ombt_stats, influx_metrics) form group
+# "per_run", one connected component per run; one cluster job processes
+# `cluster.runs_per_job` runs: Snakemake's --group-components, set from the config
+# unless the command line or a profile gives one for "per_run" (the command line's
+# group settings are only known once the DAG is being built, hence the call from
+# _run_files). Snakemake ignores groups when it runs the jobs on the local machine.
+RUN_GROUP = "per_run"
+
+
+def _group_runs_per_cluster_job():
+    settings = getattr(workflow, "group_settings", None)
+    if settings is not None and RUN_GROUP not in settings.group_components:
+        settings.group_components = {
+            **settings.group_components,
+            RUN_GROUP: config["cluster"]["runs_per_job"],
+        }
+
+
+# The input functions and params of both per-run rules need the run's folder and
+# files: look each run up once (one directory scan), not once per function call;
+# with thousands of runs this is a visible part of building the DAG.
+_RUN_FILES = {}
+
+
+def _run_files(wildcards):
+    """(folder or None, controller logs, influxdb-data.tar.gz or None) of a run."""
+    key = (wildcards.campaign, wildcards.run)
+    found = _RUN_FILES.get(key)
+    if found is None:
+        _group_runs_per_cluster_job()
+        try:
+            folder = run_folder(CAMPAIGNS[wildcards.campaign], run_of(wildcards).run_id)
+        except RunDataError:
+            folder = None
+        logs, tar = [], None
+        try:
+            with os.scandir(folder) if folder is not None else nullcontext(()) as entries:
+                for e in entries:
+                    if e.name == "influxdb-data.tar.gz":
+                        tar = e.path if e.is_file() else None
+                    elif is_controller_output(Path(e.name)) and e.is_file():
+                        logs.append(e.path)
+        except (FileNotFoundError, NotADirectoryError):
+            pass  # the job reports the missing folder
+        found = _RUN_FILES[key] = (folder, sorted(logs), tar)
+    return found
+
+
 def run_dir(wildcards):
     """The run's backup folder, or None when backup_dir leads outside the campaign."""
-    try:
-        return run_folder(CAMPAIGNS[wildcards.campaign], run_of(wildcards).run_id)
-    except RunDataError:
-        return None
+    return _run_files(wildcards)[0]
 
 
 def influx_tar(wildcards):
     """The run's influxdb-data.tar.gz, or nothing: the job then reports it missing."""
-    folder = run_dir(wildcards)
-    tar = None if folder is None else folder / "influxdb-data.tar.gz"
-    return [str(tar)] if tar is not None and tar.is_file() else []
+    tar = _run_files(wildcards)[2]
+    return [] if tar is None else [tar]
 
 
 def campaign_outputs(name):
@@ -82,8 +128,7 @@ def controller_logs(wildcards):
     A missing folder or file is not an error of the DAG: the job runs and
     reports the run as failed with the reason.
     """
-    folder = run_dir(wildcards)
-    return [] if folder is None else [str(p) for p in find_controller_logs(folder)]
+    return list(_run_files(wildcards)[1])
 
 
 def per_run(name):

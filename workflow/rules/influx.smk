@@ -4,6 +4,9 @@
 INFLUX = config["influx"]
 INFLUX_ENABLED = INFLUX["enabled"]
 INFLUX_EXPORT = INFLUX["export_timeseries"]
+# the job asks for the server's memory plus room for its own Python process;
+# the server's limit is the job's mem_mb minus that room (see the script)
+INFLUX_JOB_OVERHEAD_MB = 512
 
 
 rule influx_metrics:
@@ -22,9 +25,12 @@ rule influx_metrics:
         influx={k: v for k, v in INFLUX.items() if k not in ("threads", "mem_mb")},
         base_dir=workflow.basedir,
         strict=config["strict"],
+        overhead_mb=INFLUX_JOB_OVERHEAD_MB,
     threads: INFLUX["threads"]
+    group:
+        RUN_GROUP
     resources:
-        mem_mb=INFLUX["mem_mb"],
+        mem_mb=INFLUX["mem_mb"] + INFLUX_JOB_OVERHEAD_MB,
         influx=1,
         runtime=30,
     log:

@@ -1,4 +1,5 @@
 # Stage 1, one job per run: the ombt controller output files -> per-run parquet.
+# Group RUN_GROUP (common.smk): many runs per cluster job, see cluster.runs_per_job.
 rule ombt_stats:
     input:
         logs=controller_logs,
@@ -12,6 +13,8 @@ rule ombt_stats:
         # the run's own parameters: changing them re-runs this run only
         run_params=lambda wc: run_of(wc).params,
         strict=config["strict"],
+    group:
+        RUN_GROUP
     log:
         f"{RESULTS}/{{campaign}}/logs/ombt_stats/{{run}}.log",
     resources:

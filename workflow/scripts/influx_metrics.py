@@ -23,7 +23,7 @@ result = run_influx_stage(
     Path(sm.input.tar[0]) if sm.input.tar else None,
     cfg,
     log_path,
-    Limits(threads=sm.threads, mem_mb=int(sm.resources.mem_mb)),
+    Limits.for_job(sm.threads, int(sm.resources.mem_mb), sm.params.overhead_mb),
 )
 ts = sm.output.get("timeseries")
 write_stage(result, Path(sm.output.metrics), Path(ts) if ts else None)

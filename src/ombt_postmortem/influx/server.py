@@ -13,6 +13,12 @@ class Limits:
     threads: int = 1
     mem_mb: int = 1024
 
+    @classmethod
+    def for_job(cls, threads: int, job_mem_mb: int, overhead_mb: int) -> Limits:
+        """The server's share of a job: its threads, and its mem_mb less the room the
+        job's own process needs (never below 64 MB)."""
+        return cls(threads=max(1, threads), mem_mb=max(64, job_mem_mb - overhead_mb))
+
 
 @dataclass
 class ServerHandle:
