@@ -177,6 +177,18 @@ def test_product_parser_accepts_and_totals_follow_the_inputs(tmp_path: Path,
         assert unsorted_keys
 
 
+def test_degenerate_runs_are_written_like_ombt_would(tmp_path: Path) -> None:
+    # fewer messages than servers; nearly every message failing (servers see nothing)
+    for name, kw in {"few": {"nbr_calls": 1, "servers": (3,)},
+                     "failing": {"nbr_calls": 5, "fail_rate": 0.99}}.items():
+        out, _ = campaign(tmp_path, name, clients=(1,), call_types=ALL_TYPES, **kw)
+        for run in load_params(out):
+            parsed = parse_run_folder(out / run.run_id, run.run_id)
+            assert parsed.problems == []
+            assert sum(a.msgs_ok + a.msgs_fail for a in parsed.agents
+                       if a.side == "client") == kw["nbr_calls"]
+
+
 def test_stats_are_accumulated_exactly_like_ombt(tmp_path: Path) -> None:
     spec = SynthSpec(influx=False, nbr_calls=150, clients=(2, 4), servers=(1, 2),
                      call_types=ALL_TYPES, fail_rate=0.02, seed=11)

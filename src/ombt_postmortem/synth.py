@@ -333,6 +333,8 @@ def _service_times(rng: np.random.Generator, n: int, clients: int, servers: int)
 
 def _fifo(arrival: np.ndarray, service: np.ndarray) -> np.ndarray:
     """Handling start times of a FIFO single server: h_i = max(a_i, h_{i-1} + s_{i-1})."""
+    if len(arrival) == 0:
+        return arrival.copy()
     d = np.concatenate(([0.0], np.cumsum(service[:-1])))
     return d + np.maximum.accumulate(arrival - d)
 
@@ -498,6 +500,12 @@ def print_results(r: dict[str, Any]) -> list[str]:
         out.extend("  '%s' (occurred %d times)" % (e, n) for e, n in r["errors"].items())
     total = r["msgs_ok"] + r["msgs_fail"]
     out.append("Total Messages: %d" % total)
+    if r["stop_time"] is None or r["start_time"] is None:  # ombt's controller dies here
+        return [*out, "Traceback (most recent call last):",
+                '  File "/opt/ombt/lib/python3.11/site-packages/ombt/__init__.py", line 355, '
+                "in print_results",
+                "    delta_time = self.stop_time - self.start_time",
+                "TypeError: unsupported operand type(s) for -: 'NoneType' and 'NoneType'"]
     delta = r["stop_time"] - r["start_time"]
     out.append("Test Interval: %f - %f (%f secs)" % (r["start_time"], r["stop_time"], delta))
     if delta > 0.0:
@@ -560,7 +568,7 @@ def docker_log(sim: RunSim) -> str:
         lines += print_results(client_total)
         lines += ["", "", "Aggregated RPC Server results:", "------------------------------"]
     lines += print_results(server_total)
-    if call_type == "rpc-fanout":
+    if call_type == "rpc-fanout" and server_total["stop_time"] is not None:
         start, stop = client_total["start_time"], server_total["stop_time"]
         lines += ["", "", "Fanout propagation delay:", "-------------------------",
                   "  First client transmit time: %f" % start,

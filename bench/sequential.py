@@ -1,0 +1,96 @@
+#!/usr/bin/env python3
+"""The reference of the benchmarks: the workflow's work as one plain sequential script.
+
+One run after the other, in one Python process, no Snakemake: parse the run's
+controller log(s) and write its parquet files, restore its InfluxDB backup into a
+private influxd (readiness polled on /ping), query and export the run's window,
+stop the server; then the campaign table. Same library calls, same outputs
+(``<out>/runs/<run>/*.parquet``, ``<out>/campaign.parquet`` ...) as the rules
+ombt_stats, influx_metrics and campaign_table. Usage::
+
+    .venv/bin/python bench/sequential.py CAMPAIGN OUT [--no-influx] [--workflow DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def process_campaign(campaign: Path, out: Path, *, influx: bool = True,
+                     workflow: Path = REPO) -> dict[str, float]:
+    """Process every run of ``campaign`` into ``out``; return the time spent per stage."""
+    sys.path.insert(0, str(workflow / "src"))  # the library of the workflow under test
+    from ombt_postmortem.campaign_io import write_campaign_outputs
+    from ombt_postmortem.errors import RunDataError
+    from ombt_postmortem.influx.metrics import InfluxConfig
+    from ombt_postmortem.influx.server import Limits
+    from ombt_postmortem.influx.stage import run_influx_stage, write_stage
+    from ombt_postmortem.ombt.run import analyse_run, failed_run, write_run_stats
+    from ombt_postmortem.params import load_params, run_folder
+
+    config = yaml.safe_load((workflow / "config" / "config.yaml").read_text())
+    settings = dict(config.get("influx") or {})
+    limits = Limits(threads=int(settings.pop("threads", 1)),
+                    mem_mb=int(settings.pop("mem_mb", 1024)))
+    cfg = InfluxConfig.from_dict(settings, base_dir=workflow)
+    seconds = {"ombt": 0.0, "influx": 0.0, "table": 0.0}
+    runs_dir = out / "runs"
+    for run in load_params(campaign):
+        t = time.perf_counter()
+        dest = runs_dir / run.key
+        dest.mkdir(parents=True, exist_ok=True)
+        try:
+            folder = run_folder(campaign, run.run_id)
+            stats = analyse_run(folder, run.run_id)
+        except RunDataError as exc:
+            folder, stats = None, failed_run(run.run_id, exc.one_line())
+        write_run_stats(stats, dest / "ombt.parquet", dest / "agents.parquet",
+                        dest / "latency_hist.parquet")
+        seconds["ombt"] += time.perf_counter() - t
+        if influx:
+            t = time.perf_counter()
+            tar = None if folder is None else folder / "influxdb-data.tar.gz"
+            log = out / "logs" / "influx_metrics" / f"{run.key}.log"
+            log.parent.mkdir(parents=True, exist_ok=True)
+            result = run_influx_stage(run.run_id, dest / "ombt.parquet",
+                                      tar if tar is not None and tar.is_file() else None,
+                                      cfg, log, limits)
+            write_stage(result, dest / "metrics.parquet",
+                        dest / "timeseries.parquet" if cfg.export_timeseries else None)
+            seconds["influx"] += time.perf_counter() - t
+    t = time.perf_counter()
+    write_campaign_outputs(
+        campaign_dir=campaign, runs_dir=runs_dir, with_metrics=influx,
+        outputs={"parquet": out / "campaign.parquet", "csv": out / "campaign.csv",
+                 "params_calculated": out / "params_calculated.json",
+                 "all_stats": out / "all_stats.json", "problems": out / "problems.csv"},
+        log=logging.getLogger("sequential"))
+    seconds["table"] = time.perf_counter() - t
+    return seconds
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("campaign", type=Path)
+    ap.add_argument("out", type=Path)
+    ap.add_argument("--no-influx", action="store_true", help="the ombt stage and table only")
+    ap.add_argument("--workflow", type=Path, default=REPO, help="checkout whose library to use")
+    args = ap.parse_args(argv)
+    t = time.perf_counter()
+    seconds = process_campaign(args.campaign.resolve(), args.out, influx=not args.no_influx,
+                               workflow=args.workflow.resolve())
+    total = time.perf_counter() - t
+    print(" ".join(f"{k}={v:.3f}" for k, v in {**seconds, "total": total}.items()))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
