@@ -101,7 +101,7 @@ def run(cmd: list[str], *, cwd: Path | None = None, log: Path | None = None,
     if check and proc.returncode != 0:
         raise RuntimeError(f"command failed ({proc.returncode}): {' '.join(map(str, cmd))}\n"
                            f"{out[-3000:]}")
-    return Sample(wall, cpu, after.ru_maxrss / 1024), out
+    return Sample(wall, cpu), out
 
 
 def hide_slurm(bin_dir: Path) -> None:
@@ -315,15 +315,15 @@ class Bench:
         samples: dict[str, list[Sample]] = {"current": []}
         try:
             for rep in range(self.args.repeat):
-                for name, wf in {"current": REPO}.items():
-                    params.write_text(full_text)  # the 201st run appears
-                    self.log(f"add one run: {name} ({rep + 1}/{self.args.repeat})")
-                    s, text = self.snakemake(wf, wd, cfg, log=wd / f"{name}-{rep}.log")
-                    s.extra["jobs"] = _job_counts(text)
-                    samples[name].append(s)
-                    params.write_text(first)  # back to 200 processed runs
-                    for d in (wd / "results" / CAMPAIGN / "runs" / last_key,):
-                        shutil.rmtree(d, ignore_errors=True)
+                if rep:  # back to 200 processed runs: the run's outputs gone, the table redone
+                    params.write_text(first)
+                    shutil.rmtree(wd / "results" / CAMPAIGN / "runs" / last_key)
+                    self.snakemake(REPO, wd, cfg, log=wd / f"revert-{rep}.log")
+                params.write_text(full_text)  # the 201st run appears
+                self.log(f"add one run ({rep + 1}/{self.args.repeat})")
+                s, text = self.snakemake(REPO, wd, cfg, log=wd / f"current-{rep}.log")
+                s.extra["jobs"] = _job_counts(text)
+                samples["current"].append(s)
         finally:
             params.write_text(full_text)
         self.results["add"] = {"build_200": build, "samples": samples}
@@ -345,18 +345,25 @@ class Bench:
 
 
 PARSE_CODE = """\
-import json, resource, sys, tempfile, time
+import json, sys, tempfile, time
 from pathlib import Path
 sys.path.insert(0, {src!r})
+
+
+def peak_mb():  # VmHWM: this process's own peak (ru_maxrss keeps the forking parent's)
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+
 from ombt_postmortem.ombt.parse import find_controller_logs, parse_controller_log
 from ombt_postmortem.ombt.run import analyse_run, write_run_stats
 folder = Path({folder!r})
 (log,) = find_controller_logs(folder)
-rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+rss0 = peak_mb()
 t = time.perf_counter()
 agents, problems = parse_controller_log(log, folder.name)
 parse_s = time.perf_counter() - t
-rss1 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+rss1 = peak_mb()
 assert len(agents) == 10000 and not problems, (len(agents), problems)
 del agents
 t = time.perf_counter()
@@ -364,7 +371,7 @@ stats = analyse_run(folder, folder.name)
 with tempfile.TemporaryDirectory() as d:
     write_run_stats(stats, Path(d, "s.parquet"), Path(d, "a.parquet"), Path(d, "h.parquet"))
 job_s = time.perf_counter() - t
-rss2 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+rss2 = peak_mb()
 print(json.dumps({{"parse_s": parse_s, "rss_imports_mb": rss0, "rss_parse_mb": rss1,
                   "job_s": job_s, "rss_job_mb": rss2}}))
 """
@@ -449,7 +456,11 @@ def report(b: Bench, info: dict[str, str], started: str, load_end: str) -> str:
         "",
         "```sh",
         f".venv/bin/python bench/run_all.py {' '.join(a.argv)}".rstrip(),
+        *[f".venv/bin/python bench/run_all.py {' '.join(x['argv'])}   "
+          f"# {x['started']}: {', '.join(x['sections'])} measured again"
+          for x in getattr(a, "also", [])],
         "```",
+        *(["", *[f"- {n}" for n in a.note]] if a.note else []),
         "",
         "The synthetic campaigns come from `ombt-postmortem synth` (real file formats, real "
         "InfluxDB backups written by influxd; see `src/ombt_postmortem/synth.py`).",
@@ -580,13 +591,15 @@ def report(b: Bench, info: dict[str, str], started: str, load_end: str) -> str:
             "cut to 200 entries and the campaign processed (`snakemake --cores 2`: "
             f"{ad['build_200'].wall:.0f} s wall, {ad['build_200'].cpu:.0f} s CPU); then the "
             "201st entry is put back and `snakemake --cores 2` timed (between repetitions the "
-            "run's outputs are removed and params.json cut again).",
+            "run's outputs are removed, params.json cut again and the 200-run table redone).",
             "",
             "| workflow | wall (s) | CPU (s) | jobs run |",
             "|---|---|---|---|",
         ]
         for v, smp in ad["samples"].items():
-            jobs = smp[-1].extra.get("jobs", {})
+            jobs = smp[0].extra.get("jobs", {})
+            if any(x.extra.get("jobs") != jobs for x in smp):
+                jobs = {"differ between repetitions": 0}
             out.append(f"| {v} | {fmt(smp)} | {fmt(smp, 'cpu')} | "
                        f"{', '.join(f'{k} {n}' for k, n in jobs.items())} |")
         out.append("")
@@ -604,8 +617,7 @@ def report(b: Bench, info: dict[str, str], started: str, load_end: str) -> str:
             "",
             "`synth --runs 1 --clients 5000 --servers 5000 --calls 500 --call-types rpc-call "
             f"--no-influx`: a {p['size_mb']:.1f} MB controller log. In a fresh interpreter "
-            "(peak RSS from `resource.getrusage`, in MiB, including the interpreter and "
-            "pandas):",
+            "(peak RSS = the process's VmHWM, in MiB, interpreter and pandas included):",
             "",
             "| step | time (s) | peak RSS after (MiB) |",
             "|---|---|---|",
@@ -667,7 +679,9 @@ def findings(b: Bench) -> list[str]:
         line += (f" Planning {big} runs (`-n`, CPU s): before {plan_cpu('before', big)}, "
                  f"now {plan_cpu(cur, big)}")
         if "no-groups" in b.variants:
-            line += f" (without the groups below: {plan_cpu('no-groups', big)})"
+            line += (f"; the lookups alone (no groups): {plan_cpu('no-groups', big)}. They "
+                     "save a few percent of the planning; computing the groups in a dry run "
+                     "costs about as much (below)")
         line += "."
     out.append(line)
     out.append(
@@ -713,6 +727,14 @@ def findings(b: Bench) -> list[str]:
             "`--cores 2` run of 10 000 runs pays the same on top of its jobs. On a cluster, "
             "`--jobs` and grouping divide the rounds and the ready jobs (20 runs per group job "
             "= 20x fewer).")
+    libs = {n: e["build_library"] for n, e in r.get("noop", {}).items() if "build_library" in e}
+    if libs:
+        n, lib = max(libs.items())
+        out.append(
+            f"- **The campaign table** of {n} runs takes {lib.extra['table']:.0f} s in the "
+            f"library alone (reading {2 * n} parquet files and building the notebook's JSON, "
+            f"against {lib.extra['ombt']:.0f} s for parsing the {n} runs): adding one run to "
+            "a campaign that large redoes it, on top of the planning above.")
     out.append(
         "- **Snakemake's own planning cost** is ~1-2 ms per job (job objects, params, "
         "checking each job's script source, the conda environment spec of the `conda:` "
@@ -745,6 +767,11 @@ def main(argv: list[str] | None = None) -> int:
                     help="keep SLURM's scontrol on PATH (see hide_slurm)")
     ap.add_argument("--render", type=Path, default=None, metavar="JSON",
                     help="only re-write the report from a results JSON of an earlier run")
+    ap.add_argument("--note", action="append", default=[],
+                    help="a line for the report, e.g. how a --variant was made; repeatable")
+    ap.add_argument("--merge", action="store_true",
+                    help="replace only the measured sections in --json (kept from an earlier "
+                    "run) and write the report from the merged results")
     args = ap.parse_args(argv)
     args.argv = list(sys.argv[1:] if argv is None else argv)
     if args.render is not None:
@@ -772,9 +799,21 @@ def main(argv: list[str] | None = None) -> int:
     print(text)
     args.out.write_text(text)
     meta = {"info": info, "started": started, "load_end": load_end, "argv": args.argv,
+            "notes": args.note,
             "repeat": args.repeat, "sizes": args.sizes,
             "variants": {k: str(v) for k, v in b.variants.items()}}
-    args.json.write_text(json.dumps({"meta": meta, "results": _plain(b.results)}, indent=1))
+    data = {"meta": meta, "results": _plain(b.results)}
+    if args.merge and args.json.is_file():
+        old = json.loads(args.json.read_text())
+        measured = [s for s in (*sections, "startup") if s in data["results"]]
+        old["results"].update({s: data["results"][s] for s in measured})
+        old["meta"].setdefault("also", []).append(
+            {"argv": args.argv, "started": started, "sections": measured})
+        data = old
+    args.json.write_text(json.dumps(data, indent=1))
+    if args.merge:
+        args.render = args.json
+        return render(args)
     return 0
 
 
@@ -783,6 +822,8 @@ def render(args: argparse.Namespace) -> int:
     data = json.loads(args.render.read_text())
     meta = data["meta"]
     args.repeat, args.sizes, args.argv = meta["repeat"], meta["sizes"], meta["argv"]
+    args.also = meta.get("also", [])
+    args.note = meta.get("notes", []) + [n for n in args.note if n not in meta.get("notes", [])]
     args.variant, args.hide_slurm = [], False
     b = Bench.__new__(Bench)
     b.args = args
