@@ -20,6 +20,7 @@ from independent import histogram, load_sides
 from PIL import Image
 
 from ombt_postmortem.campaign_io import write_campaign_outputs
+from ombt_postmortem.figspec import figure_paths
 from ombt_postmortem.figures import (
     FigureOptions,
     bus_timeseries,
@@ -31,7 +32,6 @@ from ombt_postmortem.figures import (
     resources_vs_load,
 )
 from ombt_postmortem.figures.distributions import histogram_data
-from ombt_postmortem.figures.paths import figure_paths
 from ombt_postmortem.ombt.run import analyse_run, write_run_stats
 from ombt_postmortem.params import load_params, run_key
 

@@ -13,8 +13,7 @@ import functools
 
 from snakemake.exceptions import WorkflowError
 
-from ombt_postmortem.figures.common import FigureOptions
-from ombt_postmortem.figures.paths import COMPARISON, figure_paths
+from ombt_postmortem.figspec import COMPARISON, FigureOptions, figure_paths
 
 
 try:

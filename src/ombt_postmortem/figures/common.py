@@ -26,10 +26,11 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, NullLocator
 
+from ..figspec import FORMATS, FigureOptions  # noqa: F401  (re-exported)
+
 P = ParamSpec("P")
 R = TypeVar("R")
 
-FORMATS = ("png", "svg", "pdf")
 SIDES = ("client", "server")
 MANIFEST = "manifest.csv"
 
@@ -75,42 +76,6 @@ MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*", "<", ">"]
 LINESTYLES = ["-", "--", ":", "-."]
 #: log axis when the positive values span at least this ratio
 LOG_RATIO = 20.0
-
-
-@dataclass(frozen=True)
-class FigureOptions:
-    """The ``figures`` section of the workflow config (all keys optional)."""
-
-    format: str = "png"
-    dpi: int = 110
-    #: x axis of the load curves and of the resources figures
-    x: str = "nbr_clients"
-    #: one line per value of this parameter
-    lines: str = "nbr_servers"
-    #: one figure per combination of these parameters
-    group_by: tuple[str, ...] = ("driver", "call_type")
-    #: the latency overlay and the campaign comparison compare this parameter's values
-    compare: str = "driver"
-    #: per-run figures (latency histograms, bus time series): one job per campaign
-    per_run: bool = True
-
-    def __post_init__(self) -> None:
-        if self.format not in FORMATS:
-            raise ValueError(f"figures.format must be one of {FORMATS}, not {self.format!r}")
-        if not isinstance(self.dpi, int) or isinstance(self.dpi, bool) or self.dpi < 30:
-            raise ValueError(f"figures.dpi must be an integer >= 30: {self.dpi!r}")
-        object.__setattr__(self, "group_by", tuple(self.group_by))
-        if self.x == self.lines or self.x in self.group_by or self.lines in self.group_by:
-            raise ValueError(f"figures: x ({self.x}), lines ({self.lines}) and group_by "
-                             f"{list(self.group_by)} must be different parameters")
-        if self.compare == self.x:
-            raise ValueError(f"figures: compare ({self.compare}) must differ from x ({self.x}): "
-                             f"the overlay compares its values at equal x")
-
-    @classmethod
-    def from_config(cls, d: Mapping[str, Any] | None) -> FigureOptions:
-        known = set(cls.__dataclass_fields__)
-        return cls(**{k: v for k, v in dict(d or {}).items() if k in known and v is not None})
 
 
 # --------------------------------------------------------------------------- naming
