@@ -10,14 +10,13 @@ from typing import Any
 
 import pandas as pd
 
+from .influx.stage import INFLUX_NOTES, INFLUX_PROBLEMS
 from .ombt.parse import SIDES
 from .ombt.run import STATUS_FAILED, STATUS_OK, STATUS_PARTIAL
 from .ombt.stats import SIDE_COLUMNS
 from .params import Run
 
 HEAD_COLUMNS = ["status", "problems", "n_clients", "n_servers"]
-INFLUX_PROBLEMS = "influx_problems"
-INFLUX_NOTES = "influx_notes"
 
 
 def side_columns() -> list[str]:

@@ -20,16 +20,20 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
+import pyarrow as pa
 
+from ombt_postmortem import arrow_io as aio
 from ombt_postmortem.errors import RunDataError
 from ombt_postmortem.influx.backend import BACKENDS, open_server
 from ombt_postmortem.influx.queries import QuerySet, epoch_ns, resolve_query_set_path
 from ombt_postmortem.influx.ready import ServerNotReady
 from ombt_postmortem.influx.restore import restored
 from ombt_postmortem.influx.server import Limits
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 log = logging.getLogger(__name__)
 
@@ -108,25 +112,32 @@ class InfluxConfig:
 # --------------------------------------------------------------------------- result
 
 
-def empty_timeseries() -> pd.DataFrame:
-    """The long-form time series with no rows (and the right dtypes)."""
-    return pd.DataFrame({
-        **{k: pd.Series([], dtype="string") for k in TS_KEYS},
-        "time": pd.Series([], dtype="datetime64[ns, UTC]"),
-        "value": pd.Series([], dtype="float64"),
-    })
+def empty_timeseries() -> pa.Table:
+    """The long-form time series with no rows (and the right column types)."""
+    return aio.table({}, _ts_schema(()))
+
+
+def _ts_schema(others: tuple[str, ...]) -> list[tuple[str, pa.DataType]]:
+    return [*((k, aio.STRING) for k in (*TS_KEYS, *others)), ("time", aio.TIME_NS_UTC),
+            ("value", aio.FLOAT)]
 
 
 @dataclass
 class RunMetrics:
     values: dict[str, float]
-    timeseries: pd.DataFrame
+    #: long form: measurement, field, host, role, any other tag, time (UTC), value
+    timeseries_table: pa.Table
     notes: list[str] = field(default_factory=list)
     database: str | None = None
     backend: str | None = None
     window: tuple[float, float] | None = None  # the queried window, margin included
     #: seconds per step: extract, start_to_ready, queries, export, stop, cleanup
     timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def timeseries(self) -> pd.DataFrame:
+        """The exported time series as pandas (imported on first use)."""
+        return aio.to_frame(self.timeseries_table)
 
 
 # --------------------------------------------------------------------------- HTTP
@@ -219,7 +230,7 @@ def collect_run_metrics(
     note = _RunLog(run, log_path)
     lo, hi = start - cfg.window_margin_s, stop + cfg.window_margin_s
     lo_ns, hi_ns = epoch_ns(lo), epoch_ns(hi, up=True)
-    out = RunMetrics(values={}, timeseries=empty_timeseries(), window=(lo, hi))
+    out = RunMetrics(values={}, timeseries_table=empty_timeseries(), window=(lo, hi))
     qs = cfg.query_set
     note(f"run {run}: window {_iso(lo)} .. {_iso(hi)} (margin {cfg.window_margin_s:g} s), "
          f"archive {tar_path}, query set {qs.source}")
@@ -246,7 +257,7 @@ def collect_run_metrics(
                 if cfg.export_timeseries:
                     em = cfg.window_margin_s if cfg.export_margin_s is None \
                         else cfg.export_margin_s
-                    out.timeseries = _export(run, tar_path, server.url, out.database, qs,
+                    out.timeseries_table = _export(run, tar_path, server.url, out.database, qs,
                                              epoch_ns(start - em), epoch_ns(stop + em, up=True),
                                              out.notes)
                 out.timings["export"] = time.monotonic() - t
@@ -341,14 +352,15 @@ def _scalar(column: str, result: dict[str, Any], notes: list[str]) -> float:
 
 
 def _export(run: str, tar_path: Path, url: str, db: str, qs: QuerySet, lo_ns: int, hi_ns: int,
-            notes: list[str]) -> pd.DataFrame:
+            notes: list[str]) -> pa.Table:
     rows: list[dict[str, Any]] = []
     skipped = 0
     for spec in qs.timeseries:
         result = _query(run, tar_path, url, spec.render(lo_ns, hi_ns), db,
                         f"timeseries {spec.measurement}")
         for s in result.get("series") or []:
-            tags = {k: v for k, v in (s.get("tags") or {}).items() if v != ""}
+            tags = {k: str(v) for k, v in (s.get("tags") or {}).items()
+                    if v is not None and v != ""}
             cols = s.get("columns") or []
             fields = [(i, c) for i, c in enumerate(cols) if c != "time"]
             for vals in s.get("values") or []:
@@ -360,24 +372,21 @@ def _export(run: str, tar_path: Path, url: str, db: str, qs: QuerySet, lo_ns: in
                     if not isinstance(v, bool | int | float):
                         skipped += 1
                         continue
-                    rows.append({**tags, "measurement": s.get("name", spec.measurement),
-                                 "field": name, "time": ts, "value": float(v)})
+                    rows.append({**tags, "measurement": str(s.get("name", spec.measurement)),
+                                 "field": str(name), "time": int(ts), "value": float(v)})
     if skipped:
         notes.append(f"timeseries: {skipped} non-numeric values left out")
-    if not rows:
-        return empty_timeseries()
-    df = pd.DataFrame(rows)
-    for k in TS_KEYS:
-        if k not in df.columns:
-            df[k] = pd.NA
-    others = sorted(c for c in df.columns if c not in (*TS_KEYS, "time", "value"))
-    df = df[[*TS_KEYS, *others, "time", "value"]]
-    for c in (*TS_KEYS, *others):
-        df[c] = df[c].astype("string")
-    df["time"] = pd.to_datetime(df["time"].astype("int64"), unit="ns", utc=True)
-    df["value"] = df["value"].astype("float64")
+    others = tuple(sorted({k for r in rows for k in r} - {*TS_KEYS, "time", "value"}))
     order = {m.measurement: i for i, m in enumerate(qs.timeseries)}
-    df = df.sort_values(["measurement", "field", "host", "role", *others, "time"],
-                        key=lambda c: c.map(order) if c.name == "measurement" else c,
-                        kind="stable", na_position="first")
-    return df.reset_index(drop=True)
+
+    def first_if_missing(v: object) -> tuple[bool, object]:
+        return (v is not None, v if v is not None else "")
+
+    # by measurement (in the query set's order), field, host, role, the other tags, time;
+    # a missing tag sorts first
+    rows.sort(key=lambda r: (first_if_missing(order.get(r["measurement"])),
+                             r["field"],
+                             *(first_if_missing(r.get(k)) for k in ("host", "role", *others)),
+                             r["time"]))
+    schema = _ts_schema(others)
+    return aio.table({name: [r.get(name) for r in rows] for name, _ in schema}, schema)

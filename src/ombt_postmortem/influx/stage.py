@@ -5,29 +5,46 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
+import pyarrow as pa
 
-from ..campaign import INFLUX_NOTES, INFLUX_PROBLEMS
+from .. import arrow_io as aio
 from ..errors import RunDataError
 from ..ombt.run import run_window
 from .metrics import InfluxConfig, collect_run_metrics, empty_timeseries
 from .server import Limits
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 TAR_NAME = "influxdb-data.tar.gz"
+#: the metrics row's columns besides run_id and one per query
+INFLUX_PROBLEMS = "influx_problems"
+INFLUX_NOTES = "influx_notes"
 
 
 @dataclass
 class StageResult:
-    metrics: pd.DataFrame  # one row: a column per query + influx_problems + influx_notes
-    timeseries: pd.DataFrame
+    """Stage 2's result for one run (tables in Arrow: see :mod:`..arrow_io`)."""
+
+    metrics_table: pa.Table  # one row: a column per query + influx_problems + influx_notes
+    timeseries_table: pa.Table
     problems: list[str]
+
+    @property
+    def metrics(self) -> pd.DataFrame:
+        return aio.to_frame(self.metrics_table)
+
+    @property
+    def timeseries(self) -> pd.DataFrame:
+        return aio.to_frame(self.timeseries_table)
 
 
 def run_influx_stage(run_id: str, ombt_summary: Path, tar_path: Path | None,
                      cfg: InfluxConfig, log_path: Path | None, limits: Limits) -> StageResult:
     """Query one run's InfluxDB backup over the run's window; data faults become problems."""
-    summary = pd.read_parquet(ombt_summary).iloc[0].to_dict()
+    summary = aio.read_first_row(ombt_summary)
     window = run_window(summary)
     values: dict[str, float] = {c: math.nan for c in cfg.query_set.columns}
     problems: list[str] = []
@@ -45,7 +62,7 @@ def run_influx_stage(run_id: str, ombt_summary: Path, tar_path: Path | None,
             got = collect_run_metrics(run_id, tar_path, window, cfg, log_path, limits)
             values.update(got.values)
             notes = got.notes
-            timeseries = got.timeseries
+            timeseries = got.timeseries_table
     except RunDataError as exc:
         problems.append(exc.one_line())
         if log_path is not None:
@@ -54,11 +71,10 @@ def run_influx_stage(run_id: str, ombt_summary: Path, tar_path: Path | None,
     row: dict[str, object] = {"run_id": run_id, **values,
                               INFLUX_PROBLEMS: "; ".join(problems),
                               INFLUX_NOTES: "; ".join(notes)}
-    return StageResult(pd.DataFrame([row]), timeseries, problems)
+    return StageResult(aio.one_row(row), timeseries, problems)
 
 
 def write_stage(result: StageResult, metrics_path: Path, timeseries_path: Path | None) -> None:
-    metrics_path.parent.mkdir(parents=True, exist_ok=True)
-    result.metrics.to_parquet(metrics_path, index=False)
+    aio.write(result.metrics_table, metrics_path)
     if timeseries_path is not None:
-        result.timeseries.to_parquet(timeseries_path, index=False)
+        aio.write(result.timeseries_table, timeseries_path)

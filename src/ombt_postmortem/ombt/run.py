@@ -5,37 +5,59 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
+import pyarrow as pa
 
+from .. import arrow_io as aio
 from ..errors import RunDataError
 from ..params import run_folder
 from .parse import SIDES, AgentResult, parse_run_folder
 from .stats import SIDE_COLUMNS, bucket_bounds, merge_latency, side_summary
 
-AGENT_COLUMNS = [
-    "side", "agent_id", "controller_file", "msgs_ok", "msgs_fail", "start_time",
-    "stop_time", "latency_count", "latency_total", "latency_min", "latency_max",
-    "latency_sum_of_squares", "errors",
+if TYPE_CHECKING:
+    import pandas as pd
+
+AGENT_SCHEMA = [
+    ("side", aio.STRING), ("agent_id", aio.STRING), ("controller_file", aio.STRING),
+    ("msgs_ok", aio.INT), ("msgs_fail", aio.INT), ("start_time", aio.FLOAT),
+    ("stop_time", aio.FLOAT), ("latency_count", aio.INT), ("latency_total", aio.FLOAT),
+    ("latency_min", aio.FLOAT), ("latency_max", aio.FLOAT),
+    ("latency_sum_of_squares", aio.FLOAT), ("errors", aio.INT),
 ]
-HIST_COLUMNS = ["side", "decade", "bucket", "lower_ms", "upper_ms", "count"]
+HIST_SCHEMA = [
+    ("side", aio.STRING), ("decade", aio.INT), ("bucket", aio.INT), ("lower_ms", aio.FLOAT),
+    ("upper_ms", aio.FLOAT), ("count", aio.INT),
+]
+AGENT_COLUMNS = [name for name, _ in AGENT_SCHEMA]
+HIST_COLUMNS = [name for name, _ in HIST_SCHEMA]
 
 STATUS_OK, STATUS_PARTIAL, STATUS_FAILED = "ok", "partial", "failed"
 
 
 @dataclass
 class RunStats:
-    """What stage 1 knows of one run."""
+    """What stage 1 knows of one run (tables in Arrow: see :mod:`..arrow_io`)."""
 
     run_id: str
     summary: dict[str, object]
-    agents: pd.DataFrame
-    hist: pd.DataFrame
+    agents_table: pa.Table
+    hist_table: pa.Table
     problems: list[str] = field(default_factory=list)
 
     @property
     def status(self) -> str:
         return str(self.summary["status"])
+
+    @property
+    def agents(self) -> pd.DataFrame:
+        """One row per agent (pandas, imported on first use)."""
+        return aio.to_frame(self.agents_table)
+
+    @property
+    def hist(self) -> pd.DataFrame:
+        """The merged latency histogram of each side, long form (pandas)."""
+        return aio.to_frame(self.hist_table)
 
 
 def analyse_run(folder: Path, run_id: str) -> RunStats:
@@ -65,7 +87,7 @@ def analyse_run(folder: Path, run_id: str) -> RunStats:
         status = STATUS_PARTIAL if problems else STATUS_OK
     summary["status"] = status
     summary["problems"] = "; ".join(problems)
-    return RunStats(run_id, summary, agents_frame(parsed.agents), hist_frame(parsed.agents),
+    return RunStats(run_id, summary, agents_table(parsed.agents), hist_table(parsed.agents),
                     problems)
 
 
@@ -86,7 +108,7 @@ def failed_run(run_id: str, reason: str) -> RunStats:
         summary.update(side_summary(side, []))
     summary["status"] = STATUS_FAILED
     summary["problems"] = reason
-    return RunStats(run_id, summary, agents_frame([]), hist_frame([]), [reason])
+    return RunStats(run_id, summary, agents_table([]), hist_table([]), [reason])
 
 
 def _side_problems(run_id: str, side: str, cols: dict[str, object],
@@ -114,54 +136,42 @@ def _side_problems(run_id: str, side: str, cols: dict[str, object],
     return out
 
 
-def agents_frame(agents: list[AgentResult]) -> pd.DataFrame:
-    rows = [
-        {
-            "side": a.side, "agent_id": a.agent_id, "controller_file": a.controller_file,
-            "msgs_ok": a.msgs_ok, "msgs_fail": a.msgs_fail,
-            "start_time": a.start_time, "stop_time": a.stop_time,
-            "latency_count": a.latency.count, "latency_total": a.latency.total,
-            "latency_min": a.latency.min, "latency_max": a.latency.max,
-            "latency_sum_of_squares": a.latency.sum_of_squares,
-            "errors": sum(a.errors.values()),
-        }
-        for a in agents
-    ]
-    df = pd.DataFrame(rows, columns=AGENT_COLUMNS)
-    return df.astype({"side": "string", "agent_id": "string", "controller_file": "string",
-                      "msgs_ok": "int64", "msgs_fail": "int64", "start_time": "float64",
-                      "stop_time": "float64", "latency_count": "int64",
-                      "latency_total": "float64", "latency_min": "float64",
-                      "latency_max": "float64", "latency_sum_of_squares": "float64",
-                      "errors": "int64"})
+def agents_table(agents: list[AgentResult]) -> pa.Table:
+    cols: dict[str, list[object]] = {name: [] for name in AGENT_COLUMNS}
+    for a in agents:
+        for name, value in (
+            ("side", a.side), ("agent_id", a.agent_id), ("controller_file", a.controller_file),
+            ("msgs_ok", a.msgs_ok), ("msgs_fail", a.msgs_fail),
+            ("start_time", a.start_time), ("stop_time", a.stop_time),
+            ("latency_count", a.latency.count), ("latency_total", a.latency.total),
+            ("latency_min", a.latency.min), ("latency_max", a.latency.max),
+            ("latency_sum_of_squares", a.latency.sum_of_squares),
+            ("errors", sum(a.errors.values())),
+        ):
+            cols[name].append(value)
+    return aio.table(cols, AGENT_SCHEMA)
 
 
-def hist_frame(agents: list[AgentResult]) -> pd.DataFrame:
+def hist_table(agents: list[AgentResult]) -> pa.Table:
     """The merged histogram of each side, long form, every bucket of every decade seen."""
-    rows = []
+    cols: dict[str, list[object]] = {name: [] for name in HIST_COLUMNS}
     for side in SIDES:
         merged = merge_latency(a.latency for a in agents if a.side == side)
         for decade, row in merged.distribution.items():
             for bucket, count in enumerate(row):
                 lower, upper = bucket_bounds(decade, bucket)
-                rows.append({"side": side, "decade": decade, "bucket": bucket,
-                             "lower_ms": lower, "upper_ms": upper, "count": count})
-    df = pd.DataFrame(rows, columns=HIST_COLUMNS)
-    return df.astype({"side": "string", "decade": "int64", "bucket": "int64",
-                      "lower_ms": "float64", "upper_ms": "float64", "count": "int64"})
-
-
-def summary_frame(stats: RunStats) -> pd.DataFrame:
-    return pd.DataFrame([stats.summary])
+                for name, value in (("side", side), ("decade", decade), ("bucket", bucket),
+                                    ("lower_ms", lower), ("upper_ms", upper),
+                                    ("count", count)):
+                    cols[name].append(value)
+    return aio.table(cols, HIST_SCHEMA)
 
 
 def write_run_stats(stats: RunStats, summary_path: Path, agents_path: Path,
                     hist_path: Path) -> None:
-    for path in (summary_path, agents_path, hist_path):
-        path.parent.mkdir(parents=True, exist_ok=True)
-    summary_frame(stats).to_parquet(summary_path, index=False)
-    stats.agents.to_parquet(agents_path, index=False)
-    stats.hist.to_parquet(hist_path, index=False)
+    aio.write(aio.one_row(stats.summary), summary_path)
+    aio.write(stats.agents_table, agents_path)
+    aio.write(stats.hist_table, hist_path)
 
 
 def run_window(summary: dict[str, object], margin_s: float = 0.0) -> tuple[float, float] | None:

@@ -1,0 +1,90 @@
+"""Per-run tables as Arrow: built and written without pandas, read as pandas on demand.
+
+The per-run jobs (one or two per run, so thousands in a large campaign) only
+build a few small tables and write them as parquet. Importing pandas costs
+about 0.3 CPU s per process, more than the work itself, so those jobs use
+pyarrow alone (about 0.1 s to import); the tables become pandas frames only
+where something asks for one (:func:`to_frame`), e.g. the campaign table, the
+figures or a user in a notebook. What a job writes and what ``to_frame`` gives
+in memory are the same Arrow table, so both read back identically.
+
+pyarrow itself imports pandas, when it is installed, the first time it converts
+anything (its lazy "pandas shim" looks for pandas objects). A job process that
+only writes calls :func:`keep_pandas_out` first.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+STRING = pa.string()
+INT = pa.int64()
+FLOAT = pa.float64()
+TIME_NS_UTC = pa.timestamp("ns", tz="UTC")
+
+
+class _NoPandas:
+    """A meta path finder that refuses pandas (see :func:`keep_pandas_out`)."""
+
+    @staticmethod
+    def find_spec(name: str, path: object = None, target: object = None) -> None:
+        if name == "pandas" or name.startswith("pandas."):
+            raise ModuleNotFoundError(f"{name} is kept out of this process "
+                                      "(ombt_postmortem.arrow_io.keep_pandas_out)", name=name)
+
+
+def keep_pandas_out() -> None:
+    """Make ``import pandas`` fail in this process, so pyarrow works without it.
+
+    For the per-run job processes, which only build and write Arrow tables:
+    pyarrow then finds no pandas and skips it, saving the 0.3 CPU s of importing
+    it. Anything that does need pandas afterwards fails with ImportError, loudly.
+    Calling it once pandas is imported is an error. (A finder is used rather than
+    ``sys.modules["pandas"] = None``, which pyarrow's compiled import ignores.)
+    """
+    if "pandas" in sys.modules:
+        raise RuntimeError("keep_pandas_out(): pandas is already imported")
+    if not any(isinstance(f, _NoPandas) for f in sys.meta_path):
+        sys.meta_path.insert(0, _NoPandas())  # type: ignore[arg-type]
+
+
+def table(columns: Mapping[str, Sequence[Any]], schema: Sequence[tuple[str, pa.DataType]]
+          ) -> pa.Table:
+    """A table of the given (name, type) columns, in that order, from column lists
+    (a column missing from ``columns`` is empty)."""
+    return pa.table({name: pa.array(columns.get(name, ()), type=typ) for name, typ in schema})
+
+
+def one_row(row: Mapping[str, Any]) -> pa.Table:
+    """A one-row table; each column's type is inferred from its value (None: null)."""
+    return pa.Table.from_pylist([dict(row)])
+
+
+def write(tbl: pa.Table, path: Path) -> None:
+    """Write ``tbl`` as parquet at ``path`` (parent folders created)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(tbl, path)
+
+
+def read_first_row(path: Path) -> dict[str, Any]:
+    """The first row of a parquet file as plain Python values (``{}`` when it has none)."""
+    rows = pq.read_table(path).slice(0, 1).to_pylist()
+    return rows[0] if rows else {}
+
+
+def to_frame(tbl: pa.Table) -> pd.DataFrame:
+    """``tbl`` as a pandas frame, exactly as ``pandas.read_parquet`` reads it back."""
+    return tbl.to_pandas()
+
+
+__all__ = ["FLOAT", "INT", "STRING", "TIME_NS_UTC", "keep_pandas_out", "one_row",
+           "read_first_row", "table", "to_frame", "write"]
