@@ -75,9 +75,16 @@ def write(tbl: pa.Table, path: Path) -> None:
     pq.write_table(tbl, path)
 
 
+def read(path: Path) -> pa.Table:
+    """A whole parquet file (``pq.ParquetFile``: half the time of ``pq.read_table``,
+    which sets up a dataset, on these small files)."""
+    with pq.ParquetFile(path) as f:
+        return f.read()
+
+
 def read_first_row(path: Path) -> dict[str, Any]:
     """The first row of a parquet file as plain Python values (``{}`` when it has none)."""
-    rows = pq.read_table(path).slice(0, 1).to_pylist()
+    rows = read(path).slice(0, 1).to_pylist()
     return rows[0] if rows else {}
 
 
@@ -87,4 +94,4 @@ def to_frame(tbl: pa.Table) -> pd.DataFrame:
 
 
 __all__ = ["FLOAT", "INT", "STRING", "TIME_NS_UTC", "keep_pandas_out", "one_row",
-           "read_first_row", "table", "to_frame", "write"]
+           "read", "read_first_row", "table", "to_frame", "write"]

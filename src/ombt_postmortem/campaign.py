@@ -119,17 +119,24 @@ def _clean(v: Any) -> Any:
     return v
 
 
-def agg_results(row: Mapping[str, Any], hist: pd.DataFrame, side: str) -> dict[str, Any]:
+#: one side's merged latency histogram as the notebook wrote it: decade -> 10 bucket counts
+Distribution = dict[str, list[int]]
+
+
+def distributions(hist: Mapping[str, Sequence[Any]]) -> dict[str, Distribution]:
+    """side -> the notebook's ``distribution`` from a latency_hist table's columns
+    (``side``, ``decade``, ``bucket``, ``count``), decades in increasing order."""
+    by_side: dict[str, dict[int, list[int]]] = {}
+    for side, decade, bucket, count in zip(hist["side"], hist["decade"], hist["bucket"],
+                                           hist["count"], strict=True):
+        row = by_side.setdefault(str(side), {}).setdefault(int(decade), [0] * 10)
+        row[int(bucket)] = int(count)
+    return {side: {str(d): rows[d] for d in sorted(rows)} for side, rows in by_side.items()}
+
+
+def agg_results(row: Mapping[str, Any], dist: Distribution, side: str) -> dict[str, Any]:
     """The notebook's ``_agg_clients`` / ``_agg_servers``: merged TestResults + rate."""
     p = f"{side}_"
-    dist: dict[str, list[int]] = {}
-    if not hist.empty:
-        h = hist[hist["side"] == side]
-        for decade, g in h.groupby("decade"):
-            counts = [0] * 10
-            for b, c in zip(g["bucket"], g["count"], strict=True):
-                counts[int(b)] = int(c)
-            dist[str(int(decade))] = counts  # type: ignore[call-overload]
     count = _clean(row.get(p + "latency_count"))
     return {
         "start_time": _clean(row.get(p + "start_time")),
@@ -156,10 +163,13 @@ def _per_agent(row: Mapping[str, Any], side: str, what: str) -> dict[str, Any]:
 
 
 def params_calculated(
-    runs: Sequence[Run], table: pd.DataFrame, hists: Mapping[str, pd.DataFrame],
+    runs: Sequence[Run], table: pd.DataFrame, dists: Mapping[str, Mapping[str, Distribution]],
     metric_groups: Mapping[str, str] | None = None,
 ) -> list[dict[str, Any]]:
-    """``params_calculated.json`` as the notebook wrote it (every run, failed ones too)."""
+    """``params_calculated.json`` as the notebook wrote it (every run, failed ones too).
+
+    ``dists`` maps run_id to :func:`distributions` of the run's latency histogram.
+    """
     by_id = {r["run_id"]: r for r in table.to_dict("records")}
     out = []
     for run in runs:
@@ -171,9 +181,9 @@ def params_calculated(
         d["_ombt_msgs_received_ok"] = _per_agent(row, "server", "ok")
         d["_ombt_msgs_sent_fail"] = _per_agent(row, "client", "fail")
         d["_ombt_msgs_received_fail"] = _per_agent(row, "server", "fail")
-        hist = hists.get(run.run_id, pd.DataFrame(columns=["side"]))
-        d["_agg_servers"] = agg_results(row, hist, "server")
-        d["_agg_clients"] = agg_results(row, hist, "client")
+        dist = dists.get(run.run_id, {})
+        d["_agg_servers"] = agg_results(row, dist.get("server", {}), "server")
+        d["_agg_clients"] = agg_results(row, dist.get("client", {}), "client")
         for column, measurement in (metric_groups or {}).items():
             if column in row:
                 d.setdefault(f"_{measurement}", {})[column] = _clean(row[column])
