@@ -58,7 +58,16 @@ REPO = Path(__file__).resolve().parents[1]
 PY = sys.executable
 SNAKEMAKE = [PY, "-m", "snakemake"]
 CAMPAIGN = "syn"
-SECTIONS = ("e2e", "plan", "noop", "add", "parse")
+SECTIONS = ("e2e", "plan", "noop", "add", "parse", "table")
+TABLE_RUNS = 2000
+#: what workflow/rules/figures.smk imported when the Snakefile was read, before and now
+FIGURE_IMPORTS = ("ombt_postmortem.figures", "ombt_postmortem.figspec")
+FIGURE_IMPORT_NOTES = {
+    "import ombt_postmortem.figures": " (what `figures.smk` imported at every snakemake "
+    "start until commit c90f815: matplotlib and pandas)",
+    "import ombt_postmortem.figspec": " (what it imports since: the figure options and "
+    "paths, no matplotlib)",
+}
 E2E_SWEEP = ["--call-types", "rpc-call,rpc-cast,rpc-fanout,notify", "--clients", "1,2,4",
              "--servers", "1,2,3,4"]  # 4 x 3 x 4 = 48 runs
 PLAN_SWEEP = ["--call-types", "rpc-call,rpc-cast,rpc-fanout,notify", "--clients", "1,2,4,8",
@@ -124,12 +133,13 @@ def startup_cost(repeat: int) -> dict[str, list[Sample]]:
     """``snakemake --version`` with the real PATH and with scontrol hidden."""
     out: dict[str, list[Sample]] = {"real PATH": [], "scontrol hidden": []}
     real = os.environ.get("_BENCH_REAL_PATH", os.environ["PATH"])
-    out["import ombt_postmortem.figures"] = []
+    for mod in FIGURE_IMPORTS:
+        out[f"import {mod}"] = []
     for _ in range(repeat):
         out["real PATH"].append(run([*SNAKEMAKE, "--version"], env={"PATH": real})[0])
         out["scontrol hidden"].append(run([*SNAKEMAKE, "--version"])[0])
-        out["import ombt_postmortem.figures"].append(
-            run([PY, "-c", "import ombt_postmortem.figures"])[0])
+        for mod in FIGURE_IMPORTS:
+            out[f"import {mod}"].append(run([PY, "-c", f"import {mod}"])[0])
     return out
 
 
@@ -160,6 +170,13 @@ class Bench:
                 raise SystemExit(f"--variant {spec!r}: expected NAME=DIR, DIR holding a Snakefile")
             self.variants[name] = Path(path).resolve()
         self.variants["current"] = REPO
+        self.e2e_variants: dict[str, Path] = {}
+        for spec in args.e2e_variant:
+            name, _, path = spec.partition("=")
+            if not path or not (Path(path) / "Snakefile").is_file():
+                raise SystemExit(f"--e2e-variant {spec!r}: expected NAME=DIR, DIR holding a "
+                                 "Snakefile")
+            self.e2e_variants[name] = Path(path).resolve()
         self.results: dict[str, Any] = {}
         self.touch_py = self.work / "touch.py"
         self.touch_py.write_text(TOUCH)
@@ -215,8 +232,18 @@ class Bench:
         cfg = self.config(wd, camp)
         seq_out = wd / "sequential"
         res: dict[str, list[Sample]] = {"cores1": [], "cores2": [], "sequential": []}
+        others: dict[str, dict[str, list[Sample]]] = {
+            name: {"cores1": [], "cores2": []} for name in self.e2e_variants}
         tables: dict[str, str] = {}
         for rep in range(self.args.repeat):
+            for name, wf in self.e2e_variants.items():
+                for how, smp in others[name].items():
+                    self.clean(wd)
+                    self.log(f"e2e 48 runs: {name} {how} ({rep + 1}/{self.args.repeat})")
+                    s, _ = self.snakemake(wf, wd, cfg, cores=int(how[-1]),
+                                          log=wd / "logs" / f"{name}-{how}-{rep}.log")
+                    smp.append(s)
+                    tables[name] = (wd / "results" / CAMPAIGN / "campaign.csv").read_text()
             for how in res:
                 self.clean(wd)
                 if seq_out.exists():
@@ -238,6 +265,10 @@ class Bench:
             "samples": res, "runs": len(rows), "jobs": 2 * len(rows) + 1,
             "all_ok": all(r["status"] == "ok" for r in rows),
             "same_table": _same_table(tables["cores2"], tables["sequential"]),
+            "variants": others,
+            "variant_dirs": {k: str(v) for k, v in self.e2e_variants.items()},
+            "variant_same_table": {k: _same_table(tables["cores2"], tables[k])
+                                   for k in self.e2e_variants},
         }
 
     def plan(self) -> None:
@@ -327,6 +358,30 @@ class Bench:
         finally:
             params.write_text(full_text)
         self.results["add"] = {"build_200": build, "samples": samples}
+
+    def table(self) -> None:
+        """The library's per-run work and campaign table, without Snakemake, per checkout."""
+        camp = self.synth(self.work / "table" / f"c{TABLE_RUNS}", "--runs", str(TABLE_RUNS),
+                          *PLAN_SWEEP, "--seed", "3", "--no-influx")
+        checkouts = {**self.e2e_variants, "current": REPO}
+        samples: dict[str, list[Sample]] = {name: [] for name in checkouts}
+        for rep in range(self.args.repeat):
+            for name, wf in checkouts.items():
+                out = self.work / "table" / f"out-{name}"
+                if out.exists():
+                    shutil.rmtree(out)
+                self.log(f"table {TABLE_RUNS} runs: {name} ({rep + 1}/{self.args.repeat})")
+                s, text = run([PY, str(wf / "bench" / "sequential.py"), str(camp), str(out),
+                               "--no-influx"], log=self.work / "table" / f"{name}-{rep}.log")
+                line = next(ln for ln in text.splitlines() if ln.startswith("ombt="))
+                s.extra = {k: float(v) for k, v in (x.split("=") for x in line.split())}
+                samples[name].append(s)
+        csvs = {n: (self.work / "table" / f"out-{n}" / "campaign.csv").read_text()
+                for n in checkouts}
+        self.results["table"] = {
+            "runs": TABLE_RUNS, "samples": samples,
+            "same_table": {n: _same_table(csvs["current"], csvs[n]) for n in self.e2e_variants},
+        }
 
     def parse(self) -> None:
         camp = self.synth(self.work / "parse" / "campaign", "--runs", "1", "--clients", "5000",
@@ -481,10 +536,9 @@ def report(b: Bench, info: dict[str, str], started: str, load_end: str) -> str:
             "| command | wall (s) | CPU (s) |",
             "|---|---|---|",
             *[f"| `snakemake --version`, {k} | {fmt(v)} | {fmt(v, 'cpu')} |"
-              for k, v in st.items() if k != "import ombt_postmortem.figures"],
-            f"| `python -c 'import ombt_postmortem.figures'` (figures.smk does it at every "
-            f"snakemake start) | {fmt(st['import ombt_postmortem.figures'])} | "
-            f"{fmt(st['import ombt_postmortem.figures'], 'cpu')} |",
+              for k, v in st.items() if not k.startswith("import ")],
+            *[f"| `python -c '{k}'`{FIGURE_IMPORT_NOTES.get(k, '')} | {fmt(v)} | "
+              f"{fmt(v, 'cpu')} |" for k, v in st.items() if k.startswith("import ")],
             "",
         ]
     if "e2e" in r:
@@ -492,7 +546,10 @@ def report(b: Bench, info: dict[str, str], started: str, load_end: str) -> str:
         s = e["samples"]
         seq = med(s["sequential"])[0]
         c1, c2 = med(s["cores1"])[0], med(s["cores2"])[0]
-        per_job = (med(s["cores1"], "cpu")[0] - med(s["sequential"], "cpu")[0]) / e["jobs"]
+        def per_job_of(smp: list[Sample]) -> float:
+            return (med(smp, "cpu")[0] - med(s["sequential"], "cpu")[0]) / e["jobs"]
+
+        per_job = per_job_of(s["cores1"])
         stages = ", ".join(f"{k} {float(v):.1f} s" for k, v in s["sequential"][-1].extra.items())
         out += [
             f"## 1. A {e['runs']}-run campaign, end to end",
@@ -505,25 +562,33 @@ def report(b: Bench, info: dict[str, str], started: str, load_end: str) -> str:
             "one run after the other in one process (private influxd per run, readiness "
             "polled on /ping).",
             "",
-            "| how | wall (s) | CPU (s) | vs reference |",
-            "|---|---|---|---|",
-            f"| `snakemake --cores 1` | {fmt(s['cores1'])} | {fmt(s['cores1'], 'cpu')} | "
-            f"{c1 / seq:.1f}x |",
-            f"| `snakemake --cores 2` | {fmt(s['cores2'])} | {fmt(s['cores2'], 'cpu')} | "
-            f"{c2 / seq:.1f}x |",
-            f"| sequential script (reference) | {fmt(s['sequential'])} | "
+            "| workflow | how | wall (s) | CPU (s) | vs reference (wall) |",
+            "|---|---|---|---|---|",
+            *[f"| {name} | `snakemake --cores {how[-1]}` | {fmt(smp)} | {fmt(smp, 'cpu')} | "
+              f"{med(smp)[0] / seq:.1f}x |"
+              for name, v in e.get("variants", {}).items() for how, smp in v.items()],
+            f"| current | `snakemake --cores 1` | {fmt(s['cores1'])} | "
+            f"{fmt(s['cores1'], 'cpu')} | {c1 / seq:.1f}x |",
+            f"| current | `snakemake --cores 2` | {fmt(s['cores2'])} | "
+            f"{fmt(s['cores2'], 'cpu')} | {c2 / seq:.1f}x |",
+            f"| - | sequential script (reference) | {fmt(s['sequential'])} | "
             f"{fmt(s['sequential'], 'cpu')} | 1.0x |",
             "",
+            *[f"- `{name}`: {d}" for name, d in e.get("variant_dirs", {}).items()],
+            "",
             f"All {e['runs']} runs `ok`: {e['all_ok']}; campaign table of snakemake --cores 2 "
-            f"identical to the reference's: {e['same_table']}. Reference time by stage "
-            f"(last run): {stages}.",
+            f"identical to the reference's: {e['same_table']}"
+            + "".join(f"; to {k}'s: {v}" for k, v in e.get("variant_same_table", {}).items())
+            + f". Reference time by stage (last run): {stages}.",
             "",
             f"Snakemake costs about **{per_job:.2f} CPU s per job** more than the reference "
-            "(CPU of --cores 1 minus the reference's, over the jobs): each job is a new Python "
-            "process that imports snakemake's script support and pandas (about 0.3 s "
-            "and 0.3-0.6 s on this machine) before doing 20-300 ms of work, and the main "
-            "process spends ~0.1 s of bookkeeping per job. With 2 cores the jobs overlap, "
-            "the bookkeeping does not.",
+            "(CPU of --cores 1 minus the reference's, over the jobs)"
+            + "".join(f"; {name}: {per_job_of(v['cores1']):.2f} s"
+                      for name, v in e.get("variants", {}).items() if v.get("cores1"))
+            + ". Each job is a new Python process: it imports snakemake's script support "
+            "(about 0.1 s) and pyarrow (about 0.15 s; pandas, 0.3 s more, no longer) before "
+            "doing 20-300 ms of work, and the main process spends about 0.1 s of "
+            "bookkeeping per job, which 2 cores do not overlap.",
             "",
         ]
     if "plan" in r or "noop" in r:
@@ -627,6 +692,32 @@ def report(b: Bench, info: dict[str, str], started: str, load_end: str) -> str:
             f"{ex('rss_job_mb')} |",
             "",
         ]
+    if "table" in r:
+        t = r["table"]
+
+        def part(smp: list[Sample], key: str) -> str:
+            vals = [x.extra[key] for x in smp]
+            m = statistics.median(vals)
+            return f"{m:.2f}" if len(vals) == 1 else \
+                f"{m:.2f} [{min(vals):.2f}-{max(vals):.2f}]"
+
+        out += [
+            f"## 5. The library alone on {t['runs']} runs: per-run files and campaign table",
+            "",
+            f"`bench/sequential.py CAMP OUT --no-influx` of each checkout on `synth --runs "
+            f"{t['runs']} {' '.join(PLAN_SWEEP)} --no-influx`: the ombt stage of every run "
+            "(parse, write the 3 parquet files) then the campaign table (read them all back, "
+            "write the table and the notebook's JSON), in one process, no Snakemake.",
+            "",
+            "| checkout | ombt stage (s) | campaign table (s) | whole script wall (s) | CPU (s) |",
+            "|---|---|---|---|---|",
+            *[f"| {name} | {part(smp, 'ombt')} | {part(smp, 'table')} | {fmt(smp)} | "
+              f"{fmt(smp, 'cpu')} |" for name, smp in t["samples"].items()],
+            "",
+            "Campaign tables (CSV) of the other checkouts equal to the current one's: "
+            + (", ".join(f"{k} {v}" for k, v in t["same_table"].items()) or "-") + ".",
+            "",
+        ]
     out += findings(b)
     out += USAGE
     return "\n".join(out) + "\n"
@@ -669,7 +760,7 @@ def findings(b: Bench) -> list[str]:
         return f"{med(smp, 'cpu')[0]:.1f}" if smp else "?"
 
     big = max(b.args.sizes)
-    out = ["## 5. Findings, changes, what is left", "", "Changed by this work:", ""]
+    out = ["## 6. Findings, changes, what is left", "", "Changed by this work:", ""]
     line = ("- **Per-run file lookups, once per run** (`workflow/rules/common.smk`): the input "
             "functions and params of the two per-run rules resolved the run folder three "
             "times per run (two `Path.resolve` each), listed it with a `stat` per entry "
@@ -693,28 +784,64 @@ def findings(b: Bench) -> list[str]:
         + (f" (`-n` on {big} runs: {plan_cpu('no-groups', big)} CPU s without groups, "
            f"{plan_cpu(cur, big)} with)." if "no-groups" in b.variants else ".")
     )
+    if "e2e" in r:
+        e = r["e2e"]
+        cur1 = med(e["samples"]["cores1"], "cpu")[0]
+        cur2 = med(e["samples"]["cores2"])[0]
+        vs = "".join(
+            f" {name}: --cores 1 {med(v['cores1'], 'cpu')[0]:.1f} CPU s, --cores 2 "
+            f"{med(v['cores2'])[0]:.1f} s wall;" for name, v in e.get("variants", {}).items()
+            if v.get("cores1") and v.get("cores2"))
+        out.append(
+            "- **Per-run jobs without pandas** (`src/ombt_postmortem/arrow_io.py`): the two "
+            "per-run jobs build their tables in Arrow and write them with pyarrow; the "
+            "scripts call `keep_pandas_out()`, because pyarrow imports pandas at its first "
+            "conversion when pandas is installed. The files hold the same values (the "
+            "string columns read back as pandas' default `str` instead of `string`). 48 runs"
+            f" end to end:{vs} now --cores 1 {cur1:.1f} CPU s, --cores 2 {cur2:.1f} s wall.")
+    if "table" in r:
+        t = r["table"]["samples"]
+        vs = "; ".join(f"{n}: ombt stage {statistics.median(x.extra['ombt'] for x in smp):.1f} s,"
+                       f" table {statistics.median(x.extra['table'] for x in smp):.1f} s"
+                       for n, smp in t.items())
+        out.append(
+            "- **Campaign table without pandas per file**: it read each run's three files "
+            "with `pd.read_parquet` and grouped each histogram with pandas; it now reads "
+            "them with `pq.ParquetFile` (half the time of `pq.read_table` on such small "
+            "files) into plain Python values. Same outputs, byte for byte. "
+            f"{r['table']['runs']} runs, library alone (section 5): {vs}.")
+    if all(f"import {m}" in r.get("startup", {}) for m in FIGURE_IMPORTS):
+        st = r["startup"]
+        old_imp, new_imp = (med(st[f"import {m}"])[0] for m in FIGURE_IMPORTS)
+        out.append(
+            "- **No matplotlib when the Snakefile is read**: `figures.smk` imported "
+            f"`ombt_postmortem.figures` ({old_imp:.2f} s) to get the figure options and "
+            "paths; they now live in `ombt_postmortem.figspec` "
+            f"({new_imp:.2f} s), so every snakemake start and every cluster job saves the "
+            "difference.")
     out += ["", "Measured and left to the owners of the code concerned:", ""]
     if "e2e" in r:
         s = r["e2e"]["samples"]
         ratio = med(s["cores2"])[0] / med(s["sequential"])[0]
         out.append(
-            f"- **Per-job overhead.** At 48 runs `snakemake --cores 2` takes {ratio:.1f}x the "
-            "time of the sequential script: every per-run job is a fresh Python process that "
-            "imports pandas (for 3 small parquet files) and snakemake's script support before "
-            "20-300 ms of work. Writing the per-run parquet files with pyarrow alone, or "
-            "doing both stages of a run in one job, would remove most of it; both change "
-            "the library or the rules' design, so they are not done here. On a cluster, "
-            "grouping removes the per-job submission cost, not this one.")
+            f"- **Per-job overhead.** At 48 runs `snakemake --cores 2` still takes "
+            f"{ratio:.1f}x the time of the sequential script: a fresh Python process per job "
+            "(interpreter, snakemake's script preamble, pyarrow) and the main process's "
+            "bookkeeping. Doing both stages of a run in one job would halve the jobs but "
+            "merge two stages the design keeps apart (different resources: the InfluxDB "
+            "stage's memory and `influx` slots). On a cluster, grouping removes the "
+            "per-job submission cost, not this one.")
     if "startup" in r:
         st = r["startup"]
         stall = med(st["real PATH"])[0] - med(st["scontrol hidden"])[0]
         out.append(
-            f"- **Snakemake start-up**: {stall:.1f} s of waiting per snakemake start while "
-            "SLURM's `scontrol` cannot reach a slurmctld (the SLURM executor plugin asks it at "
-            "import, local runs included; tests and users pay it on such machines), and "
-            f"{med(st['import ombt_postmortem.figures'])[0]:.1f} s to import matplotlib and "
-            "pandas because `figures.smk` imports `ombt_postmortem.figures` when the Snakefile "
-            "is read (every snakemake start, every cluster job); a lazy import would avoid it.")
+            f"- **The SLURM plugin's start-up**: {stall:.1f} s of waiting per snakemake start "
+            "while SLURM's `scontrol` cannot reach a slurmctld: snakemake-executor-plugin-slurm "
+            "runs `scontrol show config` when it is imported (to word a help text), and "
+            "snakemake imports every installed executor plugin, local runs included. Only "
+            "machines with SLURM's client tools and no reachable controller pay it (this "
+            "one between test runs); a user who never submits to SLURM can leave the `slurm` "
+            "extra out. To report upstream.")
     touched = {n: e["build_touch"] for n, e in r.get("noop", {}).items() if "build_touch" in e}
     if touched:
         per = ", ".join(f"{n} runs {1000 * t.cpu / (n + 1):.0f} ms" for n, t in
@@ -731,10 +858,11 @@ def findings(b: Bench) -> list[str]:
     if libs:
         n, lib = max(libs.items())
         out.append(
-            f"- **The campaign table** of {n} runs takes {lib.extra['table']:.0f} s in the "
-            f"library alone (reading {2 * n} parquet files and building the notebook's JSON, "
-            f"against {lib.extra['ombt']:.0f} s for parsing the {n} runs): adding one run to "
-            "a campaign that large redoes it, on top of the planning above.")
+            f"- **The campaign table** of {n} runs took {lib.extra['table']:.0f} s in the "
+            f"library alone when section 2 was measured (reading {2 * n} parquet files and "
+            f"building the notebook's JSON, against {lib.extra['ombt']:.0f} s for parsing the "
+            f"{n} runs); section 5 shows what the pyarrow reading changed since. Adding one "
+            "run to a campaign redoes the whole table, on top of the planning above.")
     out.append(
         "- **Snakemake's own planning cost** is ~1-2 ms per job (job objects, params, "
         "checking each job's script source, the conda environment spec of the `conda:` "
@@ -758,6 +886,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--variant", action="append", default=[], metavar="NAME=DIR",
                     help="another checkout of the workflow to time too (plan, noop), "
                     "e.g. before=/tmp/base; repeatable")
+    ap.add_argument("--e2e-variant", action="append", default=[], metavar="NAME=DIR",
+                    help="another checkout to time in the end-to-end section (--cores 1 "
+                    "and 2), e.g. before=/tmp/base; repeatable")
     ap.add_argument("--quick", action="store_true", help="--repeat 1 --sizes 100,1000")
     ap.add_argument("--work", type=Path,
                     default=Path(tempfile.gettempdir()) / "ombt-postmortem-bench")
@@ -824,10 +955,12 @@ def render(args: argparse.Namespace) -> int:
     args.repeat, args.sizes, args.argv = meta["repeat"], meta["sizes"], meta["argv"]
     args.also = meta.get("also", [])
     args.note = meta.get("notes", []) + [n for n in args.note if n not in meta.get("notes", [])]
-    args.variant, args.hide_slurm = [], False
+    args.variant, args.e2e_variant, args.hide_slurm = [], [], False
     b = Bench.__new__(Bench)
     b.args = args
     b.variants = {k: Path(v) for k, v in meta["variants"].items()}
+    b.e2e_variants = {k: Path(v) for k, v in
+                      data["results"].get("e2e", {}).get("variant_dirs", {}).items()}
     b.results = _samples(data["results"])
     for section in ("plan", "noop"):
         if section in b.results:
