@@ -739,8 +739,9 @@ USAGE = [
     "- `bench/sequential.py CAMPAIGN OUT [--no-influx]`: the reference, the workflow's "
     "work without Snakemake.",
     "- `bench/run_all.py`: this file. `--quick` for a short run, `--sections`, `--sizes`, "
-    "`--variant NAME=DIR` to time another checkout, `--render results.json` to re-write "
-    "the report from saved samples.",
+    "`--variant NAME=DIR` to time another checkout in sections 2 and 3, `--e2e-variant "
+    "NAME=DIR` in sections 1 and 5, `--merge` to measure some sections again and keep the "
+    "others, `--render results.json` to re-write the report from saved samples.",
     "- Cluster runs: `cluster.runs_per_job` in the config (default 20) is the number of runs "
     "whose `ombt_stats` and `influx_metrics` jobs one cluster job processes (Snakemake group "
     "`per_run`, `--group-components per_run=N`; `--group-components` on the command line or "
