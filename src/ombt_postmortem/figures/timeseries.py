@@ -38,7 +38,8 @@ from .common import (
 
 TIMESERIES_FILE = "timeseries.parquet"
 MIB = 1024.0 * 1024.0
-#: a figure needs at least this many distinct sample times (Telegraf samples every 10 s)
+#: a figure needs at least this many distinct sample times (Telegraf's interval is
+#: typically 2-10 s; the exported window is the test window +- influx.export_margin_s)
 MIN_TIMES = 2
 
 
@@ -198,8 +199,8 @@ def bus_timeseries(table: pd.DataFrame, runs_dir: Path | str, out_dir: Path | st
         n_times = pts["time"].nunique()
         if n_times < MIN_TIMES:
             fs.skip(name, f"{n_times} sample time(s) of role {'/'.join(roles)} "
-                          f"in the exported window, too few for a time series (Telegraf "
-                          f"samples every 10 s: widen the window with influx.window_margin_s)")
+                          f"in the exported window, too few for a time series (widen it "
+                          f"with influx.export_margin_s)")
             continue
         what = describe({c: row[c] for c in shown})
         head = f"{title}: " if title else ""
