@@ -410,8 +410,10 @@ def peak_mb():  # VmHWM: this process's own peak (ru_maxrss keeps the forking pa
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024
 
+from ombt_postmortem.arrow_io import keep_pandas_out
 from ombt_postmortem.ombt.parse import find_controller_logs, parse_controller_log
 from ombt_postmortem.ombt.run import analyse_run, write_run_stats
+keep_pandas_out()  # as the ombt_stats job does
 folder = Path({folder!r})
 (log,) = find_controller_logs(folder)
 rss0 = peak_mb()
@@ -682,11 +684,12 @@ def report(b: Bench, info: dict[str, str], started: str, load_end: str) -> str:
             "",
             "`synth --runs 1 --clients 5000 --servers 5000 --calls 500 --call-types rpc-call "
             f"--no-influx`: a {p['size_mb']:.1f} MB controller log. In a fresh interpreter "
-            "(peak RSS = the process's VmHWM, in MiB, interpreter and pandas included):",
+            "set up as the ombt_stats job is (pyarrow, pandas kept out; peak RSS = the "
+            "process's VmHWM, in MiB, interpreter included):",
             "",
             "| step | time (s) | peak RSS after (MiB) |",
             "|---|---|---|",
-            f"| imports (ombt_postmortem, pandas) | - | {ex('rss_imports_mb')} |",
+            f"| imports (ombt_postmortem, pyarrow) | - | {ex('rss_imports_mb')} |",
             f"| `parse_controller_log` | {ex('parse_s')} | {ex('rss_parse_mb')} |",
             f"| the ombt_stats job's work: `analyse_run` + `write_run_stats` | {ex('job_s')} | "
             f"{ex('rss_job_mb')} |",
