@@ -944,6 +944,8 @@ def main(argv: list[str] | None = None) -> int:
         old["results"].update({s: data["results"][s] for s in measured})
         old["meta"].setdefault("also", []).append(
             {"argv": args.argv, "started": started, "sections": measured})
+        notes = old["meta"].setdefault("notes", [])
+        notes += [n for n in args.note if n not in notes]
         data = old
     args.json.write_text(json.dumps(data, indent=1))
     if args.merge:
