@@ -64,6 +64,12 @@ def table(columns: Mapping[str, Sequence[Any]], schema: Sequence[tuple[str, pa.D
     return pa.table({name: pa.array(columns.get(name, ()), type=typ) for name, typ in schema})
 
 
+def from_rows(rows: Sequence[Mapping[str, Any]], schema: Sequence[tuple[str, pa.DataType]]
+              ) -> pa.Table:
+    """A table of the given (name, type) columns from row dicts (a missing key: null)."""
+    return table({name: [r.get(name) for r in rows] for name, _ in schema}, schema)
+
+
 def one_row(row: Mapping[str, Any]) -> pa.Table:
     """A one-row table; each column's type is inferred from its value (None: null)."""
     return pa.Table.from_pylist([dict(row)])
@@ -93,5 +99,5 @@ def to_frame(tbl: pa.Table) -> pd.DataFrame:
     return tbl.to_pandas()
 
 
-__all__ = ["FLOAT", "INT", "STRING", "TIME_NS_UTC", "keep_pandas_out", "one_row",
+__all__ = ["FLOAT", "INT", "STRING", "TIME_NS_UTC", "from_rows", "keep_pandas_out", "one_row",
            "read", "read_first_row", "table", "to_frame", "write"]

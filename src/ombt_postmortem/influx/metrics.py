@@ -388,5 +388,4 @@ def _export(run: str, tar_path: Path, url: str, db: str, qs: QuerySet, lo_ns: in
                              r["field"],
                              *(first_if_missing(r.get(k)) for k in ("host", "role", *others)),
                              r["time"]))
-    schema = _ts_schema(others)
-    return aio.table({name: [r.get(name) for r in rows] for name, _ in schema}, schema)
+    return aio.from_rows(rows, _ts_schema(others))

@@ -137,34 +137,32 @@ def _side_problems(run_id: str, side: str, cols: dict[str, object],
 
 
 def agents_table(agents: list[AgentResult]) -> pa.Table:
-    cols: dict[str, list[object]] = {name: [] for name in AGENT_COLUMNS}
-    for a in agents:
-        for name, value in (
-            ("side", a.side), ("agent_id", a.agent_id), ("controller_file", a.controller_file),
-            ("msgs_ok", a.msgs_ok), ("msgs_fail", a.msgs_fail),
-            ("start_time", a.start_time), ("stop_time", a.stop_time),
-            ("latency_count", a.latency.count), ("latency_total", a.latency.total),
-            ("latency_min", a.latency.min), ("latency_max", a.latency.max),
-            ("latency_sum_of_squares", a.latency.sum_of_squares),
-            ("errors", sum(a.errors.values())),
-        ):
-            cols[name].append(value)
-    return aio.table(cols, AGENT_SCHEMA)
+    rows = [
+        {
+            "side": a.side, "agent_id": a.agent_id, "controller_file": a.controller_file,
+            "msgs_ok": a.msgs_ok, "msgs_fail": a.msgs_fail,
+            "start_time": a.start_time, "stop_time": a.stop_time,
+            "latency_count": a.latency.count, "latency_total": a.latency.total,
+            "latency_min": a.latency.min, "latency_max": a.latency.max,
+            "latency_sum_of_squares": a.latency.sum_of_squares,
+            "errors": sum(a.errors.values()),
+        }
+        for a in agents
+    ]
+    return aio.from_rows(rows, AGENT_SCHEMA)
 
 
 def hist_table(agents: list[AgentResult]) -> pa.Table:
     """The merged histogram of each side, long form, every bucket of every decade seen."""
-    cols: dict[str, list[object]] = {name: [] for name in HIST_COLUMNS}
+    rows = []
     for side in SIDES:
         merged = merge_latency(a.latency for a in agents if a.side == side)
         for decade, row in merged.distribution.items():
             for bucket, count in enumerate(row):
                 lower, upper = bucket_bounds(decade, bucket)
-                for name, value in (("side", side), ("decade", decade), ("bucket", bucket),
-                                    ("lower_ms", lower), ("upper_ms", upper),
-                                    ("count", count)):
-                    cols[name].append(value)
-    return aio.table(cols, HIST_SCHEMA)
+                rows.append({"side": side, "decade": decade, "bucket": bucket,
+                             "lower_ms": lower, "upper_ms": upper, "count": count})
+    return aio.from_rows(rows, HIST_SCHEMA)
 
 
 def write_run_stats(stats: RunStats, summary_path: Path, agents_path: Path,
