@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 from conftest import snakemake, write_config
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from influx_helpers import influx_layout, influx_test, run_dirs, run_window
 
@@ -37,6 +37,8 @@ HOSTILE_IDS = ["../x", "../../etc", "/etc", "/", ".", "a/../../x", "a/../..", ".
 
 @settings(max_examples=300, deadline=None)
 @given(run_id=st.text(min_size=1, max_size=300))
+@example(run_id="0..0\n")  # found by hypothesis: the slug kept the ".."
+@example(run_id="a..b/c")
 def test_run_key_is_one_safe_path_component(run_id: str) -> None:
     key = run_key(run_id)
     assert SAFE.fullmatch(key) and ".." not in key and len(key) <= 200

@@ -24,7 +24,9 @@ def run_key(backup_dir: str) -> str:
     """
     if _SAFE_KEY.fullmatch(backup_dir) and ".." not in backup_dir:  # not match: "x\n"
         return backup_dir
-    slug = re.sub(r"[^A-Za-z0-9._-]+", "_", backup_dir).strip("._-")[:80] or "run"
+    # no ".." in a key at all, like the plain names above (a slug never *is* "..", but
+    # "a..b" inside one would read as a parent reference to a careless eye or tool)
+    slug = re.sub(r"[^A-Za-z0-9._-]+|\.{2,}", "_", backup_dir).strip("._-")[:80] or "run"
     digest = hashlib.sha1(backup_dir.encode("utf-8")).hexdigest()[:10]
     return f"{slug}-{digest}"
 
