@@ -57,17 +57,12 @@ def keep_pandas_out() -> None:
         sys.meta_path.insert(0, _NoPandas())  # type: ignore[arg-type]
 
 
-def table(columns: Mapping[str, Sequence[Any]], schema: Sequence[tuple[str, pa.DataType]]
-          ) -> pa.Table:
-    """A table of the given (name, type) columns, in that order, from column lists
-    (a column missing from ``columns`` is empty)."""
-    return pa.table({name: pa.array(columns.get(name, ()), type=typ) for name, typ in schema})
-
-
 def from_rows(rows: Sequence[Mapping[str, Any]], schema: Sequence[tuple[str, pa.DataType]]
               ) -> pa.Table:
-    """A table of the given (name, type) columns from row dicts (a missing key: null)."""
-    return table({name: [r.get(name) for r in rows] for name, _ in schema}, schema)
+    """A table of the given (name, type) columns, in that order, from row dicts
+    (a missing key: null)."""
+    return pa.table({name: pa.array([r.get(name) for r in rows], type=typ)
+                     for name, typ in schema})
 
 
 def one_row(row: Mapping[str, Any]) -> pa.Table:
@@ -100,4 +95,4 @@ def to_frame(tbl: pa.Table) -> pd.DataFrame:
 
 
 __all__ = ["FLOAT", "INT", "STRING", "TIME_NS_UTC", "from_rows", "keep_pandas_out", "one_row",
-           "read", "read_first_row", "table", "to_frame", "write"]
+           "read", "read_first_row", "to_frame", "write"]

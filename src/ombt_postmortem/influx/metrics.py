@@ -114,7 +114,7 @@ class InfluxConfig:
 
 def empty_timeseries() -> pa.Table:
     """The long-form time series with no rows (and the right column types)."""
-    return aio.table({}, _ts_schema(()))
+    return aio.from_rows([], _ts_schema(()))
 
 
 def _ts_schema(others: tuple[str, ...]) -> list[tuple[str, pa.DataType]]:
