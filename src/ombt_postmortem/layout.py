@@ -1,0 +1,103 @@
+"""Where every output of the workflow lives: the one home of its file names.
+
+Light to import (no pandas, no pyarrow, no matplotlib): the rules read it while
+Snakemake builds the DAG, and every library function, script, benchmark and the
+results API take their paths from here.
+
+::
+
+    <results>/<campaign>/
+        campaign.parquet, campaign.csv, problems.csv,
+        params_calculated.json, all_stats.json, layout.json
+        runs/<run key>/ombt.parquet, agents.parquet, latency_hist.parquet,
+                       metrics.parquet, timeseries.parquet,
+                       messages.parquet, timeline.parquet, per_message.parquet
+        figures/<kind>/...
+        logs/...
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+#: bumped whenever a file below is renamed or changes meaning; written to layout.json
+LAYOUT_VERSION = 2
+LAYOUT_FILE = "layout.json"
+
+RUNS_DIR = "runs"
+FIGURES_DIR = "figures"
+LOGS_DIR = "logs"
+
+# per run, under runs/<run key>/
+OMBT = "ombt.parquet"  # stage 1: the run's summary row
+AGENTS = "agents.parquet"  # stage 1: one row per agent
+HIST = "latency_hist.parquet"  # stage 1: merged decade histogram, long form
+METRICS = "metrics.parquet"  # stage 2: one row of InfluxDB metrics
+TIMESERIES = "timeseries.parquet"  # stage 2: raw points, long form
+MESSAGES = "messages.parquet"  # stage 3: one row of per-message figures
+TIMELINE = "timeline.parquet"  # stage 3: per second and side
+PER_MESSAGE = "per_message.parquet"  # stage 3, optional: one row per message
+
+# per campaign, under <results>/<campaign>/
+CAMPAIGN_PARQUET = "campaign.parquet"
+CAMPAIGN_CSV = "campaign.csv"
+PROBLEMS = "problems.csv"
+PARAMS_CALCULATED = "params_calculated.json"
+ALL_STATS = "all_stats.json"
+
+#: the campaign rule's outputs, by the name the library gives them
+CAMPAIGN_FILES = {
+    "parquet": CAMPAIGN_PARQUET,
+    "csv": CAMPAIGN_CSV,
+    "params_calculated": PARAMS_CALCULATED,
+    "all_stats": ALL_STATS,
+    "problems": PROBLEMS,
+    "layout": LAYOUT_FILE,
+}
+
+#: the folder of the campaign comparison, under the results folder
+COMPARISON = "comparison"
+
+
+def run_pattern(results: str, name: str) -> str:
+    """``<results>/{campaign}/runs/{run}/<name>``: a per-run output as a rule writes it."""
+    return f"{results}/{{campaign}}/{RUNS_DIR}/{{run}}/{name}"
+
+
+def campaign_pattern(results: str, name: str) -> str:
+    """``<results>/{campaign}/<name>``: a per-campaign output as a rule writes it."""
+    return f"{results}/{{campaign}}/{name}"
+
+
+@dataclass(frozen=True)
+class CampaignDir:
+    """The results folder of one campaign: ``<results>/<campaign>``."""
+
+    root: Path
+
+    @classmethod
+    def of(cls, results: Path | str, campaign: str) -> CampaignDir:
+        return cls(Path(results) / campaign)
+
+    @property
+    def runs(self) -> Path:
+        return self.root / RUNS_DIR
+
+    def run(self, key: str) -> Path:
+        """The folder of the run whose key (:func:`ombt_postmortem.params.run_key`) is given."""
+        return self.runs / key
+
+    def run_file(self, key: str, name: str) -> Path:
+        return self.runs / key / name
+
+    def file(self, name: str) -> Path:
+        return self.root / name
+
+    def campaign_files(self) -> dict[str, Path]:
+        """The campaign rule's outputs, keyed as :data:`CAMPAIGN_FILES`."""
+        return {k: self.root / v for k, v in CAMPAIGN_FILES.items()}
+
+    @property
+    def figures(self) -> Path:
+        return self.root / FIGURES_DIR
