@@ -28,13 +28,14 @@ def process_campaign(campaign: Path, out: Path, *, influx: bool = True,
                      workflow: Path = REPO) -> dict[str, float]:
     """Process every run of ``campaign`` into ``out``; return the time spent per stage."""
     sys.path.insert(0, str(workflow / "src"))  # the library of the workflow under test
-    from ombt_postmortem.campaign_io import write_campaign_outputs
-    from ombt_postmortem.errors import RunDataError
+    from ombt_postmortem import layout
+    from ombt_postmortem.backup import scan_run
+    from ombt_postmortem.campaign_io import write_campaign
     from ombt_postmortem.influx.metrics import InfluxConfig
     from ombt_postmortem.influx.server import Limits
     from ombt_postmortem.influx.stage import run_influx_stage, write_stage
-    from ombt_postmortem.ombt.run import analyse_run, failed_run, write_run_stats
-    from ombt_postmortem.params import load_params, run_folder
+    from ombt_postmortem.ombt.run import analyse_files, write_run_stats
+    from ombt_postmortem.params import load_params
 
     config = yaml.safe_load((workflow / "config" / "config.yaml").read_text())
     settings = dict(config.get("influx") or {})
@@ -42,37 +43,26 @@ def process_campaign(campaign: Path, out: Path, *, influx: bool = True,
                     mem_mb=int(settings.pop("mem_mb", 1024)))
     cfg = InfluxConfig.from_dict(settings, base_dir=workflow)
     seconds = {"ombt": 0.0, "influx": 0.0, "table": 0.0}
-    runs_dir = out / "runs"
+    cdir = layout.CampaignDir(out)
     for run in load_params(campaign):
         t = time.perf_counter()
-        dest = runs_dir / run.key
-        dest.mkdir(parents=True, exist_ok=True)
-        try:
-            folder = run_folder(campaign, run.run_id)
-            stats = analyse_run(folder, run.run_id)
-        except RunDataError as exc:
-            folder, stats = None, failed_run(run.run_id, exc.one_line())
-        write_run_stats(stats, dest / "ombt.parquet", dest / "agents.parquet",
-                        dest / "latency_hist.parquet")
+        files = scan_run(campaign, run.run_id)
+        stats = analyse_files(run.run_id, files.controller_logs, files.folder, files.problem)
+        ombt = cdir.run_file(run.key, layout.OMBT)
+        write_run_stats(stats, ombt, cdir.run_file(run.key, layout.AGENTS),
+                        cdir.run_file(run.key, layout.HIST))
         seconds["ombt"] += time.perf_counter() - t
         if influx:
             t = time.perf_counter()
-            tar = None if folder is None else folder / "influxdb-data.tar.gz"
-            log = out / "logs" / "influx_metrics" / f"{run.key}.log"
+            log = out / layout.LOGS_DIR / "influx_metrics" / f"{run.key}.log"
             log.parent.mkdir(parents=True, exist_ok=True)
-            result = run_influx_stage(run.run_id, dest / "ombt.parquet",
-                                      tar if tar is not None and tar.is_file() else None,
-                                      cfg, log, limits)
-            write_stage(result, dest / "metrics.parquet",
-                        dest / "timeseries.parquet" if cfg.export_timeseries else None)
+            result = run_influx_stage(run.run_id, ombt, files.influx_tar, cfg, log, limits)
+            write_stage(result, cdir.run_file(run.key, layout.METRICS),
+                        cdir.run_file(run.key, layout.TIMESERIES)
+                        if cfg.export_timeseries else None)
             seconds["influx"] += time.perf_counter() - t
     t = time.perf_counter()
-    write_campaign_outputs(
-        campaign_dir=campaign, runs_dir=runs_dir, with_metrics=influx,
-        outputs={"parquet": out / "campaign.parquet", "csv": out / "campaign.csv",
-                 "params_calculated": out / "params_calculated.json",
-                 "all_stats": out / "all_stats.json", "problems": out / "problems.csv"},
-        log=logging.getLogger("sequential"))
+    write_campaign(campaign, cdir, with_metrics=influx, log=logging.getLogger("sequential"))
     seconds["table"] = time.perf_counter() - t
     return seconds
 

@@ -19,7 +19,7 @@ from conftest import EXAMPLE, controller_log
 from independent import histogram, load_sides
 from PIL import Image
 
-from ombt_postmortem.campaign_io import write_campaign_outputs
+from ombt_postmortem.campaign_io import write_campaign
 from ombt_postmortem.figspec import figure_paths
 from ombt_postmortem.figures import (
     FigureOptions,
@@ -32,6 +32,7 @@ from ombt_postmortem.figures import (
     resources_vs_load,
 )
 from ombt_postmortem.figures.distributions import histogram_data
+from ombt_postmortem.layout import CampaignDir
 from ombt_postmortem.ombt.run import analyse_run, write_run_stats
 from ombt_postmortem.params import load_params, run_key
 
@@ -55,10 +56,13 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[pd.DataFrame, Path]
         d.mkdir(parents=True)
         write_run_stats(analyse_run(EXAMPLE / run.run_id, run.run_id), d / "ombt.parquet",
                         d / "agents.parquet", d / "latency_hist.parquet")
-    names = ["parquet", "csv", "params_calculated", "all_stats", "problems"]
-    files = {k: out / f"{k}.{'parquet' if k == 'parquet' else 'json'}" for k in names}
-    write_campaign_outputs(EXAMPLE, runs, False, files)
-    return pd.read_parquet(files["parquet"]), runs
+    write_campaign(EXAMPLE, CampaignDir(out), with_metrics=False)
+    return pd.read_parquet(out / "campaign.parquet"), runs
+
+
+def hist_files(runs: Path, table: pd.DataFrame) -> dict[str, Path]:
+    """run_id -> its latency_hist.parquet under ``runs`` (spelled here, not by the product)."""
+    return {r: runs / run_key(r) / "latency_hist.parquet" for r in table["run_id"]}
 
 
 @pytest.fixture(scope="module")
@@ -235,7 +239,8 @@ def test_latency_histogram_per_run_equals_raw_json(built: tuple[pd.DataFrame, Pa
         got = got.sort_values(["side", "decade", "bucket"]).reset_index(drop=True)
         pd.testing.assert_frame_equal(got[want.columns], want, check_dtype=False, rtol=1e-12)
     some = table[table["nbr_clients"].isin([1, 6])]  # rpc-call and rpc-cast, < 1 ms or not
-    fs = latency_histograms(some, runs, tmp_path, params=PARAMS, title="example", workers=2)
+    fs = latency_histograms(some, hist_files(runs, some), tmp_path, params=PARAMS, title="example",
+                            workers=2)
     assert sorted(w.name for w in fs.written) == sorted(run_key(r) for r in some["run_id"])
     for w in fs.written:
         got = pd.read_csv(w.data).sort_values(["side", "decade", "bucket"])
@@ -251,7 +256,7 @@ def test_latency_histogram_skips_missing_and_empty_runs(built: tuple[pd.DataFram
     first, second = table["run_id"].iloc[0], table["run_id"].iloc[1]
     empty = pd.read_parquet(runs / run_key(second) / "latency_hist.parquet").assign(count=0)
     hists = {second: empty}
-    fs = latency_histograms(table.iloc[:2], runs, tmp_path, hists=hists)
+    fs = latency_histograms(table.iloc[:2], hist_files(runs, table), tmp_path, hists=hists)
     assert fs.written == []
     assert dict(fs.skipped) == {run_key(first): "no latency histogram (latency_hist.parquet "
                                                 "missing)",
@@ -262,7 +267,7 @@ def test_latency_histogram_skips_missing_and_empty_runs(built: tuple[pd.DataFram
 def test_overlay_compares_drivers_at_equal_clients(built: tuple[pd.DataFrame, Path],
                                                    tmp_path: Path) -> None:
     t2, hists = two_drivers(*built)
-    fs = latency_overlay(t2, built[1], tmp_path, params=PARAMS, hists=hists)
+    fs = latency_overlay(t2, None, tmp_path, params=PARAMS, hists=hists)
     assert sorted(w.name for w in fs.written) == ["call_type=rpc-call__side=client",
                                                  "call_type=rpc-call__side=server"]
     assert [n for n, _ in fs.skipped] == ["call_type=rpc-cast"]  # a single driver there
@@ -286,7 +291,7 @@ def test_overlay_of_a_single_driver_is_skipped_with_a_log_line(
         built: tuple[pd.DataFrame, Path], tmp_path: Path,
         caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.INFO):
-        fs = latency_overlay(built[0], built[1], tmp_path, params=PARAMS)
+        fs = latency_overlay(built[0], hist_files(built[1], built[0]), tmp_path, params=PARAMS)
     assert fs.written == []
     assert "skipped call_type=rpc-call: a single driver (broker), nothing to compare" \
         in caplog.text
@@ -296,7 +301,8 @@ def test_overlay_of_a_single_driver_is_skipped_with_a_log_line(
 def test_overlay_by_call_type_on_the_real_campaign(built: tuple[pd.DataFrame, Path],
                                                    tmp_path: Path) -> None:
     table, runs = built
-    fs = latency_overlay(table, runs, tmp_path, FigureOptions(compare="call_type"),
+    fs = latency_overlay(table, hist_files(runs, table), tmp_path,
+                         FigureOptions(compare="call_type"),
                          params=PARAMS)
     assert sorted(w.name for w in fs.written) == ["driver=broker__side=client",
                                                  "driver=broker__side=server"]
@@ -415,7 +421,7 @@ def test_bus_timeseries_of_the_export_shape(table: pd.DataFrame, tmp_path: Path,
               # a single sample time: too few for a time series
               rows["run_id"].iloc[1]: synthetic_timeseries(*window(rows.iloc[1])).head(9)}
     with caplog.at_level(logging.INFO):
-        fs = bus_timeseries(rows, tmp_path, tmp_path, params=PARAMS, title="example",
+        fs = bus_timeseries(rows, None, tmp_path, params=PARAMS, title="example",
                             series=series)
     assert [w.name for w in fs.written] == [run_key(rows["run_id"].iloc[0])]
     check_image(fs.written[0].figure)
@@ -441,7 +447,7 @@ def test_bus_timeseries_of_a_real_export(table: pd.DataFrame, tmp_path: Path) ->
     m = collect_run_metrics(row["run_id"], EXAMPLE / row["run_id"] / "influxdb-data.tar.gz",
                             window(row), cfg, None, Limits())
     assert len(m.timeseries) > 0
-    fs = bus_timeseries(table[table["run_id"] == row["run_id"]], tmp_path, tmp_path / "figs",
+    fs = bus_timeseries(table[table["run_id"] == row["run_id"]], None, tmp_path / "figs",
                         params=PARAMS, series={row["run_id"]: m.timeseries})
     (w,) = fs.written
     check_image(w.figure)

@@ -10,13 +10,10 @@ from typing import Any
 
 import pandas as pd
 
-from .influx.stage import INFLUX_NOTES, INFLUX_PROBLEMS
-from .ombt.parse import SIDES
+from .layout import HEAD_COLUMNS, INFLUX_NOTES, INFLUX_PROBLEMS, SIDES
 from .ombt.run import STATUS_FAILED, STATUS_OK, STATUS_PARTIAL
 from .ombt.stats import SIDE_COLUMNS
 from .params import Run
-
-HEAD_COLUMNS = ["status", "problems", "n_clients", "n_servers"]
 
 
 def side_columns() -> list[str]:

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from . import arrow_io as aio
+from . import layout
 from .campaign import (
-    INFLUX_NOTES,
     Distribution,
     all_stats,
     build_table,
@@ -19,8 +22,9 @@ from .campaign import (
     write_notebook_json,
     write_table,
 )
+from .layout import INFLUX_NOTES, INFLUX_PROBLEMS
 from .logutil import check_strict
-from .params import load_params
+from .params import Run, load_params
 
 # The notebook grouped its InfluxDB metrics by measurement in params_calculated.json.
 NOTEBOOK_METRIC_GROUPS = {
@@ -38,27 +42,62 @@ NOTEBOOK_METRIC_GROUPS = {
 PROBLEM_COLUMNS = ["run_id", "status", "problems"]
 
 
+@dataclass(frozen=True)
+class RunOutputs:
+    """The per-run files the campaign table reads, one list per kind in params.json order.
+
+    ``metrics`` is empty when the InfluxDB stage is off.
+    """
+
+    ombt: tuple[Path, ...]
+    hist: tuple[Path, ...]
+    metrics: tuple[Path, ...] = ()
+
+    @classmethod
+    def of(cls, **kinds: Sequence[str | Path]) -> RunOutputs:
+        return cls(**{k: tuple(Path(p) for p in v) for k, v in kinds.items()})
+
+    @classmethod
+    def in_layout(cls, runs: Sequence[Run], cdir: layout.CampaignDir,
+                  with_metrics: bool) -> RunOutputs:
+        """Where the workflow writes them under ``cdir`` (for use without Snakemake)."""
+        def files(name: str) -> tuple[Path, ...]:
+            return tuple(cdir.run_file(r.key, name) for r in runs)
+
+        return cls(files(layout.OMBT), files(layout.HIST),
+                   files(layout.METRICS) if with_metrics else ())
+
+    def check(self, runs: Sequence[Run]) -> None:
+        for kind in ("ombt", "hist", "metrics"):
+            got = getattr(self, kind)
+            if got and len(got) != len(runs):
+                raise ValueError(f"{len(got)} {kind} file(s) for {len(runs)} runs")
+
+
 def write_campaign_outputs(
-    campaign_dir: Path,
-    runs_dir: Path,
-    with_metrics: bool,
-    outputs: dict[str, Path],
+    runs: Sequence[Run],
+    inputs: RunOutputs,
+    outputs: Mapping[str, Path],
+    name: str = "",
     strict: bool = False,
     log: logging.Logger | None = None,
 ) -> pd.DataFrame:
-    """Build and write campaign.parquet/csv, problems.csv and the notebook JSON files."""
+    """Build and write campaign.parquet/csv, problems.csv, the notebook JSON files and
+    layout.json (``outputs`` keyed as :data:`ombt_postmortem.layout.CAMPAIGN_FILES`).
+
+    ``inputs`` holds each run's per-run files, in the order of ``runs``.
+    """
     log = log or logging.getLogger(__name__)
-    runs = load_params(campaign_dir)
+    inputs.check(runs)
     ombt: dict[str, dict[str, Any]] = {}
     dists: dict[str, dict[str, Distribution]] = {}
-    metrics: dict[str, dict[str, Any]] | None = {} if with_metrics else None
+    metrics: dict[str, dict[str, Any]] | None = {} if inputs.metrics else None
     # pyarrow straight to Python values: 3 small files per run, thousands of runs
-    for run in runs:
-        folder = runs_dir / run.key
-        ombt[run.run_id] = aio.read_first_row(folder / "ombt.parquet")
-        dists[run.run_id] = distributions(aio.read(folder / "latency_hist.parquet").to_pydict())
+    for i, run in enumerate(runs):
+        ombt[run.run_id] = aio.read_first_row(inputs.ombt[i])
+        dists[run.run_id] = distributions(aio.read(inputs.hist[i]).to_pydict())
         if metrics is not None:
-            metrics[run.run_id] = aio.read_first_row(folder / "metrics.parquet")
+            metrics[run.run_id] = aio.read_first_row(inputs.metrics[i])
     table = build_table(runs, ombt, metrics)
     write_table(table, outputs["parquet"], outputs["csv"])
     metric_cols = [c for c in NOTEBOOK_METRIC_GROUPS if c in table.columns]
@@ -71,18 +110,35 @@ def write_campaign_outputs(
     )
     bad = table[table["status"] != "ok"][PROBLEM_COLUMNS]
     bad.to_csv(outputs["problems"], index=False)
-    log.info("campaign %s: %d runs, %d ok, %d partial, %d failed", campaign_dir, len(table),
+    if "layout" in outputs:
+        write_layout_marker(Path(outputs["layout"]), name, len(table))
+    log.info("campaign %s: %d runs, %d ok, %d partial, %d failed", name, len(table),
              int((table["status"] == "ok").sum()), int((table["status"] == "partial").sum()),
              int((table["status"] == "failed").sum()))
     for r in bad.itertuples():
         log.warning("%s: %s", r.status, r.problems)
-    check_strict(strict, [str(p) for p in bad["problems"]], f"campaign {campaign_dir}")
+    check_strict(strict, [str(p) for p in bad["problems"]], f"campaign {name}")
     return table
+
+
+def write_campaign(campaign_dir: Path | str, cdir: layout.CampaignDir, with_metrics: bool,
+                   strict: bool = False, log: logging.Logger | None = None) -> pd.DataFrame:
+    """:func:`write_campaign_outputs` over the workflow's layout, without Snakemake."""
+    runs = load_params(campaign_dir)
+    return write_campaign_outputs(runs, RunOutputs.in_layout(runs, cdir, with_metrics),
+                                  cdir.campaign_files(), cdir.root.name, strict, log)
+
+
+def write_layout_marker(path: Path, name: str, n_runs: int) -> None:
+    """layout.json: which layout wrote this results folder (read by the results API)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"layout_version": layout.LAYOUT_VERSION, "campaign": name,
+                                "runs": n_runs}, indent=2) + "\n", encoding="utf-8")
 
 
 def _metric_columns(metrics: dict[str, dict[str, Any]] | None) -> set[str]:
     """The InfluxDB metric columns found in the runs' metrics.parquet rows."""
-    skip = {"run_id", INFLUX_NOTES, "influx_problems"}
+    skip = {"run_id", INFLUX_NOTES, INFLUX_PROBLEMS}
     return {k for row in (metrics or {}).values() for k in row if k not in skip}
 
 
@@ -94,8 +150,8 @@ def problems_summary(results_dir: Path | str, campaigns: list[str] | dict[str, A
     """
     lines = []
     for name in campaigns:
-        base = Path(results_dir) / name
-        table, problems = base / "campaign.parquet", base / "problems.csv"
+        cdir = layout.CampaignDir.of(results_dir, name)
+        table, problems = cdir.file(layout.CAMPAIGN_PARQUET), cdir.file(layout.PROBLEMS)
         if not table.is_file() or not problems.is_file():
             continue
         status = pd.read_parquet(table, columns=["status"])["status"]

@@ -11,6 +11,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from .layout import COMPARISON, FIGURES_DIR
+
 FORMATS = ("png", "svg", "pdf")
 
 
@@ -50,17 +52,13 @@ class FigureOptions:
         return cls(**{k: v for k, v in dict(d or {}).items() if k in known and v is not None})
 
 
-#: the folder of the campaign comparison, under the results folder
-COMPARISON = "comparison"
-
-
 def figure_paths(results: str, name: str, *, campaigns: Sequence[str], opts: FigureOptions,
                  timeseries: bool) -> list[str]:
     """The figure folders (and table page) of campaign ``name``.
 
     The comparison folder goes with the first campaign when there are several.
     """
-    base = f"{results}/{name}/figures"
+    base = f"{results}/{name}/{FIGURES_DIR}"
     out = [
         f"{base}/campaign_table.html",
         f"{base}/load_curves",

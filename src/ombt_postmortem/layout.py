@@ -18,9 +18,18 @@ results API take their paths from here.
 
 from __future__ import annotations
 
+import hashlib
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+# ------------------------------------------------------------------ the input: a backup
+PARAMS_FILE = "params.json"  # <campaign>/params.json: one dict per run, each with backup_dir
+INFLUX_TAR = "influxdb-data.tar.gz"  # <campaign>/<backup_dir>/influxdb-data.tar.gz
+DOCKER_LOG_SUFFIX = "_docker.log"  # the controller's stdout/stderr: human text, not stats
+
+# ------------------------------------------------------------------ the outputs
 #: bumped whenever a file below is renamed or changes meaning; written to layout.json
 LAYOUT_VERSION = 2
 LAYOUT_FILE = "layout.json"
@@ -56,8 +65,39 @@ CAMPAIGN_FILES = {
     "layout": LAYOUT_FILE,
 }
 
+# ------------------------------------------------------------------ campaign table columns
+SIDES = ("client", "server")  # ombt's two sides; side columns are "<side>_<stat>"
+#: the columns every campaign table starts with, after run_id and the params
+HEAD_COLUMNS = ("status", "problems", "n_clients", "n_servers")
+CONTROLLER_FILES = "controller_files"
+INFLUX_PROBLEMS = "influx_problems"  # metrics.parquet: the stage's problems, ";"-joined
+INFLUX_NOTES = "influx_notes"  # metrics.parquet and the table: what the stage noticed
+#: columns of the campaign table that are computed, not run parameters (besides the
+#: "<side>_*" columns and the stages' figures)
+COMPUTED_COLUMNS = frozenset({"run_id", "backup_dir", *HEAD_COLUMNS, CONTROLLER_FILES,
+                              INFLUX_NOTES, INFLUX_PROBLEMS})
+
 #: the folder of the campaign comparison, under the results folder
 COMPARISON = "comparison"
+
+
+_SAFE_KEY = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._,+=@-]{0,199}$")
+
+
+def run_key(backup_dir: str) -> str:
+    """The run's name in ``results/<campaign>/runs/<key>/``.
+
+    ``backup_dir`` itself when it is a plain file name; otherwise (slashes,
+    spaces, quotes, ``..``, very long) a sanitised slug plus a hash, so that no
+    run id can escape ``results/`` or collide with another.
+    """
+    if _SAFE_KEY.fullmatch(backup_dir) and ".." not in backup_dir:  # not match: "x\n"
+        return backup_dir
+    # no ".." in a key at all, like the plain names above (a slug never *is* "..", but
+    # "a..b" inside one would read as a parent reference to a careless eye or tool)
+    slug = re.sub(r"[^A-Za-z0-9._-]+|\.{2,}", "_", backup_dir).strip("._-")[:80] or "run"
+    digest = hashlib.sha1(backup_dir.encode("utf-8")).hexdigest()[:10]
+    return f"{slug}-{digest}"
 
 
 def run_pattern(results: str, name: str) -> str:
@@ -90,6 +130,10 @@ class CampaignDir:
 
     def run_file(self, key: str, name: str) -> Path:
         return self.runs / key / name
+
+    def run_files(self, run_ids: Iterable[str], name: str) -> dict[str, Path]:
+        """run_id -> its file ``name``, for the given run ids (as params.json lists them)."""
+        return {r: self.run_file(run_key(r), name) for r in run_ids}
 
     def file(self, name: str) -> Path:
         return self.root / name

@@ -2,33 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .errors import CampaignError, RunDataError
-
-PARAMS_FILE = "params.json"
-_SAFE_KEY = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._,+=@-]{0,199}$")
-
-
-def run_key(backup_dir: str) -> str:
-    """The run's name in ``results/<campaign>/runs/<key>/``.
-
-    ``backup_dir`` itself when it is a plain file name; otherwise (slashes,
-    spaces, quotes, ``..``, very long) a sanitised slug plus a hash, so that no
-    run id can escape ``results/`` or collide with another.
-    """
-    if _SAFE_KEY.fullmatch(backup_dir) and ".." not in backup_dir:  # not match: "x\n"
-        return backup_dir
-    # no ".." in a key at all, like the plain names above (a slug never *is* "..", but
-    # "a..b" inside one would read as a parent reference to a careless eye or tool)
-    slug = re.sub(r"[^A-Za-z0-9._-]+|\.{2,}", "_", backup_dir).strip("._-")[:80] or "run"
-    digest = hashlib.sha1(backup_dir.encode("utf-8")).hexdigest()[:10]
-    return f"{slug}-{digest}"
+from .layout import PARAMS_FILE, run_key
 
 
 @dataclass(frozen=True)
@@ -42,7 +22,12 @@ class Run:
 
 def load_params(campaign_dir: Path | str) -> list[Run]:
     """Read ``<campaign_dir>/params.json``; raise CampaignError naming the file and entry."""
-    path = Path(campaign_dir) / PARAMS_FILE
+    return load_params_file(Path(campaign_dir) / PARAMS_FILE)
+
+
+def load_params_file(path: Path | str) -> list[Run]:
+    """Read a campaign's params.json at ``path``; raise CampaignError naming it."""
+    path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:

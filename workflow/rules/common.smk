@@ -1,16 +1,15 @@
 # Shared by every rule: config validation, the campaigns and their runs.
 # The list of runs is read from each params.json once, when the DAG is built;
 # params.json is an input of the campaign-level rules only.
-import os
-from contextlib import nullcontext
 from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
-from ombt_postmortem.errors import CampaignError, RunDataError
-from ombt_postmortem.ombt.parse import is_controller_output
-from ombt_postmortem.params import load_params, run_folder
+from ombt_postmortem import layout
+from ombt_postmortem.backup import scan_run
+from ombt_postmortem.errors import CampaignError
+from ombt_postmortem.params import load_params
 
 
 validate(config, schema="../schemas/config.schema.yaml")
@@ -48,7 +47,7 @@ def run_of(wildcards):
 # `cluster.runs_per_job` runs: Snakemake's --group-components, set from the config
 # unless the command line or a profile gives one for "per_run" (the command line's
 # group settings are only known once the DAG is being built, hence the call from
-# _run_files). Snakemake ignores groups when it runs the jobs on the local machine.
+# run_files). Snakemake ignores groups when it runs the jobs on the local machine.
 RUN_GROUP = "per_run"
 
 
@@ -61,56 +60,49 @@ def _group_runs_per_cluster_job():
         }
 
 
-# The input functions and params of both per-run rules need the run's folder and
-# files: look each run up once (one directory scan), not once per function call;
-# with thousands of runs this is a visible part of building the DAG.
+# The input functions and params of the per-run rules need the run's files: scan
+# each run's folder once (one directory scan), not once per function call; with
+# thousands of runs this is a visible part of building the DAG.
 _RUN_FILES = {}
 
 
-def _run_files(wildcards):
-    """(folder or None, controller logs, influxdb-data.tar.gz or None) of a run."""
+def run_files(wildcards):
+    """The run's backup files (ombt_postmortem.backup.RunFiles), scanned once."""
     key = (wildcards.campaign, wildcards.run)
     found = _RUN_FILES.get(key)
     if found is None:
         _group_runs_per_cluster_job()
-        try:
-            folder = run_folder(CAMPAIGNS[wildcards.campaign], run_of(wildcards).run_id)
-        except RunDataError:
-            folder = None
-        logs, tar = [], None
-        try:
-            with os.scandir(folder) if folder is not None else nullcontext(()) as entries:
-                for e in entries:
-                    if e.name == "influxdb-data.tar.gz":
-                        tar = e.path if e.is_file() else None
-                    elif is_controller_output(Path(e.name)) and e.is_file():
-                        logs.append(e.path)
-        except (FileNotFoundError, NotADirectoryError):
-            pass  # the job reports the missing folder
-        found = _RUN_FILES[key] = (folder, sorted(logs), tar)
+        found = _RUN_FILES[key] = scan_run(CAMPAIGNS[wildcards.campaign], run_of(wildcards).run_id)
     return found
 
 
-def run_dir(wildcards):
-    """The run's backup folder, or None when backup_dir leads outside the campaign."""
-    return _run_files(wildcards)[0]
+def controller_logs(wildcards):
+    """Every controller --output file of the run (one per shard); none if absent.
+
+    A missing folder or file is not an error of the DAG: the job runs and
+    reports the run as failed with the reason.
+    """
+    return [str(p) for p in run_files(wildcards).controller_logs]
 
 
 def influx_tar(wildcards):
     """The run's influxdb-data.tar.gz, or nothing: the job then reports it missing."""
-    tar = _run_files(wildcards)[2]
-    return [] if tar is None else [tar]
+    tar = run_files(wildcards).influx_tar
+    return [] if tar is None else [str(tar)]
+
+
+def run_output(name):
+    """A per-run output file of the layout, as a rule's output pattern."""
+    return layout.run_pattern(RESULTS, name)
+
+
+def campaign_output(name):
+    """A per-campaign output file of the layout, as a rule's output pattern."""
+    return layout.campaign_pattern(RESULTS, name)
 
 
 def campaign_outputs(name):
-    base = f"{RESULTS}/{name}"
-    return [
-        f"{base}/campaign.parquet",
-        f"{base}/campaign.csv",
-        f"{base}/params_calculated.json",
-        f"{base}/all_stats.json",
-        f"{base}/problems.csv",
-    ]
+    return [str(p) for p in layout.CampaignDir.of(RESULTS, name).campaign_files().values()]
 
 
 def all_outputs():
@@ -122,18 +114,16 @@ def all_outputs():
     ]
 
 
-def controller_logs(wildcards):
-    """Every controller --output file of the run (one per shard); none if absent.
-
-    A missing folder or file is not an error of the DAG: the job runs and
-    reports the run as failed with the reason.
-    """
-    return list(_run_files(wildcards)[1])
+def run_ids(wildcards):
+    """The run ids of the campaign, in params.json order (that of per_run's files)."""
+    return [run.run_id for run in RUNS[wildcards.campaign].values()]
 
 
 def per_run(name):
+    """Input function: the file `name` of every run of the campaign, in params.json order."""
+
     def inputs(wildcards):
-        return [f"{RESULTS}/{wildcards.campaign}/runs/{key}/{name}"
-                for key in RUNS[wildcards.campaign]]
+        cdir = layout.CampaignDir.of(RESULTS, wildcards.campaign)
+        return [str(cdir.run_file(key, name)) for key in RUNS[wildcards.campaign]]
 
     return inputs

@@ -13,7 +13,7 @@ import functools
 
 from snakemake.exceptions import WorkflowError
 
-from ombt_postmortem.figspec import COMPARISON, FigureOptions, figure_paths
+from ombt_postmortem.figspec import FigureOptions, figure_paths
 
 
 try:
@@ -29,7 +29,7 @@ FIG_TIMESERIES = (
     and bool(globals().get("INFLUX_ENABLED"))
     and bool(globals().get("INFLUX_EXPORT"))
 )
-FIG_COMPARISON = f"{RESULTS}/{COMPARISON}"
+FIG_COMPARISON = f"{RESULTS}/{layout.COMPARISON}"
 # the run-parameter keys of each campaign's params.json (backup_dir aside)
 FIG_PARAMS = {
     name: list(
@@ -51,7 +51,7 @@ figure_outputs = functools.partial(
 
 # A folder of figures of one kind, in the report under the campaign's category.
 figure_folder = lambda kind, subcategory, label="figure": report(
-    directory(f"{RESULTS}/{{campaign}}/figures/{kind}"),
+    directory(campaign_output(f"{layout.FIGURES_DIR}/{kind}")),
     patterns=[FIG_PATTERN],
     caption=f"../report/{kind}.rst",
     category="{campaign}",
@@ -65,10 +65,10 @@ report: "../report/workflow.rst"
 
 rule figures_campaign:
     input:
-        table=f"{RESULTS}/{{campaign}}/campaign.parquet",
+        table=campaign_output(layout.CAMPAIGN_PARQUET),
     output:
         table=report(
-            f"{RESULTS}/{{campaign}}/figures/campaign_table.html",
+            campaign_output(f"{layout.FIGURES_DIR}/campaign_table.html"),
             caption="../report/campaign_table.rst",
             category="{campaign}",
             subcategory="0. campaign table",
@@ -93,8 +93,8 @@ rule figures_campaign:
 
 rule figures_latency:
     input:
-        table=f"{RESULTS}/{{campaign}}/campaign.parquet",
-        hists=per_run("latency_hist.parquet"),
+        table=campaign_output(layout.CAMPAIGN_PARQUET),
+        hists=per_run(layout.HIST),
     output:
         overlay=figure_folder("latency_overlay", "3. latency overlay"),
         **(
@@ -106,7 +106,7 @@ rule figures_latency:
         options=FIG_OPTIONS,
         param_names=lambda wc: FIG_PARAMS[wc.campaign],
         title=lambda wc: wc.campaign,
-        runs_dir=lambda wc: f"{RESULTS}/{wc.campaign}/runs",
+        run_ids=run_ids,  # in the order of the per-run inputs
     threads: 4  # per-run figures drawn in parallel processes (capped by --cores)
     log:
         f"{RESULTS}/{{campaign}}/logs/figures_latency.log",
@@ -123,15 +123,15 @@ if FIG_TIMESERIES:
 
     rule figures_timeseries:
         input:
-            table=f"{RESULTS}/{{campaign}}/campaign.parquet",
-            series=per_run("timeseries.parquet"),
+            table=campaign_output(layout.CAMPAIGN_PARQUET),
+            series=per_run(layout.TIMESERIES),
         output:
             timeseries=figure_folder("timeseries", "5. bus CPU and memory per run", "run"),
         params:
             options=FIG_OPTIONS,
             param_names=lambda wc: FIG_PARAMS[wc.campaign],
             title=lambda wc: wc.campaign,
-            runs_dir=lambda wc: f"{RESULTS}/{wc.campaign}/runs",
+            run_ids=run_ids,  # in the order of the per-run inputs
         threads: 4
         log:
             f"{RESULTS}/{{campaign}}/logs/figures_timeseries.log",
@@ -146,7 +146,7 @@ if FIG_TIMESERIES:
 
 rule figures_comparison:
     input:
-        tables=[f"{RESULTS}/{name}/campaign.parquet" for name in CAMPAIGNS],
+        tables=[f"{RESULTS}/{name}/{layout.CAMPAIGN_PARQUET}" for name in CAMPAIGNS],
     output:
         load_curves=report(
             directory(f"{FIG_COMPARISON}/load_curves"),

@@ -11,12 +11,12 @@ INFLUX_JOB_OVERHEAD_MB = 512
 
 rule influx_metrics:
     input:
-        ombt=f"{RESULTS}/{{campaign}}/runs/{{run}}/ombt.parquet",
+        ombt=run_output(layout.OMBT),
         tar=influx_tar,
     output:
-        metrics=f"{RESULTS}/{{campaign}}/runs/{{run}}/metrics.parquet",
+        metrics=run_output(layout.METRICS),
         **(
-            {"timeseries": f"{RESULTS}/{{campaign}}/runs/{{run}}/timeseries.parquet"}
+            {"timeseries": run_output(layout.TIMESERIES)}
             if INFLUX_EXPORT
             else {}
         ),

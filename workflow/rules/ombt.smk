@@ -4,12 +4,14 @@ rule ombt_stats:
     input:
         logs=controller_logs,
     output:
-        summary=f"{RESULTS}/{{campaign}}/runs/{{run}}/ombt.parquet",
-        agents=f"{RESULTS}/{{campaign}}/runs/{{run}}/agents.parquet",
-        hist=f"{RESULTS}/{{campaign}}/runs/{{run}}/latency_hist.parquet",
+        summary=run_output(layout.OMBT),
+        agents=run_output(layout.AGENTS),
+        hist=run_output(layout.HIST),
     params:
         run_id=lambda wc: run_of(wc).run_id,
-        folder=lambda wc: str(run_dir(wc) or ""),
+        # for the reasons of a run without controller file or folder
+        folder=lambda wc: str(run_files(wc).folder or ""),
+        folder_problem=lambda wc: run_files(wc).problem or "",
         # the run's own parameters: changing them re-runs this run only
         run_params=lambda wc: run_of(wc).params,
         strict=config["strict"],

@@ -6,16 +6,17 @@ sys.path.insert(0, f"{snakemake.scriptdir}/../../src")  # the library, also with
 
 from pathlib import Path
 
-from ombt_postmortem.campaign_io import write_campaign_outputs
+from ombt_postmortem.campaign_io import RunOutputs, write_campaign_outputs
 from ombt_postmortem.logutil import job_logger
+from ombt_postmortem.params import load_params_file
 
 sm = snakemake
 log = job_logger("campaign_table", sm.log[0])
 write_campaign_outputs(
-    campaign_dir=Path(sm.params.campaign_dir),
-    runs_dir=Path(sm.params.runs_dir),
-    with_metrics=bool(sm.input.metrics),
+    runs=load_params_file(Path(sm.input.params)),
+    inputs=RunOutputs.of(ombt=sm.input.ombt, hist=sm.input.hist, metrics=sm.input.metrics),
     outputs={k: Path(v) for k, v in sm.output.items()},
+    name=sm.params.campaign,
     strict=sm.params.strict,
     log=log,
 )

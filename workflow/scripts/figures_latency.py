@@ -17,9 +17,9 @@ sm = snakemake
 log = job_logger("figures_latency", sm.log[0])
 opts = FigureOptions.from_config(sm.params.options)
 table = pd.read_parquet(sm.input.table)
-runs_dir = Path(sm.params.runs_dir)
+files = dict(zip(sm.params.run_ids, sm.input.hists, strict=True))
 kw = {"params": sm.params.param_names, "title": sm.params.title, "log": log}
-latency_overlay(table, runs_dir, Path(sm.output.overlay), opts, **kw)
+latency_overlay(table, files, Path(sm.output.overlay), opts, **kw)
 hist_dir = getattr(sm.output, "hist", None)  # absent with figures.per_run: false
 if hist_dir:
-    latency_histograms(table, runs_dir, Path(hist_dir), opts, workers=sm.threads, **kw)
+    latency_histograms(table, files, Path(hist_dir), opts, workers=sm.threads, **kw)

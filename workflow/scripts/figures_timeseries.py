@@ -15,7 +15,8 @@ from ombt_postmortem.logutil import job_logger
 
 sm = snakemake
 log = job_logger("figures_timeseries", sm.log[0])
-bus_timeseries(pd.read_parquet(sm.input.table), Path(sm.params.runs_dir),
-               Path(sm.output.timeseries), FigureOptions.from_config(sm.params.options),
+files = dict(zip(sm.params.run_ids, sm.input.series, strict=True))
+bus_timeseries(pd.read_parquet(sm.input.table), files, Path(sm.output.timeseries),
+               FigureOptions.from_config(sm.params.options),
                params=sm.params.param_names, title=sm.params.title, workers=sm.threads,
                log=log)

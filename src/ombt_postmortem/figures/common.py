@@ -27,16 +27,14 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, NullLocator
 
 from ..figspec import FORMATS, FigureOptions  # noqa: F401  (re-exported)
+from ..layout import COMPUTED_COLUMNS, SIDES  # noqa: F401  (SIDES re-exported)
 
 P = ParamSpec("P")
 R = TypeVar("R")
 
-SIDES = ("client", "server")
+#: bytes in a mebibyte: memory metrics are drawn in MiB
+MIB = 1024.0 * 1024.0
 MANIFEST = "manifest.csv"
-
-#: columns of the campaign table that are not run parameters
-COMPUTED_COLUMNS = {"run_id", "backup_dir", "status", "problems", "n_clients", "n_servers",
-                    "controller_files", "influx_notes", "influx_problems"}
 
 #: readable names of the usual ombt-orchestrator parameters (axis labels, legend titles)
 PARAM_LABELS = {

@@ -1,4 +1,4 @@
-"""Latency distributions from the merged decade histograms (runs/<run>/latency_hist.parquet).
+"""Latency distributions from the merged decade histograms (each run's latency_hist.parquet).
 
 ombt counts latencies in decade buckets: bucket i of decade d holds
 [i*10^d, (i+1)*10^d) ms, and bucket 0 of decade 0 everything below 1 ms.
@@ -18,10 +18,9 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
-from ..params import run_key
+from ..layout import HIST, SIDES, run_key
 from .common import (
     PALETTE,
-    SIDES,
     FigureOptions,
     FigureSet,
     describe,
@@ -42,8 +41,6 @@ from .common import (
     styled,
     with_repeat,
 )
-
-HIST_FILE = "latency_hist.parquet"
 
 
 def histogram_data(hist: pd.DataFrame) -> pd.DataFrame:
@@ -175,22 +172,18 @@ def draw_overlay(facets: Sequence[tuple[Any, str, pd.DataFrame]], x: str,
     return fig
 
 
-def _hist_path(runs_dir: Path, run_id: str) -> Path:
-    return Path(runs_dir) / run_key(run_id) / HIST_FILE
-
-
-def _read_hists(table: pd.DataFrame, runs_dir: Path | str,
+def _read_hists(table: pd.DataFrame, files: Mapping[str, Path | str] | None,
                 hists: Mapping[str, pd.DataFrame] | None,
                 fs: FigureSet) -> dict[str, pd.DataFrame]:
     if hists is not None:
         return dict(hists)
     out = {}
     for run_id in table["run_id"]:
-        p = _hist_path(Path(runs_dir), run_id)
-        if p.is_file():
+        p = Path(files[run_id]) if files and run_id in files else None
+        if p is not None and p.is_file():
             out[run_id] = pd.read_parquet(p)
         else:
-            fs.log.info("figures %s: run %s: no %s", fs.kind, run_id, p)
+            fs.log.info("figures %s: run %s: no %s", fs.kind, run_id, p or HIST)
     return out
 
 
@@ -200,24 +193,25 @@ def _run_title(prefix: str, row: pd.Series, shown: Sequence[str]) -> str:
     return f"{head}\nrun {what}" if what else f"{head}\nrun {row['run_id']}"
 
 
-def latency_histograms(table: pd.DataFrame, runs_dir: Path | str, out_dir: Path | str,
+def latency_histograms(table: pd.DataFrame, files: Mapping[str, Path | str] | None,
+                       out_dir: Path | str,
                        opts: FigureOptions | None = None, *,
                        params: Sequence[str] | None = None, title: str = "",
                        hists: Mapping[str, pd.DataFrame] | None = None, workers: int = 1,
                        log: logging.Logger | None = None) -> FigureSet:
     """One figure per run (named by its run key): client and server latency histograms.
 
-    ``runs_dir`` holds ``<run key>/latency_hist.parquet``; ``hists`` (run_id ->
+    ``files`` maps run_id to its latency_hist.parquet; ``hists`` (run_id ->
     histogram frame) may be given instead. ``workers`` > 1 draws in that many processes.
     """
     fs = figure_set("latency_hist", out_dir, opts, log)
-    hists = _read_hists(table, runs_dir, hists, fs)
+    hists = _read_hists(table, files, hists, fs)
     pcols = param_columns(table, params)
     shown = [c for c in pcols if c in fs.opts.group_by or table[c].nunique(dropna=False) > 1]
     for _, row in table.iterrows():
         name = run_key(row["run_id"])
         if row["run_id"] not in hists:
-            fs.skip(name, f"no latency histogram ({HIST_FILE} missing)")
+            fs.skip(name, f"no latency histogram ({HIST} missing)")
             continue
         data = histogram_data(hists[row["run_id"]])
         if data.empty:
@@ -229,7 +223,8 @@ def latency_histograms(table: pd.DataFrame, runs_dir: Path | str, out_dir: Path 
     return fs
 
 
-def latency_overlay(table: pd.DataFrame, runs_dir: Path | str, out_dir: Path | str,
+def latency_overlay(table: pd.DataFrame, files: Mapping[str, Path | str] | None,
+                    out_dir: Path | str,
                     opts: FigureOptions | None = None, *,
                     params: Sequence[str] | None = None, title: str = "",
                     hists: Mapping[str, pd.DataFrame] | None = None,
@@ -238,7 +233,8 @@ def latency_overlay(table: pd.DataFrame, runs_dir: Path | str, out_dir: Path | s
 
     One figure per side and combination of ``group_by`` without ``compare``; one
     panel per x value where at least two values of ``compare`` were run; one
-    cumulative curve per run there.
+    cumulative curve per run there. ``files`` maps run_id to its latency_hist.parquet;
+    ``hists`` (run_id -> histogram frame) may be given instead.
     """
     fs = figure_set("latency_overlay", out_dir, opts, log)
     o = fs.opts
@@ -247,7 +243,7 @@ def latency_overlay(table: pd.DataFrame, runs_dir: Path | str, out_dir: Path | s
         fs.skip("all", f"column(s) {missing} not in the campaign table")
         fs.write_manifest()
         return fs
-    hists = _read_hists(table, runs_dir, hists, fs)
+    hists = _read_hists(table, files, hists, fs)
     pcols = param_columns(table, params)
     group_by = [g for g in o.group_by if g != o.compare and g in table.columns]
     for keys, sub in groups(table, group_by):

@@ -19,6 +19,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from .common import (
+    MIB,
     FigureOptions,
     FigureSet,
     describe,
@@ -59,7 +60,6 @@ class Metric:
         return {"%": "CPU idle (%)", "MiB": "memory (MiB)"}.get(self.unit, self.unit)
 
 
-MIB = 1024.0 * 1024.0
 #: the metric columns of the telegraf query set, in panel order
 METRICS: dict[str, Metric] = {
     "min_usage_idle_bus": Metric("bus: CPU idle of the busiest host", "%", percent=True),

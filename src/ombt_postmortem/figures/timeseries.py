@@ -1,4 +1,4 @@
-"""Per run: the bus hosts' CPU and memory over time (runs/<run>/timeseries.parquet).
+"""Per run: the bus hosts' CPU and memory over time (each run's timeseries.parquet).
 
 The time series are the raw Telegraf points exported by the InfluxDB stage in
 long form (measurement, field, host, role, other tags, time, value). The test
@@ -20,10 +20,12 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
-from ..params import run_key
+from ..layout import TIMESERIES, run_key
+from ..ombt.run import run_window
 from .common import (
     LINESTYLES,
     MARKERS,
+    MIB,
     PALETTE,
     FigureOptions,
     FigureSet,
@@ -36,8 +38,6 @@ from .common import (
     styled,
 )
 
-TIMESERIES_FILE = "timeseries.parquet"
-MIB = 1024.0 * 1024.0
 #: a figure needs at least this many distinct sample times (Telegraf's interval is
 #: typically 2-10 s; the exported window is the test window +- influx.export_margin_s)
 MIN_TIMES = 2
@@ -63,17 +63,6 @@ SERIES = (
 )
 PANEL_TITLES = {"cpu": "CPU idle (lower is busier)", "memory": "memory used"}
 PANEL_UNITS = {"cpu": "CPU idle (%)", "memory": "memory used (MiB)"}
-
-
-def run_window(row: Mapping[str, Any]) -> tuple[float, float] | None:
-    """[min(client, server start), max(client, server stop)] in epoch seconds, if known."""
-    starts = [row.get(f"{s}_start_time") for s in ("client", "server")]
-    stops = [row.get(f"{s}_stop_time") for s in ("client", "server")]
-    starts = [float(v) for v in starts if v is not None and np.isfinite(v)]
-    stops = [float(v) for v in stops if v is not None and np.isfinite(v)]
-    if not starts or not stops or max(stops) < min(starts):
-        return None
-    return min(starts), max(stops)
 
 
 def timeseries_data(ts: pd.DataFrame, window: tuple[float, float],
@@ -161,15 +150,16 @@ def _utc(t: float) -> str:
     return datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
-def bus_timeseries(table: pd.DataFrame, runs_dir: Path | str, out_dir: Path | str,
+def bus_timeseries(table: pd.DataFrame, files: Mapping[str, Path | str] | None,
+                   out_dir: Path | str,
                    opts: FigureOptions | None = None, *, params: Sequence[str] | None = None,
                    title: str = "", roles: Sequence[str] = ("bus",),
                    series: Mapping[str, pd.DataFrame] | None = None, workers: int = 1,
                    log: logging.Logger | None = None) -> FigureSet:
     """One figure per run (named by its run key): CPU and memory of the ``roles`` hosts.
 
-    ``runs_dir`` holds ``<run key>/timeseries.parquet``; ``series`` (run_id ->
-    frame) may be given instead. ``workers`` > 1 draws in that many processes.
+    ``files`` maps run_id to its timeseries.parquet; ``series`` (run_id -> frame) may
+    be given instead. ``workers`` > 1 draws in that many processes.
     """
     fs = figure_set("timeseries", out_dir, opts, log)
     pcols = param_columns(table, params)
@@ -180,10 +170,10 @@ def bus_timeseries(table: pd.DataFrame, runs_dir: Path | str, out_dir: Path | st
         if series is not None:
             ts = series.get(run_id)
         else:
-            p = Path(runs_dir) / name / TIMESERIES_FILE
-            ts = pd.read_parquet(p) if p.is_file() else None
+            p = Path(files[run_id]) if files and run_id in files else None
+            ts = pd.read_parquet(p) if p is not None and p.is_file() else None
         if ts is None:
-            fs.skip(name, f"no {TIMESERIES_FILE}")
+            fs.skip(name, f"no {TIMESERIES}")
             continue
         window = run_window(row.to_dict())
         if window is None:
@@ -194,7 +184,7 @@ def bus_timeseries(table: pd.DataFrame, runs_dir: Path | str, out_dir: Path | st
         pts = data[data["panel"] != "test window"] if not data.empty else data
         if pts.empty:
             fs.skip(name, f"no cpu/mem/rabbitmq_node point of role "
-                          f"{'/'.join(roles)} in {TIMESERIES_FILE}")
+                          f"{'/'.join(roles)} in {TIMESERIES}")
             continue
         n_times = pts["time"].nunique()
         if n_times < MIN_TIMES:

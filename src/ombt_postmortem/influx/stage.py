@@ -11,6 +11,7 @@ import pyarrow as pa
 
 from .. import arrow_io as aio
 from ..errors import RunDataError
+from ..layout import INFLUX_NOTES, INFLUX_PROBLEMS
 from ..ombt.run import run_window
 from .metrics import InfluxConfig, collect_run_metrics, empty_timeseries
 from .server import Limits
@@ -18,10 +19,6 @@ from .server import Limits
 if TYPE_CHECKING:
     import pandas as pd
 
-TAR_NAME = "influxdb-data.tar.gz"
-#: the metrics row's columns besides run_id and one per query
-INFLUX_PROBLEMS = "influx_problems"
-INFLUX_NOTES = "influx_notes"
 
 
 @dataclass

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..backup import is_controller_output
 from ..errors import RunDataError
-
-SIDES = ("client", "server")
+from ..layout import SIDES
 
 
 @dataclass
@@ -55,15 +56,6 @@ class ParsedRun:
     problems: list[str]
 
 
-def is_controller_output(path: Path) -> bool:
-    """``<host>_controller-....log`` but not the ``_docker.log`` human text."""
-    name = path.name
-    if not name.endswith(".log") or name.endswith("_docker.log"):
-        return False
-    _host, sep, agent = name.partition("_")
-    return bool(sep) and agent.startswith("controller")
-
-
 def find_controller_logs(folder: Path) -> list[Path]:
     """Every controller output file of a run folder, sorted by name (one per shard)."""
     try:
@@ -81,7 +73,14 @@ def parse_run_folder(folder: Path, run: str) -> ParsedRun:
     """
     if not folder.is_dir():
         raise RunDataError(run, folder, "run folder missing")
-    files = find_controller_logs(folder)
+    return parse_controller_files(find_controller_logs(folder), run, folder)
+
+
+def parse_controller_files(files: Sequence[Path], run: str, folder: Path | None) -> ParsedRun:
+    """Parse the given controller files (one per shard); data faults become problems.
+
+    Raises RunDataError when there is none (``folder`` is named in the reason).
+    """
     if not files:
         raise RunDataError(run, folder, "no ombt controller output file "
                            "(<host>_controller-*.log, not *_docker.log) in the run folder")
@@ -91,7 +90,7 @@ def parse_run_folder(folder: Path, run: str) -> ParsedRun:
         found, probs = parse_controller_log(path, run)
         agents.extend(found)
         problems.extend(probs)
-    return ParsedRun(agents=agents, files=files, problems=problems)
+    return ParsedRun(agents=agents, files=list(files), problems=problems)
 
 
 def parse_controller_log(path: Path, run: str) -> tuple[list[AgentResult], list[str]]:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import numbers
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -10,9 +12,10 @@ from typing import TYPE_CHECKING
 import pyarrow as pa
 
 from .. import arrow_io as aio
+from ..backup import RunFiles, scan_run
 from ..errors import RunDataError
-from ..params import run_folder
-from .parse import SIDES, AgentResult, parse_run_folder
+from ..layout import SIDES
+from .parse import AgentResult, ParsedRun, parse_controller_files, parse_run_folder
 from .stats import SIDE_COLUMNS, bucket_bounds, merge_latency, side_summary
 
 if TYPE_CHECKING:
@@ -69,6 +72,33 @@ def analyse_run(folder: Path, run_id: str) -> RunStats:
         parsed = parse_run_folder(folder, run_id)
     except RunDataError as exc:
         return failed_run(run_id, exc.one_line())
+    return _stats(run_id, parsed)
+
+
+def analyse_files(run_id: str, controller_logs: Sequence[Path], folder: Path | None = None,
+                  folder_problem: str | None = None) -> RunStats:
+    """The run's statistics from exactly these controller files (a job's declared inputs).
+
+    ``folder_problem`` is the reason the run's folder is unusable (see
+    :class:`ombt_postmortem.backup.RunFiles`): the run is then failed with it.
+    """
+    if folder_problem:
+        return failed_run(run_id, folder_problem)
+    try:
+        parsed = parse_controller_files(list(controller_logs), run_id, folder)
+    except RunDataError as exc:
+        return failed_run(run_id, exc.one_line())
+    return _stats(run_id, parsed)
+
+
+def analyse_backup(campaign_dir: Path, run_id: str) -> RunStats:
+    """:func:`analyse_files` on what the run's folder holds; a ``backup_dir`` leading
+    outside the campaign folder is refused (status failed, the reason says why)."""
+    files: RunFiles = scan_run(campaign_dir, run_id)
+    return analyse_files(run_id, files.controller_logs, files.folder, files.problem)
+
+
+def _stats(run_id: str, parsed: ParsedRun) -> RunStats:
     problems = list(parsed.problems)
     by_side = {s: [a for a in parsed.agents if a.side == s] for s in SIDES}
     summary: dict[str, object] = {
@@ -89,16 +119,6 @@ def analyse_run(folder: Path, run_id: str) -> RunStats:
     summary["problems"] = "; ".join(problems)
     return RunStats(run_id, summary, agents_table(parsed.agents), hist_table(parsed.agents),
                     problems)
-
-
-def analyse_backup(campaign_dir: Path, run_id: str) -> RunStats:
-    """:func:`analyse_run` on the run's folder; a ``backup_dir`` leading outside the
-    campaign folder is refused (status failed, the reason says why)."""
-    try:
-        folder = run_folder(campaign_dir, run_id)
-    except RunDataError as exc:
-        return failed_run(run_id, exc.one_line())
-    return analyse_run(folder, run_id)
 
 
 def failed_run(run_id: str, reason: str) -> RunStats:
@@ -172,20 +192,23 @@ def write_run_stats(stats: RunStats, summary_path: Path, agents_path: Path,
     aio.write(stats.hist_table, hist_path)
 
 
-def run_window(summary: dict[str, object], margin_s: float = 0.0) -> tuple[float, float] | None:
-    """[min(client, server start) - margin, max(client, server stop) + margin], or None."""
-    starts = [summary.get(f"{s}_start_time") for s in SIDES]
-    stops = [summary.get(f"{s}_stop_time") for s in SIDES]
-    starts_f = [float(x) for x in starts if _finite(x)]
-    stops_f = [float(x) for x in stops if _finite(x)]
-    if not starts_f or not stops_f:
+def run_window(summary: Mapping[str, object], margin_s: float = 0.0
+               ) -> tuple[float, float] | None:
+    """[min(client, server start) - margin, max(client, server stop) + margin], or None.
+
+    ``summary`` is the run's ombt.parquet row or its campaign-table row; None, NaN
+    and non-numbers count as unknown.
+    """
+    starts = [float(x) for s in SIDES if _finite(x := summary.get(f"{s}_start_time"))]
+    stops = [float(x) for s in SIDES if _finite(x := summary.get(f"{s}_stop_time"))]
+    if not starts or not stops:
         return None
-    lo, hi = min(starts_f) - margin_s, max(stops_f) + margin_s
+    lo, hi = min(starts) - margin_s, max(stops) + margin_s
     return (lo, hi) if hi >= lo else None
 
 
 def _finite(x: object) -> bool:
-    return isinstance(x, int | float) and math.isfinite(float(x))
+    return isinstance(x, numbers.Real) and not isinstance(x, bool) and math.isfinite(float(x))
 
 
 __all__ = ["SIDE_COLUMNS", "RunStats", "analyse_run", "run_window", "write_run_stats"]
