@@ -9,6 +9,8 @@ the figures written and those skipped (with the reason):
 - :func:`latency_histograms` per run: client/server latency histograms (latency_hist.parquet)
 - :func:`latency_overlay` latency distributions of a parameter's values at equal load
 - :func:`bus_timeseries` per run: bus CPU and memory over time (timeseries.parquet)
+- :func:`message_timelines` per run: messages and latency per second (timeline.parquet)
+- :func:`latency_nines` exact round-trip and one-way latency quantiles, one line per run
 - :func:`campaign_comparison` load curves of several campaigns, one colour per campaign
 - :func:`campaign_table_html` the campaign table as an HTML page
 
@@ -23,6 +25,7 @@ Example::
 from .common import FigureOptions, FigureSet, Written
 from .distributions import latency_histograms, latency_overlay
 from .load_curves import campaign_comparison, load_curves
+from .messages import latency_nines, message_timelines
 from .resources import resources_vs_load
 from .table import campaign_table_html
 from .timeseries import bus_timeseries
@@ -35,7 +38,9 @@ __all__ = [
     "campaign_comparison",
     "campaign_table_html",
     "latency_histograms",
+    "latency_nines",
     "latency_overlay",
     "load_curves",
+    "message_timelines",
     "resources_vs_load",
 ]

@@ -46,6 +46,9 @@ from .common import (
 
 #: the values plotted, per side: campaign-table column = f"{side}_{value}"
 LOAD_VALUES = ("rate", "latency_mean_ms", "latency_p50_ms", "latency_p99_ms")
+#: the campaign-table column of the steady-window rate (per-message stage)
+STEADY = "steady_rate"
+STEADY_LABEL = "dotted: steady-window rate\n(all clients sending)"
 PANEL_TITLES = {
     ("rate", "client"): "client side: messages sent per second",
     ("rate", "server"): "server side: messages processed per second",
@@ -60,7 +63,9 @@ def load_curve_data(sub: pd.DataFrame, keys: Mapping[str, Any], series: Sequence
 
     Columns: the group's keys, the series columns, ``x``, ``run_id``, ``status``,
     ``side``, then ``rate`` (msg/s) and ``latency_mean_ms``, ``latency_p50_ms``,
-    ``latency_p99_ms``, copied from ``<side>_<value>`` of the campaign table.
+    ``latency_p99_ms``, copied from ``<side>_<value>`` of the campaign table, and
+    ``steady_rate`` (client side: the rate inside the steady window, from the agents'
+    per-message logs; NaN elsewhere or when the table has no such column).
     """
     parts = []
     for side in SIDES:
@@ -71,6 +76,8 @@ def load_curve_data(sub: pd.DataFrame, keys: Mapping[str, Any], series: Sequence
         for v in LOAD_VALUES:
             col = f"{side}_{v}"
             d[v] = pd.to_numeric(sub[col], errors="coerce") if col in sub.columns else float("nan")
+        d[STEADY] = pd.to_numeric(sub[STEADY], errors="coerce") \
+            if side == "client" and STEADY in sub.columns else float("nan")
         parts.append(d)
     data = pd.concat(parts, ignore_index=True)
     data = data.loc[:, ~data.columns.duplicated()]
@@ -97,6 +104,7 @@ def draw_load_curves(data: pd.DataFrame, x: str, series: Sequence[str], title: s
     ncols = 2
     fig, axes = new_figure(len(panels), ncols=ncols, panel_size=(5.2, 3.5), legend_width=2.6)
     handles: dict[str, Line2D] = {}
+    steady_handle: Line2D | None = None
     for ax, (metric, side) in zip(axes, panels, strict=True):
         d = data[data["side"] == side]
         if numeric_x:
@@ -109,6 +117,11 @@ def draw_load_curves(data: pd.DataFrame, x: str, series: Sequence[str], title: s
             if metric == "rate":
                 xs = s[x] if numeric_x else s[x].astype(str)
                 (h,) = ax.plot(xs, s["rate"], label=label, clip_on=False, **st)
+                if s[STEADY].notna().any():
+                    (hs,) = ax.plot(xs, s[STEADY], clip_on=False, color=st["color"],
+                                    marker=st["marker"], markerfacecolor="none",
+                                    linestyle=":", linewidth=1.0)
+                    steady_handle = hs
             else:
                 # a bar from p50 to p99 (the mean may lie outside it), then the mean;
                 # series sharing an x value are spread sideways a little
@@ -122,12 +135,15 @@ def draw_load_curves(data: pd.DataFrame, x: str, series: Sequence[str], title: s
         ax.set_title(PANEL_TITLES[(metric, side)])
         if metric == "rate":
             ax.set_ylabel("rate (msg/s)")
-            set_y(ax, d["rate"])
+            set_y(ax, pd.concat([d["rate"], d[STEADY]]))
         else:
             ax.set_ylabel("latency (ms)")
             set_y(ax, d[list(LOAD_VALUES[1:])].to_numpy().ravel())
     finish_x(axes, ncols, param_label(x))
     fig.suptitle(title)
+    if steady_handle is not None:  # dotted, hollow markers: whatever the series' colour
+        handles[STEADY_LABEL] = Line2D([], [], color="0.3", marker="o", markerfacecolor="none",
+                                       linestyle=":", linewidth=1.0)
     fig.legend(list(handles.values()), list(handles.keys()), title=legend_title(series),
                loc="outside right center")
     return fig
