@@ -30,6 +30,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from ombt_postmortem import layout
 from ombt_postmortem.influx.metrics import InfluxConfig, collect_run_metrics
 from ombt_postmortem.influx.server import Limits
 
@@ -135,13 +136,13 @@ def snakemake_stage_wall_times(campaign: Path, cores: tuple[int, ...] = (1, 2),
         base = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"),
                 "--directory", str(work), "--configfile", str(cfg), "--quiet", "all"]
         subprocess.run([*base, "--cores", "2"], check=True, capture_output=True)
-        runs = work / "results" / "bench" / "runs"
-        targets = [str((p / "metrics.parquet").relative_to(work)) for p in sorted(runs.iterdir())]
+        runs = layout.CampaignDir.of(work / "results", "bench").runs
+        targets = [str((p / layout.METRICS).relative_to(work)) for p in sorted(runs.iterdir())]
         for n in cores:
             walls = []
             for _ in range(repeat):
                 for d in runs.iterdir():
-                    for name in ("metrics.parquet", "timeseries.parquet"):
+                    for name in (layout.METRICS, layout.TIMESERIES):
                         (d / name).unlink(missing_ok=True)
                 t = time.monotonic()
                 subprocess.run([*base[:-1], "--cores", str(n), *targets], check=True,

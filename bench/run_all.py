@@ -67,6 +67,9 @@ import render  # bench/render.py, next to this script
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "src"))
+from ombt_postmortem import layout  # noqa: E402  (the file names of this checkout)
+
 PY = sys.executable
 SNAKEMAKE = [PY, "-m", "snakemake"]
 CAMPAIGN = "syn"
@@ -204,9 +207,10 @@ class Bench:
 
     def snakemake(self, workflow: Path, workdir: Path, config: Path, *args: str, cores: int = 2,
                   log: Path | None = None, touch: bool = False) -> tuple[Sample, str]:
+        # layout.json aside: older checkouts (--e2e-variant) do not write it
         targets = [f"results/{CAMPAIGN}/{n}" for n in
-                   ("campaign.parquet", "campaign.csv", "params_calculated.json",
-                    "all_stats.json", "problems.csv")]
+                   (layout.CAMPAIGN_PARQUET, layout.CAMPAIGN_CSV, layout.PARAMS_CALCULATED,
+                    layout.ALL_STATS, layout.PROBLEMS)]
         cmd = [PY, str(self.touch_py)] if touch else list(SNAKEMAKE)
         cmd += [*targets, "--snakefile", str(workflow / "Snakefile"), "--directory",
                 str(workdir), "--configfile", str(config), "--cores", str(cores), *args]
@@ -237,7 +241,7 @@ class Bench:
                     s, _ = self.snakemake(wf, wd, cfg, cores=int(how[-1]),
                                           log=wd / "logs" / f"{name}-{how}-{rep}.log")
                     smp.append(s)
-                    tables[name] = (wd / "results" / CAMPAIGN / "campaign.csv").read_text()
+                    tables[name] = (wd / "results" / CAMPAIGN / layout.CAMPAIGN_CSV).read_text()
             for how in res:
                 self.clean(wd)
                 if seq_out.exists():
@@ -248,11 +252,11 @@ class Bench:
                                   str(seq_out)], log=wd / "logs" / f"{how}-{rep}.log")
                     line = next(ln for ln in out.splitlines() if ln.startswith("ombt="))
                     s.extra = {k: float(v) for k, v in (x.split("=") for x in line.split())}
-                    tables[how] = (seq_out / "campaign.csv").read_text()
+                    tables[how] = (seq_out / layout.CAMPAIGN_CSV).read_text()
                 else:
                     s, out = self.snakemake(REPO, wd, cfg, cores=int(how[-1]),
                                             log=wd / "logs" / f"{how}-{rep}.log")
-                    tables[how] = (wd / "results" / CAMPAIGN / "campaign.csv").read_text()
+                    tables[how] = (wd / "results" / CAMPAIGN / layout.CAMPAIGN_CSV).read_text()
                 res[how].append(s)
         rows = list(csv.DictReader(tables["cores2"].splitlines()))
         self.results["e2e"] = {
@@ -370,7 +374,7 @@ class Bench:
                 line = next(ln for ln in text.splitlines() if ln.startswith("ombt="))
                 s.extra = {k: float(v) for k, v in (x.split("=") for x in line.split())}
                 samples[name].append(s)
-        csvs = {n: (self.work / "table" / f"out-{n}" / "campaign.csv").read_text()
+        csvs = {n: (self.work / "table" / f"out-{n}" / layout.CAMPAIGN_CSV).read_text()
                 for n in checkouts}
         self.results["table"] = {
             "runs": TABLE_RUNS, "samples": samples,

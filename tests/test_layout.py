@@ -1,0 +1,86 @@
+"""The layout is spelled once: rules, scripts and library take file names from layout.py."""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+from conftest import EXAMPLE, REPO, run_ids
+
+from ombt_postmortem import layout
+from ombt_postmortem.backup import scan_run
+
+OUTPUT_NAMES = [layout.OMBT, layout.AGENTS, layout.HIST, layout.METRICS, layout.TIMESERIES,
+                layout.MESSAGES, layout.TIMELINE, layout.PER_MESSAGE,
+                *layout.CAMPAIGN_FILES.values()]
+
+
+def test_no_job_script_reads_the_config_to_find_files() -> None:
+    scripts = sorted((REPO / "workflow" / "scripts").glob("*.py"))
+    assert scripts
+    for path in scripts:
+        text = path.read_text()
+        assert not re.search(r"\b(sm|snakemake)\.config\b", text), path.name
+
+
+def _strings_in_code(path: Path) -> list[tuple[int, str]]:
+    """(line, text) of every string constant of a Python file, docstrings left out."""
+    tree = ast.parse(path.read_text())
+    docs = {id(n.value) for n in ast.walk(tree) if isinstance(n, ast.Expr)
+            and isinstance(n.value, ast.Constant) and isinstance(n.value.value, str)}
+    return [(n.lineno, n.value) for n in ast.walk(tree)
+            if isinstance(n, ast.Constant) and isinstance(n.value, str) and id(n) not in docs]
+
+
+def test_output_file_names_are_spelled_only_in_layout() -> None:
+    """No rule, script, library module or bench script writes an output's name itself."""
+    py = [*(REPO / "workflow" / "scripts").glob("*.py"), *(REPO / "src").rglob("*.py"),
+          *(REPO / "bench").glob("*.py")]
+    offenders = []
+    for path in py:
+        if path.name == "layout.py":
+            continue
+        for n, text in _strings_in_code(path):
+            if any(re.search(rf"(^|/){re.escape(name)}$", text) for name in OUTPUT_NAMES):
+                offenders.append(f"{path.relative_to(REPO)}:{n}: {text!r}")
+    for path in [*(REPO / "workflow").rglob("*.smk"), REPO / "Snakefile"]:
+        for n, line in enumerate(path.read_text().splitlines(), 1):
+            code = line.split("#", 1)[0]
+            if any(re.search(rf"[\"'/]{re.escape(name)}[\"']", code) for name in OUTPUT_NAMES):
+                offenders.append(f"{path.relative_to(REPO)}:{n}: {line.strip()}")
+    assert offenders == []
+
+
+def test_scan_run_finds_what_a_listing_finds() -> None:
+    """Controller files, other logs and the tar of every example run, against os.listdir."""
+    for run_id in run_ids():
+        files = scan_run(EXAMPLE, run_id)
+        names = sorted(p.name for p in (EXAMPLE / run_id).iterdir())
+        assert files.problem is None
+        assert files.folder == (EXAMPLE / run_id).resolve()
+        want_ctl = [n for n in names if "_controller-" in n and not n.endswith("_docker.log")]
+        want_other = [n for n in names if n.endswith(".log") and "_controller-" not in n]
+        assert [p.name for p in files.controller_logs] == want_ctl
+        assert [p.name for p in files.other_logs] == want_other
+        assert files.influx_tar is not None and files.influx_tar.name == "influxdb-data.tar.gz"
+
+
+def test_scan_run_reports_a_missing_or_escaping_folder(tmp_path: Path) -> None:
+    (tmp_path / "params.json").write_text("[]")
+    missing = scan_run(tmp_path, "gone")
+    assert missing.problem == "run gone (gone): run folder missing"
+    assert missing.controller_logs == () and missing.influx_tar is None
+    out = scan_run(tmp_path, "../elsewhere")
+    assert out.folder is None
+    assert out.problem is not None and "leads outside the campaign folder" in out.problem
+
+
+def test_campaign_dir_paths() -> None:
+    cdir = layout.CampaignDir.of("res", "c1")
+    assert cdir.run_file("k", layout.OMBT) == Path("res/c1/runs/k/ombt.parquet")
+    assert cdir.campaign_files()["parquet"] == Path("res/c1/campaign.parquet")
+    assert cdir.run_files(["a/b"], layout.HIST) == {
+        "a/b": Path("res/c1/runs") / layout.run_key("a/b") / "latency_hist.parquet"}
+    assert layout.run_pattern("res", layout.TIMELINE) == \
+        "res/{campaign}/runs/{run}/timeline.parquet"

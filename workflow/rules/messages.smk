@@ -1,0 +1,37 @@
+# Stage 3, one job per run: the agents' own per-message logs -> exact latencies,
+# loss, duplicates and a per-second timeline. A separate job from ombt_stats on
+# purpose: touching an agent log re-runs this job only, and the InfluxDB job
+# (which reads ombt.parquet) is left alone; see docs/benchmarks.md for its cost.
+MESSAGES = config["messages"]
+MESSAGES_ENABLED = MESSAGES["enabled"]
+MESSAGES_KEEP = MESSAGES["keep_per_message"]
+
+
+def agent_logs(wildcards):
+    """Every *.log of the run that is neither a controller file nor a _docker.log:
+    the job tells the agents' logs by their first line."""
+    return [str(p) for p in run_files(wildcards).other_logs]
+
+
+rule messages:
+    input:
+        logs=agent_logs,
+    output:
+        summary=run_output(layout.MESSAGES),
+        timeline=run_output(layout.TIMELINE),
+        **({"per_message": run_output(layout.PER_MESSAGE)} if MESSAGES_KEEP else {}),
+    params:
+        run_id=lambda wc: run_of(wc).run_id,
+        folder_problem=lambda wc: run_files(wc).problem or "",
+        strict=config["strict"],
+    group:
+        RUN_GROUP
+    log:
+        f"{RESULTS}/{{campaign}}/logs/messages/{{run}}.log",
+    resources:
+        mem_mb=MESSAGES["mem_mb"],
+        runtime=30,
+    conda:
+        "../envs/ombt-postmortem.yaml"
+    script:
+        "../scripts/messages.py"
