@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -128,6 +129,9 @@ def test_the_dataclasses_refuse_what_the_schema_refuses() -> None:
         FigureOptions.from_config({"formt": "svg"})
     with pytest.raises(ConfigError, match=r"figures\.dpi"):
         FigureOptions(dpi=10)
+    # what the rules pass to the jobs (group_by a tuple) is read back unchanged
+    opts = FigureOptions(group_by=("call_type",), format="svg")
+    assert FigureOptions.from_config(dataclasses.asdict(opts)) == opts
 
 
 def test_print_the_configuration_in_effect(tmp_path: Path, capsys: pytest.CaptureFixture[str]

@@ -75,7 +75,11 @@ def _default_filling_validator(sub: Mapping[str, Any]) -> Any:
                     instance.setdefault(name, copy.deepcopy(subschema["default"]))
         yield from validate_properties(validator, properties, instance, schema_)
 
-    cls = validators.extend(Draft202012Validator, {"properties": set_defaults})
+    # a tuple is an array too: the dataclasses hold their lists as tuples
+    types = Draft202012Validator.TYPE_CHECKER.redefine(
+        "array", lambda _checker, value: isinstance(value, list | tuple))
+    cls = validators.extend(Draft202012Validator, {"properties": set_defaults},
+                            type_checker=types)
     return cls(sub)
 
 

@@ -43,8 +43,7 @@ class FigureOptions:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "group_by", tuple(self.group_by))
-        values = {k: getattr(self, k) for k in self.__dataclass_fields__}
-        config.validate({**values, "group_by": list(self.group_by)}, "figures")
+        config.validate({k: getattr(self, k) for k in self.__dataclass_fields__}, "figures")
         if self.x == self.lines or self.x in self.group_by or self.lines in self.group_by:
             raise ConfigError(f"figures: x ({self.x}), lines ({self.lines}) and group_by "
                               f"{list(self.group_by)} must be different parameters")
