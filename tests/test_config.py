@@ -15,6 +15,7 @@ from ombt_postmortem import config
 from ombt_postmortem.errors import ConfigError
 from ombt_postmortem.figspec import FigureOptions
 from ombt_postmortem.influx.metrics import JOB_KEYS, InfluxConfig
+from ombt_postmortem.influx.server import Limits
 
 SCHEMA = REPO / "workflow" / "schemas" / "config.schema.yaml"
 
@@ -86,6 +87,7 @@ def test_defaults_are_the_schemas() -> None:
         got = getattr(figs, key)
         assert (list(got) if isinstance(got, tuple) else got) == value, key
     assert set(FigureOptions.__dataclass_fields__) == set(expected["figures"])
+    assert (Limits().threads, Limits().mem_mb) == (influx["threads"], influx["mem_mb"])
 
 
 def test_validate_does_not_change_its_argument_nor_the_schema() -> None:
