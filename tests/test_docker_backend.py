@@ -34,6 +34,7 @@ from ombt_postmortem.influx.docker_backend import (
     LABEL,
     LABEL_HOST,
     LABEL_PID,
+    DockerBackendError,
     docker_client,
     docker_server,
     engine_available,
@@ -264,7 +265,8 @@ def test_memory_and_cpu_limits_really_applied(engine: str, client: docker.Docker
         assert env["GOMAXPROCS"] == str(threads)
         pid = int(c.attrs["State"]["Pid"])
         if not Path(f"/proc/{pid}").exists():
-            pytest.skip("the engine's processes are not visible from here (other pid namespace)")
+            _unavailable("the engine's processes are not visible from here (other pid "
+                         "namespace): the cgroup limits cannot be read")
         # what the kernel enforces, read on the host
         mem_dir = _cgroup_dir(pid, "memory")
         if (mem_dir / "memory.limit_in_bytes").exists():  # cgroup v1
@@ -308,18 +310,18 @@ def test_dead_server_fails_fast_with_exit_code_and_log_tail(engine: str, tmp_pat
     bad = tmp_path / "bad"
     (bad / "meta").mkdir(parents=True)
     (bad / "meta" / "meta.db").write_bytes(b"not a meta store")  # influxd refuses it
-    t0 = time.monotonic()
     with pytest.raises(ServerNotReady) as err, docker_server(
             bad, Limits(1, 256), image=IMAGE, base_url=engine, ready_timeout_s=30):
         pass
-    assert time.monotonic() - t0 < 20  # did not wait for the timeout
     msg = str(err.value)
+    # the container's exit was noticed (not the 30 s timeout), with its code and log tail
+    assert "exited before answering" in msg and "did not answer" not in msg
     assert "exit code" in msg and "InfluxDB starting" in msg
     assert not client.containers.list(all=True, filters={"label": f"{LABEL_PID}={os.getpid()}"})
 
 
 def test_missing_image_is_a_clear_error(engine: str, data_dir: Path) -> None:
-    with pytest.raises(ServerNotReady, match="localhost/no-such-image"), docker_server(
+    with pytest.raises(DockerBackendError, match="localhost/no-such-image"), docker_server(
             data_dir, Limits(1, 256), image="localhost/no-such-image:0", base_url=engine):
         pass
 

@@ -137,12 +137,12 @@ def test_corrupt_data_fails_with_log_lines(tmp_path: Path) -> None:
     (bad / "data").mkdir()
     (bad / "meta" / "meta.db").write_bytes(os.urandom(4000))
     log = tmp_path / "bad.log"
-    t0 = time.monotonic()
     with pytest.raises(ServerNotReady) as err, native_server(bad, Limits(), log_path=log,
                                                              ready_timeout_s=30):
         pytest.fail("must not start")
-    assert time.monotonic() - t0 < 10  # a dead server fails at once, not at the timeout
+    # a dead server fails at once (its exit is noticed), not at the timeout
     assert "exited before answering" in str(err.value)
+    assert "did not answer" not in str(err.value)
     assert "create server" in str(err.value)  # influxd's own last line is quoted
     assert "create server" in log.read_text()
     assert influxd_children() == []

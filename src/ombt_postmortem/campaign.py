@@ -37,18 +37,24 @@ def build_table(
     """One row per run of params.json, in its order.
 
     ``ombt`` maps run_id to the run's ombt.parquet row; ``metrics`` maps run_id
-    to its metrics.parquet row (absent when the influx stage is off).
+    to its metrics.parquet row (absent when the influx stage is off). A params
+    key named like a column of the table (``status``, ``client_rate``, a metric
+    ...) is kept as ``param_<key>``: neither value is lost.
     """
     param_keys: list[str] = []
     for run in runs:
         for k in run.params:
             if k not in param_keys:
                 param_keys.append(k)
+    reserved = {"run_id", *HEAD_COLUMNS, *side_columns(), INFLUX_NOTES}
+    for table_rows in (ombt, metrics or {}):
+        for r in table_rows.values():
+            reserved.update(r or {})
     rows = []
     for run in runs:
         row: dict[str, Any] = {"run_id": run.run_id}
         for k in param_keys:
-            row[_param_column(k)] = run.params.get(k)
+            row[_param_column(k, reserved)] = run.params.get(k)
         o = dict(ombt.get(run.run_id) or {})
         problems = [p for p in str(o.get("problems") or "").split("; ") if p]
         ombt_status = str(o.get("status") or STATUS_FAILED)
@@ -76,8 +82,7 @@ def build_table(
     return _parquet_safe(df)
 
 
-def _param_column(key: str) -> str:
-    reserved = {"run_id", *HEAD_COLUMNS, *side_columns(), INFLUX_NOTES}
+def _param_column(key: str, reserved: set[str]) -> str:
     return f"param_{key}" if key in reserved else key
 
 

@@ -1,8 +1,21 @@
-"""Exceptions shared by every stage.
+"""The one tree of the errors this package raises on purpose.
+
+::
+
+    OmbtPostmortemError
+    +-- ConfigError          the configuration is invalid (a key, a query set)
+    +-- EnvironmentFault     this machine cannot do the work: no influxd, no engine,
+    |                        a server that does not come up ... (not the data's fault)
+    +-- CampaignError        the campaign as a whole cannot be read (params.json)
+    +-- RunDataError         a data fault in one run's backup
+    +-- InfluxQueryError     an InfluxDB server refused a statement (the caller words it)
+    +-- StrictModeError      ``strict: true`` and a run has a data fault
 
 A *data fault* (:class:`RunDataError`) is a problem with one run's backup: it is
 reported in the run's ``status``/``problems`` columns and never stops the other
-runs. Anything else is a bug and must propagate with its traceback.
+runs. Anything else is a bug and must propagate with its traceback. The classes
+of each stage (``influx.ready.ServerNotReady``, ``influx.native.InfluxdNotFound``
+...) derive from these; catch by type, never by class name.
 """
 
 from __future__ import annotations
@@ -12,6 +25,19 @@ from pathlib import Path
 
 class OmbtPostmortemError(Exception):
     """Base class of the errors this package raises on purpose."""
+
+
+class ConfigError(OmbtPostmortemError, ValueError):
+    """The configuration is invalid; the message names the key (a ValueError too)."""
+
+
+class EnvironmentFault(OmbtPostmortemError):
+    """This machine cannot do the work (no influxd, no engine, a server that does not
+    come up): not a fault of any run's data, so never reported as one."""
+
+
+class InfluxQueryError(OmbtPostmortemError):
+    """An InfluxDB server answered a statement with an error (its message)."""
 
 
 class CampaignError(OmbtPostmortemError):

@@ -11,45 +11,53 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from . import config
+from .errors import ConfigError
 from .layout import COMPARISON, FIGURES_DIR
 
-FORMATS = ("png", "svg", "pdf")
+#: the defaults of the ``figures`` section, read from the configuration schema (their one home)
+_DEFAULTS = config.defaults("figures")
+#: png, svg, pdf: the schema's ``figures.format`` choices
+FORMATS = tuple(config.schema("figures")["properties"]["format"]["enum"])
 
 
 @dataclass(frozen=True)
 class FigureOptions:
-    """The ``figures`` section of the workflow config (all keys optional)."""
+    """The ``figures`` section of the workflow config (all keys optional).
 
-    format: str = "png"
-    dpi: int = 110
+    Keys, types and defaults are those of ``workflow/schemas/config.schema.yaml``:
+    the defaults below are read from it and every instance is checked against it.
+    """
+
+    format: str = _DEFAULTS["format"]
+    dpi: int = _DEFAULTS["dpi"]
     #: x axis of the load curves and of the resources figures
-    x: str = "nbr_clients"
+    x: str = _DEFAULTS["x"]
     #: one line per value of this parameter
-    lines: str = "nbr_servers"
+    lines: str = _DEFAULTS["lines"]
     #: one figure per combination of these parameters
-    group_by: tuple[str, ...] = ("driver", "call_type")
+    group_by: tuple[str, ...] = tuple(_DEFAULTS["group_by"])
     #: the latency overlay and the campaign comparison compare this parameter's values
-    compare: str = "driver"
+    compare: str = _DEFAULTS["compare"]
     #: per-run figures (latency histograms, bus time series): one job per campaign
-    per_run: bool = True
+    per_run: bool = _DEFAULTS["per_run"]
 
     def __post_init__(self) -> None:
-        if self.format not in FORMATS:
-            raise ValueError(f"figures.format must be one of {FORMATS}, not {self.format!r}")
-        if not isinstance(self.dpi, int) or isinstance(self.dpi, bool) or self.dpi < 30:
-            raise ValueError(f"figures.dpi must be an integer >= 30: {self.dpi!r}")
         object.__setattr__(self, "group_by", tuple(self.group_by))
+        config.validate({k: getattr(self, k) for k in self.__dataclass_fields__}, "figures")
         if self.x == self.lines or self.x in self.group_by or self.lines in self.group_by:
-            raise ValueError(f"figures: x ({self.x}), lines ({self.lines}) and group_by "
-                             f"{list(self.group_by)} must be different parameters")
+            raise ConfigError(f"figures: x ({self.x}), lines ({self.lines}) and group_by "
+                              f"{list(self.group_by)} must be different parameters")
         if self.compare == self.x:
-            raise ValueError(f"figures: compare ({self.compare}) must differ from x ({self.x}): "
-                             f"the overlay compares its values at equal x")
+            raise ConfigError(f"figures: compare ({self.compare}) must differ from x "
+                              f"({self.x}): the overlay compares its values at equal x")
 
     @classmethod
     def from_config(cls, d: Mapping[str, Any] | None) -> FigureOptions:
-        known = set(cls.__dataclass_fields__)
-        return cls(**{k: v for k, v in dict(d or {}).items() if k in known and v is not None})
+        """From the config's ``figures`` mapping: missing or null keys take the defaults,
+        an unknown key is a :class:`~ombt_postmortem.errors.ConfigError` naming it."""
+        given = {k: v for k, v in dict(d or {}).items() if v is not None}
+        return cls(**config.validate(given, "figures"))
 
 
 def figure_paths(results: str, name: str, *, campaigns: Sequence[str], opts: FigureOptions,

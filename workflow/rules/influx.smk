@@ -1,6 +1,8 @@
 # Stage 2, one job per run: restore the run's InfluxDB backup in a private
 # server (own port on 127.0.0.1, own temp folder, CPU/memory limits) and query
 # the run's window. `--resources influx=N` bounds the servers running at once.
+from ombt_postmortem.config import in_schema_order
+
 INFLUX = config["influx"]
 INFLUX_ENABLED = INFLUX["enabled"]
 INFLUX_EXPORT = INFLUX["export_timeseries"]
@@ -22,7 +24,12 @@ rule influx_metrics:
         ),
     params:
         run_id=lambda wc: run_of(wc).run_id,
-        influx={k: v for k, v in INFLUX.items() if k not in ("threads", "mem_mb")},
+        # in the schema's order: the same params (no re-run) whatever the config's key order
+        influx={
+            k: v
+            for k, v in in_schema_order(INFLUX, "influx").items()
+            if k not in ("threads", "mem_mb")
+        },
         base_dir=workflow.basedir,
         strict=config["strict"],
         overhead_mb=INFLUX_JOB_OVERHEAD_MB,

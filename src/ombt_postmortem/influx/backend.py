@@ -8,10 +8,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from ombt_postmortem.errors import OmbtPostmortemError
+from ombt_postmortem import config
+from ombt_postmortem.errors import EnvironmentFault
 from ombt_postmortem.influx.server import Limits, ServerHandle
 
-BACKENDS = ("auto", "native", "docker")
+#: auto, native, docker: the schema's ``influx.backend`` choices
+BACKENDS = tuple(config.schema("influx")["properties"]["backend"]["enum"])
 
 HOW_TO_GET_ONE = (
     "install the InfluxDB 1.x server binary (Debian/Ubuntu: `apt-get install influxdb`, "
@@ -21,7 +23,7 @@ HOW_TO_GET_ONE = (
 )
 
 
-class BackendUnavailable(OmbtPostmortemError):
+class BackendUnavailable(EnvironmentFault):
     """No usable server backend on this machine: an environment problem, not a data fault."""
 
 
@@ -65,7 +67,8 @@ def open_server(
 ) -> Iterator[ServerHandle]:
     """A running server on ``data_dir`` from the chosen backend; always stopped on exit.
 
-    ``docker_opts``: ``image`` and ``base_url`` for the docker backend. Raises
+    ``docker_opts``: ``image`` and ``base_url`` for the docker backend (no image: the
+    schema's default ``influx.docker.image``). Raises
     :class:`BackendUnavailable` when no backend can run here, and
     :class:`~ombt_postmortem.influx.ready.ServerNotReady` when the server does
     not come up (its message quotes the server's last log lines).
@@ -80,10 +83,10 @@ def open_server(
                            tmp_root=Path(data_dir).parent) as handle:
             yield handle
         return
-    from ombt_postmortem.influx.docker_backend import DEFAULT_IMAGE, docker_server
+    from ombt_postmortem.influx.docker_backend import docker_server
 
     opts = dict(docker_opts or {})
-    with docker_server(Path(data_dir), limits, image=opts.get("image") or DEFAULT_IMAGE,
+    with docker_server(Path(data_dir), limits, image=opts.get("image"),
                        base_url=opts.get("base_url"), log_path=log_path,
                        ready_timeout_s=ready_timeout_s) as handle:
         yield handle

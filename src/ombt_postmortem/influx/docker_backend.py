@@ -4,7 +4,8 @@
 folder holding ``meta/ data/ wal/``, mounted at ``/var/lib/influxdb``), waits
 until ``/ping`` answers and always removes the container afterwards.
 
-Contract of the image (that of the public ``influxdb:1.8`` image): ``influxd``
+Contract of the image (that of the public InfluxDB 1.x images, e.g. the default
+of ``influx.docker.image`` in the configuration schema): ``influxd``
 is the command, data lives in ``/var/lib/influxdb/{meta,data,wal}``, HTTP on
 port 8086, and ``INFLUXDB_*`` environment variables override the config (this
 backend sets the data paths, the bind address, ``reporting-disabled`` and
@@ -24,7 +25,7 @@ image's user.
 
 Public API: :func:`docker_server`, :func:`engine_available` (for
 ``influx.backend: auto``), :func:`docker_client`, :func:`sweep_orphans`,
-:class:`DockerBackendError` (a :class:`~.ready.ServerNotReady`).
+:class:`DockerBackendError` (an :class:`~ombt_postmortem.errors.EnvironmentFault`).
 
 TESTED AGAINST PODMAN, NOT DOCKER: these machines have no Docker engine. The
 tests (``tests/test_docker_backend.py``) run this code against Podman 4.3's
@@ -77,7 +78,10 @@ import docker.errors
 import docker.utils
 import requests.exceptions
 
-from .ready import ServerNotReady, wait_ready
+from .. import config
+from ..errors import EnvironmentFault
+from . import owner
+from .ready import wait_ready
 from .server import Limits, ServerHandle
 
 if TYPE_CHECKING:
@@ -85,7 +89,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-DEFAULT_IMAGE = "influxdb:1.8"
 CONTAINER_DATA_DIR = "/var/lib/influxdb"
 CONTAINER_PORT = "8086/tcp"
 LABEL = "ombt-postmortem"
@@ -103,7 +106,7 @@ _ENGINE_ERRORS: tuple[type[BaseException], ...] = (
 )
 
 
-class DockerBackendError(ServerNotReady):
+class DockerBackendError(EnvironmentFault):
     """The engine is unreachable, the image is missing, or the container could not start."""
 
 
@@ -173,38 +176,13 @@ def engine_available(base_url: str | None = None, timeout_s: float = 2.0) -> boo
 # --- owners and orphans ------------------------------------------------------
 
 
-def _proc_start_time(pid: int) -> str:
-    """The start time of ``pid`` in clock ticks since boot (``/proc/<pid>/stat`` field 22)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return ""
-    # the command name (field 2) may hold spaces and parentheses: split after the last ')'
-    fields = stat[stat.rfind(")") + 2 :].split()
-    return fields[19] if len(fields) > 19 else ""
-
-
-def _owner_alive(pid: int, start: str) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        pass  # exists, owned by someone else
-    if start:
-        now = _proc_start_time(pid)
-        if now and now != start:
-            return False  # the pid was reused by another process
-    return True
-
-
 def _owner_labels() -> dict[str, str]:
-    pid = os.getpid()
+    host, pid, start = owner.me()
     return {
         LABEL: "1",
-        LABEL_HOST: socket.gethostname(),
+        LABEL_HOST: host,
         LABEL_PID: str(pid),
-        LABEL_START: _proc_start_time(pid),
+        LABEL_START: start or "",
     }
 
 
@@ -222,7 +200,7 @@ def _sweep(client: docker.DockerClient) -> list[str]:
             pid = int(labels.get(LABEL_PID, ""))
         except ValueError:
             continue
-        if _owner_alive(pid, labels.get(LABEL_START, "")):
+        if owner.alive(pid, labels.get(LABEL_START) or None):
             continue
         try:
             c.remove(force=True)
@@ -334,7 +312,7 @@ def _ensure_image(client: docker.DockerClient, image: str) -> None:
         raise DockerBackendError(
             f"image {image!r} is not on the engine and could not be pulled ({exc}); "
             "without a registry, build one from Debian's influxd with ci/podman-up.sh "
-            "(localhost/influxdb-local:1.6) and set influx.docker_image to it"
+            "(localhost/influxdb-local:1.6) and set influx.docker.image to it"
         ) from exc
 
 
@@ -436,24 +414,28 @@ def docker_server(
     data_dir: Path,
     limits: Limits,
     *,
-    image: str = DEFAULT_IMAGE,
+    image: str | None = None,
     base_url: str | None = None,
     log_path: Path | None = None,
     ready_timeout_s: float = 60,
 ) -> Iterator[ServerHandle]:
     """Serve ``data_dir`` (holding ``meta/ data/ wal/``) from a container until the block ends.
 
-    ``base_url`` is the engine (e.g. ``unix:///run/ombt-podman/podman.sock``);
+    ``image`` is an InfluxDB 1.x image (None: the default of ``influx.docker.image``
+    in the configuration schema). ``base_url`` is the engine (e.g.
+    ``unix:///run/ombt-podman/podman.sock``);
     None means the environment (``DOCKER_HOST``, else the default socket).
     The container's logs are copied to ``log_path`` at the end. Raises
-    :class:`DockerBackendError` (a :class:`ServerNotReady`) when the engine,
-    the image or the container fails, and :class:`ServerNotReady` quoting the
+    :class:`DockerBackendError` when the engine, the image or the container
+    fails, and :class:`~.ready.ServerNotReady` quoting the
     last log lines when the server dies or does not answer ``/ping`` within
     ``ready_timeout_s``. The container is removed whatever happens.
     """
     data_dir = Path(data_dir).resolve()
     if not data_dir.is_dir():
         raise FileNotFoundError(f"InfluxDB data folder not found: {data_dir}")
+    if image is None:
+        image = str(config.defaults("influx")["docker"]["image"])
     try:
         client = docker_client(base_url)
         client.ping()
@@ -462,7 +444,7 @@ def docker_server(
     except _ENGINE_ERRORS as exc:
         raise DockerBackendError(
             f"no Docker-API engine answers at {_where(base_url)} ({exc}); start Docker, or "
-            "Podman's API service (ci/podman-up.sh), and set DOCKER_HOST or influx.docker_url"
+            "Podman's API service (ci/podman-up.sh), and set DOCKER_HOST or influx.docker.base_url"
         ) from exc
     reaper: subprocess.Popen[bytes] | None = None
     container: Container | None = None

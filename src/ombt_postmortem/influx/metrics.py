@@ -25,8 +25,9 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 
 from ombt_postmortem import arrow_io as aio
-from ombt_postmortem.errors import RunDataError
-from ombt_postmortem.influx.backend import BACKENDS, open_server
+from ombt_postmortem import config
+from ombt_postmortem.errors import ConfigError, InfluxQueryError, RunDataError
+from ombt_postmortem.influx.backend import open_server
 from ombt_postmortem.influx.queries import QuerySet, epoch_ns, resolve_query_set_path
 from ombt_postmortem.influx.ready import ServerNotReady
 from ombt_postmortem.influx.restore import restored
@@ -40,7 +41,10 @@ log = logging.getLogger(__name__)
 #: the fixed leading columns of the long-form time series, then other tags, then time, value
 TS_KEYS = ("measurement", "field", "host", "role")
 INTERNAL_DB = "_internal"
-DEFAULT_DOCKER = {"image": "influxdb:1.8", "base_url": None}
+#: the defaults of the ``influx`` section, read from the configuration schema (their one home)
+_DEFAULTS = config.defaults("influx")
+#: keys of the ``influx`` section that size the job (its threads and memory), not this class
+JOB_KEYS = ("enabled", "threads", "mem_mb")
 
 
 # --------------------------------------------------------------------------- config
@@ -48,49 +52,45 @@ DEFAULT_DOCKER = {"image": "influxdb:1.8", "base_url": None}
 
 @dataclass(frozen=True)
 class InfluxConfig:
-    """The ``influx`` section of the workflow config (unknown keys are ignored)."""
+    """The ``influx`` section of the workflow config.
 
-    backend: str = "auto"
-    database: str = "telegraf"
-    window_margin_s: float = 0.0
+    Keys, types and defaults are those of ``workflow/schemas/config.schema.yaml``
+    (see :mod:`ombt_postmortem.config`): the defaults below are read from it, and
+    every instance is checked against it (a :class:`~ombt_postmortem.errors.ConfigError`
+    naming the key).
+    """
+
+    backend: str = _DEFAULTS["backend"]
+    database: str = _DEFAULTS["database"]
+    window_margin_s: float = _DEFAULTS["window_margin_s"]
     #: margin of the exported time series (None: the queries' window_margin_s); a wider
     #: export shows the run in context (figures) without changing the metrics
-    export_margin_s: float | None = None
-    export_timeseries: bool = True
-    max_extract_mb: float = 4096
-    ready_timeout_s: float = 60.0
+    export_margin_s: float | None = _DEFAULTS["export_margin_s"]
+    export_timeseries: bool = _DEFAULTS["export_timeseries"]
+    max_extract_mb: float = _DEFAULTS["max_extract_mb"]
+    ready_timeout_s: float = _DEFAULTS["ready_timeout_s"]
     #: path of a query-set YAML, a preset name (``telegraf`` -> config/queries/telegraf.yaml),
     #: or an inline query set (mapping with ``queries`` and ``timeseries``)
-    queries: str | Mapping[str, Any] = "config/queries/telegraf.yaml"
-    docker: Mapping[str, Any] = field(default_factory=lambda: dict(DEFAULT_DOCKER))
+    queries: str | Mapping[str, Any] = _DEFAULTS["queries"]
+    #: ``image`` and ``base_url`` of the docker backend (missing keys: the schema's defaults)
+    docker: Mapping[str, Any] = field(default_factory=lambda: dict(_DEFAULTS["docker"]))
     #: where the private temp folders go (None: $TMPDIR / the system default)
-    tmpdir: str | None = None
+    tmpdir: str | None = _DEFAULTS["tmpdir"]
     #: folder against which a relative ``queries`` path is resolved first
     base_dir: str | None = None
     query_set: QuerySet = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        if self.backend not in BACKENDS:
-            raise ValueError(f"influx.backend must be one of {BACKENDS}, not {self.backend!r}")
-        if not isinstance(self.database, str) or not self.database:
-            raise ValueError(f"influx.database must be a non-empty string: {self.database!r}")
-        for name in ("window_margin_s", "max_extract_mb", "ready_timeout_s"):
+        values = {k: getattr(self, k) for k in _SECTION_FIELDS}
+        if isinstance(values["queries"], Mapping):
+            values["queries"] = dict(values["queries"])
+        values["docker"] = dict(self.docker or {})
+        checked = config.validate(values, "influx")  # types, ranges, unknown docker keys
+        for name in ("window_margin_s", "max_extract_mb", "ready_timeout_s", "export_margin_s"):
             v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
-                raise ValueError(f"influx.{name} must be a number: {v!r}")
-        if self.window_margin_s < 0:
-            raise ValueError("influx.window_margin_s must be >= 0")
-        em = self.export_margin_s
-        if em is not None and (isinstance(em, bool) or not isinstance(em, int | float)
-                               or not math.isfinite(em) or em < 0):
-            raise ValueError(f"influx.export_margin_s must be a number >= 0 or null: {em!r}")
-        if self.max_extract_mb <= 0 or self.ready_timeout_s <= 0:
-            raise ValueError("influx.max_extract_mb and influx.ready_timeout_s must be > 0")
-        if not isinstance(self.export_timeseries, bool):
-            raise ValueError(f"influx.export_timeseries must be true/false: "
-                             f"{self.export_timeseries!r}")
-        docker = {**DEFAULT_DOCKER, **dict(self.docker or {})}
-        object.__setattr__(self, "docker", docker)
+            if v is not None and not math.isfinite(v):  # JSON has no NaN: Python has
+                raise ConfigError(f"invalid configuration: influx.{name}: {v!r} is not finite")
+        object.__setattr__(self, "docker", checked["docker"])
         if isinstance(self.queries, Mapping):
             qs = QuerySet.from_dict(self.queries, source="influx.queries")
         else:
@@ -100,13 +100,25 @@ class InfluxConfig:
     @classmethod
     def from_dict(cls, d: Mapping[str, Any] | None, *,
                   base_dir: Path | str | None = None) -> InfluxConfig:
-        """Build from the config's ``influx`` mapping; missing keys take the defaults."""
-        d = dict(d or {})
-        known = {f for f in cls.__dataclass_fields__ if f != "query_set"}
-        kwargs = {k: v for k, v in d.items() if k in known and v is not None}
+        """Build from the config's ``influx`` mapping; missing or null keys take the defaults.
+
+        An unknown key is a :class:`~ombt_postmortem.errors.ConfigError` naming it;
+        ``enabled``, ``threads`` and ``mem_mb`` are allowed and left to the caller
+        (they decide whether the stage runs and the job's resources).
+        """
+        given = {k: v for k, v in dict(d or {}).items() if v is not None}
+        if isinstance(given.get("docker"), Mapping):
+            given["docker"] = {k: v for k, v in given["docker"].items() if v is not None}
+        full = config.validate(given, "influx")
+        kwargs = {k: full[k] for k in _SECTION_FIELDS}
         if base_dir is not None:
             kwargs["base_dir"] = str(base_dir)
         return cls(**kwargs)
+
+
+#: the fields of InfluxConfig that are keys of the schema's ``influx`` section
+_SECTION_FIELDS = tuple(f for f in InfluxConfig.__dataclass_fields__
+                        if f not in ("base_dir", "query_set"))
 
 
 # --------------------------------------------------------------------------- result
@@ -141,10 +153,6 @@ class RunMetrics:
 
 
 # --------------------------------------------------------------------------- HTTP
-
-
-class InfluxQueryError(RuntimeError):
-    pass
 
 
 def influx_query(url: str, q: str, db: str | None = None, *, epoch: str = "ns",
@@ -264,7 +272,9 @@ def collect_run_metrics(
                 _hold(server.url, note)
                 t = time.monotonic()
         except ServerNotReady as e:
-            if entered or type(e).__name__ == "DockerBackendError":  # not the data's fault
+            # before the server answered: it failed on the restored data (an engine or
+            # image fault is a DockerBackendError, not a ServerNotReady: it propagates)
+            if entered:
                 raise
             raise RunDataError(run, tar_path, "InfluxDB failed to start on the restored data: "
                                + " | ".join(str(e).splitlines())) from None

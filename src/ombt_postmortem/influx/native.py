@@ -44,6 +44,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from ombt_postmortem.errors import EnvironmentFault
 from ombt_postmortem.influx.ready import ServerNotReady, free_port, wait_ready
 from ombt_postmortem.influx.restore import (
     PRIVATE_PREFIX,
@@ -59,7 +60,7 @@ _PR_SET_PDEATHSIG = 1
 _BUILDINFO_MAGIC = b"\xff Go buildinf:"
 
 
-class InfluxdNotFound(RuntimeError):
+class InfluxdNotFound(EnvironmentFault):
     """No ``influxd`` binary on PATH."""
 
 

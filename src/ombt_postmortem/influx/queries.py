@@ -35,12 +35,14 @@ from typing import Any
 
 import yaml
 
+from ombt_postmortem.errors import ConfigError
+
 PLACEHOLDERS = frozenset({"start", "stop", "role"})
 _COLUMN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _MAX_VALUE_LEN = 256
 
 
-class QueryConfigError(ValueError):
+class QueryConfigError(ConfigError):
     """The query set is invalid (a configuration error, not a data fault)."""
 
 

@@ -8,9 +8,15 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable
 
+from ombt_postmortem.errors import EnvironmentFault
 
-class ServerNotReady(RuntimeError):
-    """The server died or did not answer /ping in time; the message quotes its log."""
+
+class ServerNotReady(EnvironmentFault):
+    """The server died or did not answer /ping in time; the message quotes its log.
+
+    An environment fault by itself; the influx stage reports it as the run's data
+    fault when the server fails on the run's restored data (see ``metrics``).
+    """
 
 
 def free_port(host: str = "127.0.0.1") -> int:

@@ -38,7 +38,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
 
-from ombt_postmortem.errors import RunDataError
+from ombt_postmortem.errors import OmbtPostmortemError, RunDataError
+from ombt_postmortem.influx import owner
 
 _CHUNK = 1 << 20
 _HEADER_COST = 512
@@ -52,7 +53,7 @@ _ENVIRONMENT_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EM
                                  errno.ENFILE, errno.ENOMEM, errno.EROFS, errno.EACCES})
 
 
-class _Fault(Exception):
+class _Fault(OmbtPostmortemError):
     """A data fault found while extracting; turned into RunDataError by the caller."""
 
 
@@ -309,22 +310,15 @@ PRIVATE_PREFIX = "ombt-influx-"
 _OWNER_FILE = ".ombt-postmortem-owner"
 
 
-def _start_time(pid: int) -> str | None:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    return stat.rsplit(")", 1)[1].split()[19]
-
-
-def _owner_line(pid: int) -> str:
-    return f"{socket.gethostname()} {pid} {_start_time(pid) or '?'}\n"
+def _owner_line() -> str:
+    host, pid, start = owner.me()
+    return f"{host} {pid} {start or '?'}\n"
 
 
 def private_dir(tmp_root: Path | str | None = None, prefix: str = PRIVATE_PREFIX) -> Path:
     """A fresh ``0700`` temp folder recording its owner, for :func:`sweep_stale`."""
     d = Path(tempfile.mkdtemp(prefix=prefix, dir=tmp_root))
-    (d / _OWNER_FILE).write_text(_owner_line(os.getpid()))
+    (d / _OWNER_FILE).write_text(_owner_line())
     return d
 
 
@@ -346,8 +340,7 @@ def sweep_stale(tmp_root: Path | str | None = None) -> list[Path]:
             owner_host, pid, start = (d / _OWNER_FILE).read_text().split()
             if owner_host != host or not pid.isdigit():
                 continue
-            now = _start_time(int(pid))
-            if now is not None and (start == "?" or now == start):
+            if owner.alive(int(pid), None if start == "?" else start):
                 continue  # its owner still runs
         except (OSError, ValueError):
             continue

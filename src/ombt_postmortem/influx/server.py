@@ -5,19 +5,28 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ombt_postmortem import config
+
+_DEFAULTS = config.defaults("influx")
+#: the smallest memory of a server (MB): the schema's minimum of ``influx.mem_mb``
+MIN_MEM_MB = int(config.schema("influx")["properties"]["mem_mb"]["minimum"])
+
 
 @dataclass(frozen=True)
 class Limits:
-    """Resources one server may use: from the job's ``threads`` and ``resources.mem_mb``."""
+    """Resources one server may use: from the job's ``threads`` and ``resources.mem_mb``.
 
-    threads: int = 1
-    mem_mb: int = 1024
+    The defaults are those of ``influx.threads`` and ``influx.mem_mb`` in the schema.
+    """
+
+    threads: int = _DEFAULTS["threads"]
+    mem_mb: int = _DEFAULTS["mem_mb"]
 
     @classmethod
     def for_job(cls, threads: int, job_mem_mb: int, overhead_mb: int) -> Limits:
         """The server's share of a job: its threads, and its mem_mb less the room the
-        job's own process needs (never below 64 MB)."""
-        return cls(threads=max(1, threads), mem_mb=max(64, job_mem_mb - overhead_mb))
+        job's own process needs (never below MIN_MEM_MB)."""
+        return cls(threads=max(1, threads), mem_mb=max(MIN_MEM_MB, job_mem_mb - overhead_mb))
 
 
 @dataclass

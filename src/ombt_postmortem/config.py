@@ -1,0 +1,168 @@
+"""The workflow configuration: its schema is the one home of every key and default.
+
+``workflow/schemas/config.schema.yaml`` lists the allowed keys (every section
+has ``additionalProperties: false``, so a typo is an error naming the key), their
+types and their defaults. Snakemake validates ``config`` against it and fills the
+defaults (``snakemake.utils.validate``); this module does the same from plain
+Python, so that the library's dataclasses (:class:`~.influx.metrics.InfluxConfig`,
+:class:`~.figspec.FigureOptions`) take their defaults from the schema rather
+than carrying copies of them.
+
+No Snakemake import here; jsonschema is imported on first use.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator, Mapping
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import ConfigError
+
+#: the repository holding this package (an editable install / a clone / the workflow)
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SCHEMA_PATH = REPO_ROOT / "workflow" / "schemas" / "config.schema.yaml"
+
+
+@cache
+def _schema() -> dict[str, Any]:
+    try:
+        text = SCHEMA_PATH.read_text(encoding="utf-8")
+    except OSError as e:
+        raise ConfigError(f"the configuration schema {SCHEMA_PATH} is unreadable: {e}") from None
+    loaded = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    if not isinstance(loaded, dict):
+        raise ConfigError(f"the configuration schema {SCHEMA_PATH} is not a mapping")
+    return loaded
+
+
+def schema(section: str | None = None) -> dict[str, Any]:
+    """A copy of the whole schema, or of the sub-schema of one top-level ``section``."""
+    full = _schema()
+    if section is None:
+        return copy.deepcopy(full)
+    try:
+        return copy.deepcopy(full["properties"][section])
+    except KeyError:
+        raise ConfigError(f"no configuration section {section!r} in {SCHEMA_PATH}") from None
+
+
+@cache
+def _validator(section: str | None) -> Any:
+    return _default_filling_validator(schema(section))
+
+
+def _default_filling_validator(sub: Mapping[str, Any]) -> Any:
+    """jsonschema's validator extended to fill defaults, as ``snakemake.utils.validate`` does.
+
+    The recipe of the jsonschema FAQ: each ``properties`` keyword first sets the
+    absent keys to (a copy of) their ``default``, then validates, so the
+    defaults of a section given as ``default: {}`` are filled in turn.
+    """
+    from jsonschema import Draft202012Validator, validators
+
+    validate_properties = Draft202012Validator.VALIDATORS["properties"]
+
+    def set_defaults(validator: Any, properties: Mapping[str, Any], instance: Any,
+                     schema_: Mapping[str, Any]) -> Iterator[Any]:
+        if isinstance(instance, dict):
+            for name, subschema in properties.items():
+                if "default" in subschema:
+                    instance.setdefault(name, copy.deepcopy(subschema["default"]))
+        yield from validate_properties(validator, properties, instance, schema_)
+
+    # a tuple is an array too: the dataclasses hold their lists as tuples
+    types = Draft202012Validator.TYPE_CHECKER.redefine(
+        "array", lambda _checker, value: isinstance(value, list | tuple))
+    cls = validators.extend(Draft202012Validator, {"properties": set_defaults},
+                            type_checker=types)
+    return cls(sub)
+
+
+def _where(prefix: str, path: Iterator[Any] | Any) -> str:
+    parts = [prefix] if prefix else []
+    parts += [str(p) for p in path]
+    return ".".join(parts) or "top level"
+
+
+def validate(data: Mapping[str, Any] | None, section: str | None = None) -> dict[str, Any]:
+    """``data`` validated against the schema (or one section's), with the defaults filled.
+
+    Returns a new dict (``data`` is not changed). Raises :class:`ConfigError`
+    naming the key at fault, e.g. ``influx: unknown key 'windw_margin_s'``.
+    """
+    instance = copy.deepcopy(dict(data or {}))
+    errors = sorted(_validator(section).iter_errors(instance), key=lambda e: list(e.absolute_path))
+    if errors:
+        raise ConfigError("invalid configuration: "
+                          + "; ".join(_describe(e, section) for e in errors))
+    return instance
+
+
+def _describe(error: Any, section: str | None) -> str:
+    where = _where(section or "", error.absolute_path)
+    if error.validator == "additionalProperties" and isinstance(error.instance, Mapping):
+        allowed = set(error.schema.get("properties") or {})
+        unknown = sorted(str(k) for k in error.instance if k not in allowed)
+        return (f"{where}: unknown key{'s' if len(unknown) > 1 else ''} "
+                f"{', '.join(repr(k) for k in unknown)} (allowed: {', '.join(sorted(allowed))})")
+    return f"{where}: {error.message}"
+
+
+def in_schema_order(data: Mapping[str, Any], section: str | None = None) -> dict[str, Any]:
+    """``data`` with its keys (and those of its sub-sections) in the schema's order.
+
+    What a rule passes as ``params`` then reads the same whatever the order of the
+    keys in the user's config files: Snakemake compares params by their repr, so an
+    order of its own would make it re-run every job for an unchanged configuration.
+    """
+    return _ordered(data, schema(section))
+
+
+def _ordered(data: Mapping[str, Any], node: Mapping[str, Any]) -> dict[str, Any]:
+    props = node.get("properties") or {}
+    keys = [k for k in props if k in data] + [k for k in data if k not in props]
+    return {k: _ordered(data[k], props[k]) if isinstance(data[k], Mapping) and k in props
+            else data[k] for k in keys}
+
+
+def defaults(section: str) -> dict[str, Any]:
+    """The default values of one top-level ``section`` (e.g. ``influx``, ``figures``)."""
+    return validate({}, section)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m ombt_postmortem.config [FILE ...]``: print the configuration in effect.
+
+    The files are merged in order (later keys win, sections merged key by key, as
+    Snakemake merges ``--configfile``), validated, and printed with every default.
+    """
+    import sys
+
+    paths = (sys.argv[1:] if argv is None else argv) or [str(REPO_ROOT / "config/config.yaml")]
+    merged: dict[str, Any] = {}
+    for p in paths:
+        _merge(merged, yaml.safe_load(Path(p).read_text(encoding="utf-8")) or {})
+    try:
+        full = validate(merged)
+    except ConfigError as e:
+        print(e, file=sys.stderr)
+        return 1
+    print(yaml.safe_dump(full, sort_keys=False), end="")
+    return 0
+
+
+def _merge(into: dict[str, Any], new: Mapping[str, Any]) -> None:
+    for k, v in new.items():
+        if isinstance(v, Mapping) and isinstance(into.get(k), dict):
+            _merge(into[k], v)
+        else:
+            into[k] = copy.deepcopy(v)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

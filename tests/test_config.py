@@ -1,0 +1,179 @@
+"""The configuration schema is the one home of every key and default (issue 12, item 3)."""
+
+from __future__ import annotations
+
+import dataclasses
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from conftest import EXAMPLE, REPO, snakemake, write_config
+
+from ombt_postmortem import config
+from ombt_postmortem.errors import ConfigError
+from ombt_postmortem.figspec import FigureOptions
+from ombt_postmortem.influx.metrics import JOB_KEYS, InfluxConfig
+from ombt_postmortem.influx.server import Limits
+
+SCHEMA = REPO / "workflow" / "schemas" / "config.schema.yaml"
+
+
+def schema_defaults(node: dict[str, Any]) -> dict[str, Any]:
+    """The defaults of an object schema, read from the YAML by hand (not the product's code)."""
+    out: dict[str, Any] = {}
+    for key, sub in node.get("properties", {}).items():
+        if sub.get("type") == "object" and "properties" in sub:
+            out[key] = {**sub.get("default", {}), **schema_defaults(sub)}
+        elif "default" in sub:
+            out[key] = sub["default"]
+    return out
+
+
+def raw_schema() -> dict[str, Any]:
+    return yaml.safe_load(SCHEMA.read_text())
+
+
+def object_paths(node: dict[str, Any], prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    """Every object of the schema with declared properties: the sections that can have typos."""
+    found = [prefix] if "properties" in node else []
+    for key, sub in node.get("properties", {}).items():
+        found += object_paths(sub, (*prefix, key))
+    return found
+
+
+def test_every_section_refuses_unknown_keys() -> None:
+    paths = object_paths(raw_schema())
+    assert {(), ("influx",), ("influx", "docker"), ("figures",), ("cluster",)} <= set(paths)
+    for path in paths:
+        node = raw_schema()
+        for key in path:
+            node = node["properties"][key]
+        assert node.get("additionalProperties") is False, path
+
+
+@pytest.mark.parametrize("path", [("windw_margin_s",), ("influx", "windw_margin_s"),
+                                  ("influx", "docker", "imgae"), ("figures", "formt"),
+                                  ("cluster", "runs_per_jbo")])
+def test_a_typo_in_any_section_names_the_key(path: tuple[str, ...]) -> None:
+    cfg: dict[str, Any] = {"campaigns": {"example": str(EXAMPLE)}}
+    node = cfg
+    for key in path[:-1]:
+        node = node.setdefault(key, {})
+    node[path[-1]] = 1
+    with pytest.raises(ConfigError) as err:
+        config.validate(cfg)
+    where = ".".join(path[:-1]) or "top level"
+    assert f"{where}: unknown key '{path[-1]}'" in str(err.value)
+
+
+def test_defaults_are_the_schemas() -> None:
+    expected = schema_defaults(raw_schema())
+    for section in ("influx", "figures", "cluster"):
+        assert config.defaults(section) == expected[section]
+    full = config.validate({"campaigns": {"a": "x"}})
+    assert full == {"campaigns": {"a": "x"}, **expected}
+    # the dataclasses read them
+    influx = expected["influx"]
+    cfg = InfluxConfig()
+    for key, value in influx.items():
+        if key not in JOB_KEYS:
+            assert getattr(cfg, key) == value, key
+    assert {f for f in InfluxConfig.__dataclass_fields__ if f not in ("base_dir", "query_set")} \
+        | set(JOB_KEYS) == set(influx)
+    figs = FigureOptions()
+    for key, value in expected["figures"].items():
+        got = getattr(figs, key)
+        assert (list(got) if isinstance(got, tuple) else got) == value, key
+    assert set(FigureOptions.__dataclass_fields__) == set(expected["figures"])
+    assert (Limits().threads, Limits().mem_mb) == (influx["threads"], influx["mem_mb"])
+
+
+def test_the_schema_order_does_not_depend_on_the_config_files() -> None:
+    full = config.validate({"campaigns": {"a": "x"}, "influx": {"export_margin_s": 20,
+                                                                "docker": {"base_url": "u"}}})
+    influx = full["influx"]
+    shuffled = dict(reversed(list(influx.items())))
+    shuffled["docker"] = dict(reversed(list(influx["docker"].items())))
+    assert list(shuffled) != list(influx)
+    ordered = config.in_schema_order(shuffled, "influx")
+    want = list(raw_schema()["properties"]["influx"]["properties"])
+    assert list(ordered) == want and ordered == influx
+    assert repr(ordered) == repr(config.in_schema_order(influx, "influx"))
+    assert list(ordered["docker"]) == ["image", "base_url"]
+
+
+def test_validate_does_not_change_its_argument_nor_the_schema() -> None:
+    given = {"campaigns": {"a": "x"}, "influx": {"docker": {"base_url": "unix:///s"}}}
+    full = config.validate(given)
+    assert given == {"campaigns": {"a": "x"}, "influx": {"docker": {"base_url": "unix:///s"}}}
+    full["influx"]["docker"]["image"] = "mutated"
+    assert config.defaults("influx")["docker"]["image"] == \
+        raw_schema()["properties"]["influx"]["properties"]["docker"]["properties"]["image"][
+            "default"]
+
+
+def test_the_docker_image_is_written_once() -> None:
+    image = raw_schema()["properties"]["influx"]["properties"]["docker"]["properties"][
+        "image"]["default"]
+    hits = subprocess.run(["grep", "-rlF", image, "src", "workflow", "config", "Snakefile"],
+                          cwd=REPO, capture_output=True, text=True).stdout.split()
+    assert hits == ["workflow/schemas/config.schema.yaml"]
+
+
+def test_queries_may_be_a_path_a_preset_or_a_mapping() -> None:
+    inline = {"queries": [{"column": "c", "template":
+                           'SELECT max("q") FROM "m" WHERE time >= {start} AND time <= {stop}'}],
+              "timeseries": [{"measurement": "cpu", "fields": ["usage_idle"]}]}
+    for value in ("config/queries/telegraf.yaml", "telegraf", inline):
+        config.validate({"campaigns": {"a": "x"}, "influx": {"queries": value}})
+    assert InfluxConfig.from_dict({"queries": inline}).query_set.columns == ["c"]
+    for bad in (3, [], ""):
+        with pytest.raises(ConfigError, match="influx.queries"):
+            config.validate({"campaigns": {"a": "x"}, "influx": {"queries": bad}})
+
+
+def test_the_dataclasses_refuse_what_the_schema_refuses() -> None:
+    with pytest.raises(ConfigError, match="influx: unknown key 'windw_margin_s'"):
+        InfluxConfig.from_dict({"windw_margin_s": 3})
+    with pytest.raises(ConfigError, match=r"influx\.docker: unknown key 'imgae'"):
+        InfluxConfig(docker={"imgae": "x"})
+    with pytest.raises(ConfigError, match=r"influx\.window_margin_s"):
+        InfluxConfig(window_margin_s=float("nan"))
+    with pytest.raises(ConfigError, match="figures: unknown key 'formt'"):
+        FigureOptions.from_config({"formt": "svg"})
+    with pytest.raises(ConfigError, match=r"figures\.dpi"):
+        FigureOptions(dpi=10)
+    # what the rules pass to the jobs (group_by a tuple) is read back unchanged
+    opts = FigureOptions(group_by=("call_type",), format="svg")
+    assert FigureOptions.from_config(dataclasses.asdict(opts)) == opts
+
+
+def test_print_the_configuration_in_effect(tmp_path: Path, capsys: pytest.CaptureFixture[str]
+                                           ) -> None:
+    mine = tmp_path / "mine.yaml"
+    mine.write_text("influx:\n  window_margin_s: 5\n")
+    assert config.main([str(REPO / "config" / "config.yaml"), str(mine)]) == 0
+    shown = yaml.safe_load(capsys.readouterr().out)
+    assert shown["influx"]["window_margin_s"] == 5
+    assert shown["influx"]["export_margin_s"] == 20  # from config/config.yaml, kept by the merge
+    assert shown["figures"] == schema_defaults(raw_schema())["figures"]
+    mine.write_text("influx:\n  windw_margin_s: 5\n")
+    assert config.main([str(mine)]) == 1
+    assert "unknown key 'windw_margin_s'" in capsys.readouterr().err
+
+
+@pytest.mark.workflow
+@pytest.mark.parametrize("extra", [{"influx": {"windw_margin_s": 5}},
+                                   {"influx": {"docker": {"imgae": "x"}}},
+                                   {"figures": {"formt": "svg"}}])
+def test_snakemake_refuses_a_typo_naming_the_key(tmp_path: Path, extra: dict[str, Any]) -> None:
+    cfg = write_config(tmp_path, {"example": EXAMPLE}, **extra)
+    res = snakemake(tmp_path, cfg, "-n")
+    assert res.returncode != 0
+    typo = next(iter(extra.values()))
+    key = next(iter(typo))
+    key = next(iter(typo[key])) if isinstance(typo[key], dict) else key
+    assert f"'{key}' was unexpected" in res.output, res.output[-2000:]
+    assert not (tmp_path / "results").exists()
