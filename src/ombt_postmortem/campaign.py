@@ -10,7 +10,8 @@ from typing import Any
 
 import pandas as pd
 
-from .layout import HEAD_COLUMNS, INFLUX_NOTES, INFLUX_PROBLEMS, SIDES
+from .labels import run_labels
+from .layout import HEAD_COLUMNS, INFLUX_NOTES, INFLUX_PROBLEMS, LABEL, SIDES
 from .ombt.run import STATUS_FAILED, STATUS_OK, STATUS_PARTIAL
 from .ombt.stats import SIDE_COLUMNS
 from .params import Run
@@ -44,9 +45,10 @@ def build_table(
         for k in run.params:
             if k not in param_keys:
                 param_keys.append(k)
+    labels = run_labels(runs)
     rows = []
     for run in runs:
-        row: dict[str, Any] = {"run_id": run.run_id}
+        row: dict[str, Any] = {"run_id": run.run_id, LABEL: labels[run.run_id]}
         for k in param_keys:
             row[_param_column(k)] = run.params.get(k)
         o = dict(ombt.get(run.run_id) or {})
@@ -72,12 +74,17 @@ def build_table(
         rows.append(row)
     df = pd.DataFrame(rows)
     if df.empty:
-        df = pd.DataFrame(columns=["run_id", *HEAD_COLUMNS, *side_columns()])
+        df = pd.DataFrame(columns=["run_id", LABEL, *HEAD_COLUMNS, *side_columns()])
     return _parquet_safe(df)
 
 
+def param_columns(runs: Sequence[Run]) -> list[str]:
+    """The table's run-parameter columns (params.json keys, backup_dir too), in order."""
+    return [_param_column(k) for k in dict.fromkeys(k for run in runs for k in run.params)]
+
+
 def _param_column(key: str) -> str:
-    reserved = {"run_id", *HEAD_COLUMNS, *side_columns(), INFLUX_NOTES}
+    reserved = {"run_id", LABEL, *HEAD_COLUMNS, *side_columns(), INFLUX_NOTES}
     return f"param_{key}" if key in reserved else key
 
 

@@ -18,7 +18,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
-from ..layout import HIST, SIDES, run_key
+from ..layout import HIST, SIDES
 from .common import (
     PALETTE,
     FigureOptions,
@@ -35,6 +35,7 @@ from .common import (
     norm_key,
     param_columns,
     param_label,
+    run_name,
     series_styles,
     sorted_by,
     stem_of,
@@ -190,7 +191,7 @@ def _read_hists(table: pd.DataFrame, files: Mapping[str, Path | str] | None,
 def _run_title(prefix: str, row: pd.Series, shown: Sequence[str]) -> str:
     what = describe({c: row[c] for c in shown})
     head = f"{prefix}: latency distribution" if prefix else "latency distribution"
-    return f"{head}\nrun {what}" if what else f"{head}\nrun {row['run_id']}"
+    return f"{head}\nrun {what}" if what else f"{head}\nrun {run_name(row)}"
 
 
 def latency_histograms(table: pd.DataFrame, files: Mapping[str, Path | str] | None,
@@ -199,7 +200,8 @@ def latency_histograms(table: pd.DataFrame, files: Mapping[str, Path | str] | No
                        params: Sequence[str] | None = None, title: str = "",
                        hists: Mapping[str, pd.DataFrame] | None = None, workers: int = 1,
                        log: logging.Logger | None = None) -> FigureSet:
-    """One figure per run (named by its run key): client and server latency histograms.
+    """One figure per run (named by its label, see :func:`.common.run_name`): client and
+    server latency histograms.
 
     ``files`` maps run_id to its latency_hist.parquet; ``hists`` (run_id ->
     histogram frame) may be given instead. ``workers`` > 1 draws in that many processes.
@@ -209,7 +211,7 @@ def latency_histograms(table: pd.DataFrame, files: Mapping[str, Path | str] | No
     pcols = param_columns(table, params)
     shown = [c for c in pcols if c in fs.opts.group_by or table[c].nunique(dropna=False) > 1]
     for _, row in table.iterrows():
-        name = run_key(row["run_id"])
+        name = run_name(row)
         if row["run_id"] not in hists:
             fs.skip(name, f"no latency histogram ({HIST} missing)")
             continue

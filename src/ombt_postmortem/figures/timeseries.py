@@ -20,7 +20,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
-from ..layout import TIMESERIES, run_key
+from ..layout import TIMESERIES
 from ..ombt.run import run_window
 from .common import (
     LINESTYLES,
@@ -34,6 +34,7 @@ from .common import (
     finish_x,
     new_figure,
     param_columns,
+    run_name,
     set_y,
     styled,
 )
@@ -156,7 +157,8 @@ def bus_timeseries(table: pd.DataFrame, files: Mapping[str, Path | str] | None,
                    title: str = "", roles: Sequence[str] = ("bus",),
                    series: Mapping[str, pd.DataFrame] | None = None, workers: int = 1,
                    log: logging.Logger | None = None) -> FigureSet:
-    """One figure per run (named by its run key): CPU and memory of the ``roles`` hosts.
+    """One figure per run (named by its label, see :func:`.common.run_name`): CPU and memory
+    of the ``roles`` hosts.
 
     ``files`` maps run_id to its timeseries.parquet; ``series`` (run_id -> frame) may
     be given instead. ``workers`` > 1 draws in that many processes.
@@ -166,7 +168,7 @@ def bus_timeseries(table: pd.DataFrame, files: Mapping[str, Path | str] | None,
     shown = [c for c in pcols if c in fs.opts.group_by or table[c].nunique(dropna=False) > 1]
     for _, row in table.iterrows():
         run_id = row["run_id"]
-        name = run_key(run_id)
+        name = run_name(row)
         if series is not None:
             ts = series.get(run_id)
         else:
