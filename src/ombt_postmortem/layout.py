@@ -8,7 +8,7 @@ results API take their paths from here.
 
     <results>/<campaign>/
         campaign.parquet, campaign.csv, problems.csv,
-        params_calculated.json, all_stats.json, layout.json
+        params_calculated.json, all_stats.json, layout.json, campaign.ipynb
         runs/<run key>/ombt.parquet, agents.parquet, latency_hist.parquet,
                        metrics.parquet, timeseries.parquet,
                        messages.parquet, timeline.parquet, per_message.parquet
@@ -54,6 +54,7 @@ CAMPAIGN_CSV = "campaign.csv"
 PROBLEMS = "problems.csv"
 PARAMS_CALCULATED = "params_calculated.json"
 ALL_STATS = "all_stats.json"
+NOTEBOOK = "campaign.ipynb"  # the campaign notebook, executed (optional: notebook.enabled)
 
 #: the campaign rule's outputs, by the name the library gives them
 CAMPAIGN_FILES = {
