@@ -102,15 +102,18 @@ def open_campaign(path: Path | str, campaign: str | None = None) -> CampaignResu
     if not root.is_dir():
         raise NotAResultsFolder(f"{root}: not a folder (give results/<campaign> or results)")
     if campaign is not None:
-        return open_campaign(root / campaign) if _looks_like_campaign(root / campaign) \
-            else _raise_not_found(root, campaign)
+        if not _looks_like_campaign(root / campaign):
+            found = ", ".join(_campaigns_in(root)) or "none"
+            raise NotAResultsFolder(f"{root / campaign}: no results of campaign {campaign!r} "
+                                    f"(found: {found})")
+        return open_campaign(root / campaign)
     if _looks_like_campaign(root):
         return CampaignResults(layout.CampaignDir(root), _read_marker(root))
     if (root / layout.PARAMS_FILE).is_file():
         raise NotAResultsFolder(
             f"{root}: a campaign backup (it holds {layout.PARAMS_FILE}), not its results: "
             f"analyse it with the workflow, then open <results_dir>/<name>")
-    found = sorted(p.name for p in root.iterdir() if p.is_dir() and _looks_like_campaign(p))
+    found = _campaigns_in(root)
     if len(found) == 1:
         return open_campaign(root / found[0])
     if found:
@@ -126,10 +129,9 @@ def _looks_like_campaign(folder: Path) -> bool:
         (folder / layout.CAMPAIGN_PARQUET).is_file()
 
 
-def _raise_not_found(root: Path, campaign: str) -> CampaignResults:
-    found = sorted(p.name for p in root.iterdir() if p.is_dir() and _looks_like_campaign(p))
-    raise NotAResultsFolder(f"{root / campaign}: no results of campaign {campaign!r} "
-                            f"(found: {', '.join(found) or 'none'})")
+def _campaigns_in(root: Path) -> list[str]:
+    """The folders of ``root`` that hold a campaign's results (any layout version)."""
+    return sorted(p.name for p in root.iterdir() if p.is_dir() and _looks_like_campaign(p))
 
 
 def _read_marker(root: Path) -> dict[str, Any]:
@@ -512,7 +514,6 @@ def _same(value: Any, wanted: Any) -> bool:
         return _isnan(value) and _isnan(wanted)
     if hasattr(value, "item"):
         value = value.item()
-    if isinstance(value, bool) or isinstance(wanted, bool):
-        return value is wanted or (isinstance(value, bool) and isinstance(wanted, bool)
-                                   and value == wanted)
+    if isinstance(value, bool) or isinstance(wanted, bool):  # True is not 1 here
+        return isinstance(value, bool) and isinstance(wanted, bool) and value == wanted
     return bool(value == wanted)
