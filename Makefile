@@ -13,7 +13,7 @@ setup: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml
 	@PYTHON=$(PYTHON) bash ci/ensure-system.sh || true
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --disable-pip-version-check -e '.[test,slurm]'
+	$(BIN)/pip install -q --disable-pip-version-check -e '.[test,slurm,notebook]'
 	@touch $@
 
 run: setup

@@ -21,6 +21,7 @@ include: "workflow/rules/ombt.smk"
 include: "workflow/rules/influx.smk"
 include: "workflow/rules/campaign.smk"
 include: "workflow/rules/figures.smk"
+include: "workflow/rules/notebook.smk"
 
 
 rule all:

@@ -71,3 +71,24 @@ def side_expected(agents: dict) -> dict[str, float]:
         "ok_per_agent_max": max(ok), "fail_per_agent_min": min(fail),
         "fail_per_agent_mean": sum(fail) / len(fail), "fail_per_agent_max": max(fail),
     }
+
+
+def labels_by_what_varies(params: list[dict]) -> dict[str, str]:
+    """backup_dir -> ``k=v__k=v`` of the keys whose values differ (params.json order).
+
+    For params whose varying values are plain (letters, digits, ``.``, ``-``), as in the
+    example campaign: the product's rule (ombt_postmortem.labels) needs no escaping there.
+    """
+    keys: list[str] = []
+    for p in params:
+        keys += [k for k in p if k != "backup_dir" and k not in keys]
+    varying = [k for k in keys if len({json.dumps(p.get(k)) for p in params}) > 1]
+    out = {}
+    for p in params:
+        parts = []
+        for k in varying:
+            v = str(p[k])
+            assert v.replace(".", "").replace("-", "").isalnum(), v
+            parts.append(f"{k}={v}")
+        out[p["backup_dir"]] = "__".join(parts)
+    return out

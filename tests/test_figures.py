@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import EXAMPLE, controller_log
-from independent import histogram, load_sides
+from independent import histogram, labels_by_what_varies, load_sides
 from PIL import Image
 
 from ombt_postmortem.campaign_io import write_campaign
@@ -39,6 +39,8 @@ from ombt_postmortem.params import load_params, run_key
 PARAMS = list(dict.fromkeys(k for r in load_params(EXAMPLE) for k in r.params
                             if k != "backup_dir"))
 VALUES = ("rate", "latency_mean_ms", "latency_p50_ms", "latency_p99_ms")
+#: run_id -> the name of its per-run figures: the parameters that vary, computed here
+LABELS = labels_by_what_varies(json.loads((EXAMPLE / "params.json").read_text()))
 METRICS = ["min_usage_idle_bus", "min_usage_idle_ombt_server", "mem_used", "connections",
            "consumers", "queues", "exchanges", "fd_used", "sockets_used", "messages_delivered"]
 
@@ -241,10 +243,11 @@ def test_latency_histogram_per_run_equals_raw_json(built: tuple[pd.DataFrame, Pa
     some = table[table["nbr_clients"].isin([1, 6])]  # rpc-call and rpc-cast, < 1 ms or not
     fs = latency_histograms(some, hist_files(runs, some), tmp_path, params=PARAMS, title="example",
                             workers=2)
-    assert sorted(w.name for w in fs.written) == sorted(run_key(r) for r in some["run_id"])
+    assert sorted(w.name for w in fs.written) == sorted(LABELS[r] for r in some["run_id"])
+    run_of = {label: run_id for run_id, label in LABELS.items()}
     for w in fs.written:
         got = pd.read_csv(w.data).sort_values(["side", "decade", "bucket"])
-        want = expected_hist(EXAMPLE / w.name)
+        want = expected_hist(EXAMPLE / run_of[w.name])
         pd.testing.assert_frame_equal(got[want.columns].reset_index(drop=True), want,
                                       check_dtype=False, rtol=1e-12)
         check_image(w.figure)
@@ -258,9 +261,9 @@ def test_latency_histogram_skips_missing_and_empty_runs(built: tuple[pd.DataFram
     hists = {second: empty}
     fs = latency_histograms(table.iloc[:2], hist_files(runs, table), tmp_path, hists=hists)
     assert fs.written == []
-    assert dict(fs.skipped) == {run_key(first): "no latency histogram (latency_hist.parquet "
-                                                "missing)",
-                                run_key(second): "no latency recorded (status ok)"}
+    assert dict(fs.skipped) == {LABELS[first]: "no latency histogram (latency_hist.parquet "
+                                               "missing)",
+                                LABELS[second]: "no latency recorded (status ok)"}
     assert list(tmp_path.iterdir()) == [tmp_path / "manifest.csv"]
 
 
@@ -423,13 +426,13 @@ def test_bus_timeseries_of_the_export_shape(table: pd.DataFrame, tmp_path: Path,
     with caplog.at_level(logging.INFO):
         fs = bus_timeseries(rows, None, tmp_path, params=PARAMS, title="example",
                             series=series)
-    assert [w.name for w in fs.written] == [run_key(rows["run_id"].iloc[0])]
+    assert [w.name for w in fs.written] == [LABELS[rows["run_id"].iloc[0]]]
     check_image(fs.written[0].figure)
     check_timeseries_csv(fs.written[0].data, series[rows["run_id"].iloc[0]],
                          window(rows.iloc[0]))
     reasons = dict(fs.skipped)
-    assert "1 sample time(s)" in reasons[run_key(rows["run_id"].iloc[1])]
-    assert reasons[run_key(rows["run_id"].iloc[2])] == "no timeseries.parquet"
+    assert "1 sample time(s)" in reasons[LABELS[rows["run_id"].iloc[1]]]
+    assert reasons[LABELS[rows["run_id"].iloc[2]]] == "no timeseries.parquet"
     assert "figures timeseries: skipped" in caplog.text
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from conftest import EXAMPLE, snakemake, write_config
+from independent import labels_by_what_varies
 from test_figures import check_image, check_load_csv, expected_load
 
 pytestmark = pytest.mark.workflow
@@ -108,7 +109,10 @@ def test_overlay_histograms_and_comparison_exist(done: tuple[Path, str, str]) ->
     assert sorted(p.name for p in overlay.glob("*.png")) == [
         "call_type=rpc-call__side=client.png", "call_type=rpc-call__side=server.png"]
     hist = work / "results/router/figures/latency_hist"
-    assert len(list(hist.glob("*.png"))) == 4
+    # per-run figures are named by what varies in the campaign (nbr_clients, driver)
+    labels = labels_by_what_varies(json.loads((work / "router/params.json").read_text()))
+    assert sorted(p.stem for p in hist.glob("*.png")) == sorted(labels.values())
+    assert all(len(p.name) < 80 for p in hist.glob("*.png"))
     assert len([p for p in hist.glob("*.csv") if p.name != "manifest.csv"]) == 4
     comp = work / "results/comparison/load_curves"
     assert sorted(p.name for p in comp.glob("*.png")) == ["call_type=rpc-call.png"]

@@ -144,5 +144,5 @@ def test_csv_and_notebook_files(processed: Path, table: pd.DataFrame) -> None:
 
 def test_problems_csv_empty_on_good_campaign(processed: Path) -> None:
     problems = pd.read_csv(processed / "results/ex/problems.csv")
-    assert list(problems.columns) == ["run_id", "status", "problems"]
+    assert list(problems.columns) == ["run_id", "label", "status", "problems"]
     assert problems.empty

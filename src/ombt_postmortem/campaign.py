@@ -10,7 +10,8 @@ from typing import Any
 
 import pandas as pd
 
-from .layout import HEAD_COLUMNS, INFLUX_NOTES, INFLUX_PROBLEMS, SIDES
+from .labels import run_labels
+from .layout import HEAD_COLUMNS, INFLUX_NOTES, INFLUX_PROBLEMS, LABEL, SIDES
 from .ombt.run import STATUS_FAILED, STATUS_OK, STATUS_PARTIAL
 from .ombt.stats import SIDE_COLUMNS
 from .params import Run
@@ -46,13 +47,11 @@ def build_table(
         for k in run.params:
             if k not in param_keys:
                 param_keys.append(k)
-    reserved = {"run_id", *HEAD_COLUMNS, *side_columns(), INFLUX_NOTES}
-    for table_rows in (ombt, metrics or {}):
-        for r in table_rows.values():
-            reserved.update(r or {})
+    reserved = _reserved(ombt, metrics)
+    labels = run_labels(runs)
     rows = []
     for run in runs:
-        row: dict[str, Any] = {"run_id": run.run_id}
+        row: dict[str, Any] = {"run_id": run.run_id, LABEL: labels[run.run_id]}
         for k in param_keys:
             row[_param_column(k, reserved)] = run.params.get(k)
         o = dict(ombt.get(run.run_id) or {})
@@ -78,8 +77,23 @@ def build_table(
         rows.append(row)
     df = pd.DataFrame(rows)
     if df.empty:
-        df = pd.DataFrame(columns=["run_id", *HEAD_COLUMNS, *side_columns()])
-    return _parquet_safe(df)
+        df = pd.DataFrame(columns=["run_id", LABEL, *HEAD_COLUMNS, *side_columns()])
+    df = _parquet_safe(df)
+    df.attrs[PARAM_COLUMNS] = [_param_column(k, reserved) for k in param_keys]
+    return df
+
+
+#: ``table.attrs[PARAM_COLUMNS]``: the run-parameter columns of a table from build_table
+PARAM_COLUMNS = "param_columns"
+
+
+def _reserved(*stage_rows: Mapping[str, Mapping[str, Any]] | None) -> set[str]:
+    """The table's own column names: those of every stage's rows, and the fixed ones."""
+    reserved = {"run_id", LABEL, *HEAD_COLUMNS, *side_columns(), INFLUX_NOTES}
+    for rows in stage_rows:
+        for r in (rows or {}).values():
+            reserved.update(r or {})
+    return reserved
 
 
 def _param_column(key: str, reserved: set[str]) -> str:

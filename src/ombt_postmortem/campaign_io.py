@@ -14,6 +14,7 @@ import pandas as pd
 from . import arrow_io as aio
 from . import layout
 from .campaign import (
+    PARAM_COLUMNS,
     Distribution,
     all_stats,
     build_table,
@@ -39,7 +40,7 @@ NOTEBOOK_METRIC_GROUPS = {
     "fd_used": "rabbitmq_node",
     "sockets_used": "rabbitmq_node",
 }
-PROBLEM_COLUMNS = ["run_id", "status", "problems"]
+PROBLEM_COLUMNS = ["run_id", layout.LABEL, "status", "problems"]
 
 
 @dataclass(frozen=True)
@@ -111,7 +112,8 @@ def write_campaign_outputs(
     bad = table[table["status"] != "ok"][PROBLEM_COLUMNS]
     bad.to_csv(outputs["problems"], index=False)
     if "layout" in outputs:
-        write_layout_marker(Path(outputs["layout"]), name, len(table))
+        write_layout_marker(Path(outputs["layout"]), name, len(table),
+                            table.attrs[PARAM_COLUMNS])
     log.info("campaign %s: %d runs, %d ok, %d partial, %d failed", name, len(table),
              int((table["status"] == "ok").sum()), int((table["status"] == "partial").sum()),
              int((table["status"] == "failed").sum()))
@@ -129,11 +131,13 @@ def write_campaign(campaign_dir: Path | str, cdir: layout.CampaignDir, with_metr
                                   cdir.campaign_files(), cdir.root.name, strict, log)
 
 
-def write_layout_marker(path: Path, name: str, n_runs: int) -> None:
-    """layout.json: which layout wrote this results folder (read by the results API)."""
+def write_layout_marker(path: Path, name: str, n_runs: int, params: Sequence[str] = ()) -> None:
+    """layout.json: which layout wrote this results folder, and the table's run-parameter
+    columns (``params``, in params.json order); read by the results API."""
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps({"layout_version": layout.LAYOUT_VERSION, "campaign": name,
-                                "runs": n_runs}, indent=2) + "\n", encoding="utf-8")
+                                "runs": n_runs, "params": list(params)}, indent=2) + "\n",
+                    encoding="utf-8")
 
 
 def _metric_columns(metrics: dict[str, dict[str, Any]] | None) -> set[str]:

@@ -8,7 +8,7 @@ results API take their paths from here.
 
     <results>/<campaign>/
         campaign.parquet, campaign.csv, problems.csv,
-        params_calculated.json, all_stats.json, layout.json
+        params_calculated.json, all_stats.json, layout.json, campaign.ipynb
         runs/<run key>/ombt.parquet, agents.parquet, latency_hist.parquet,
                        metrics.parquet, timeseries.parquet,
                        messages.parquet, timeline.parquet, per_message.parquet
@@ -31,7 +31,7 @@ DOCKER_LOG_SUFFIX = "_docker.log"  # the controller's stdout/stderr: human text,
 
 # ------------------------------------------------------------------ the outputs
 #: bumped whenever a file below is renamed or changes meaning; written to layout.json
-LAYOUT_VERSION = 2
+LAYOUT_VERSION = 3  # 3: the table's "label" column, per-run figures named by it
 LAYOUT_FILE = "layout.json"
 
 RUNS_DIR = "runs"
@@ -54,6 +54,7 @@ CAMPAIGN_CSV = "campaign.csv"
 PROBLEMS = "problems.csv"
 PARAMS_CALCULATED = "params_calculated.json"
 ALL_STATS = "all_stats.json"
+NOTEBOOK = "campaign.ipynb"  # the campaign notebook, executed (optional: notebook.enabled)
 
 #: the campaign rule's outputs, by the name the library gives them
 CAMPAIGN_FILES = {
@@ -69,12 +70,14 @@ CAMPAIGN_FILES = {
 SIDES = ("client", "server")  # ombt's two sides; side columns are "<side>_<stat>"
 #: the columns every campaign table starts with, after run_id and the params
 HEAD_COLUMNS = ("status", "problems", "n_clients", "n_servers")
+#: the campaign table's column naming each run by what varies (ombt_postmortem.labels)
+LABEL = "label"
 CONTROLLER_FILES = "controller_files"
 INFLUX_PROBLEMS = "influx_problems"  # metrics.parquet: the stage's problems, ";"-joined
 INFLUX_NOTES = "influx_notes"  # metrics.parquet and the table: what the stage noticed
 #: columns of the campaign table that are computed, not run parameters (besides the
 #: "<side>_*" columns and the stages' figures)
-COMPUTED_COLUMNS = frozenset({"run_id", "backup_dir", *HEAD_COLUMNS, CONTROLLER_FILES,
+COMPUTED_COLUMNS = frozenset({"run_id", LABEL, "backup_dir", *HEAD_COLUMNS, CONTROLLER_FILES,
                               INFLUX_NOTES, INFLUX_PROBLEMS})
 
 #: the folder of the campaign comparison, under the results folder

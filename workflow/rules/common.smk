@@ -106,11 +106,12 @@ def campaign_outputs(name):
 
 
 def all_outputs():
-    """Everything `rule all` asks for; figure_outputs comes from figures.smk."""
+    """Everything `rule all` asks for; figure_outputs comes from figures.smk,
+    notebook_outputs from notebook.smk."""
     return [
         path
         for name in CAMPAIGNS
-        for path in [*campaign_outputs(name), *figure_outputs(name)]
+        for path in [*campaign_outputs(name), *figure_outputs(name), *notebook_outputs(name)]
     ]
 
 

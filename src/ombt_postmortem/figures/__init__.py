@@ -14,6 +14,12 @@ the figures written and those skipped (with the reason):
 - :func:`campaign_comparison` load curves of several campaigns, one colour per campaign
 - :func:`campaign_table_html` the campaign table as an HTML page
 
+Each kind is drawn panel by panel by a function that draws into a given
+matplotlib Axes (``draw_load_panel``, ``draw_resource_panel``,
+``draw_histogram_panel``, ``draw_cdf_panel``, ``draw_timeseries_panel``): the
+written figures are made of them, and :mod:`ombt_postmortem.results` redraws any
+kind for chosen runs into the caller's Axes with them.
+
 Example::
 
     import pandas as pd

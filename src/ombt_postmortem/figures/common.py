@@ -27,7 +27,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, NullLocator
 
 from ..figspec import FORMATS, FigureOptions  # noqa: F401  (re-exported)
-from ..layout import COMPUTED_COLUMNS, SIDES  # noqa: F401  (SIDES re-exported)
+from ..layout import COMPUTED_COLUMNS, LABEL, SIDES, run_key  # noqa: F401  (SIDES re-exported)
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -103,6 +103,15 @@ def slug(v: Any) -> str:
 def stem_of(keys: Mapping[str, Any]) -> str:
     """File name of a figure from its group: ``driver=broker__call_type=rpc-call``."""
     return "__".join(f"{slug(k)}={slug(v)}" for k, v in keys.items()) or "all"
+
+
+def run_name(row: Mapping[str, Any] | pd.Series) -> str:
+    """A run's name in per-run figure file names and titles: its ``label`` (the parameters
+    that vary within the campaign, :mod:`ombt_postmortem.labels`), else its run key."""
+    label = row.get(LABEL)
+    if isinstance(label, str) and label:
+        return label
+    return run_key(str(row["run_id"]))
 
 
 def describe(keys: Mapping[str, Any]) -> str:

@@ -15,10 +15,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
-from ..layout import HIST, SIDES, run_key
+from ..layout import HIST, SIDES
 from .common import (
     PALETTE,
     FigureOptions,
@@ -35,6 +36,7 @@ from .common import (
     norm_key,
     param_columns,
     param_label,
+    run_name,
     series_styles,
     sorted_by,
     stem_of,
@@ -102,6 +104,41 @@ def _latency_axis(ax: Any, lo: float, hi: float) -> None:
     log_ticks(ax.xaxis, hi / lo)
 
 
+def draw_histogram_panel(ax: Axes, data: pd.DataFrame, side: str, colour: Any,
+                         limits: tuple[float, float] | None = None, label: str | None = None,
+                         outline: bool = False) -> bool:
+    """One side's histogram of :func:`histogram_data`'s frame into ``ax``: bars (area =
+    share of the side's latencies), or with ``outline`` a step line (to overlay several
+    runs; ``label`` names it in a legend). ``limits``: the latency axis (ms), default the
+    side's buckets. True when the bucket below 1 ms holds latencies (drawn hatched)."""
+    d = data[data["side"] == side]
+    if limits is None:
+        nz = d[d["count"] > 0]
+        limits = (float(nz["drawn_lower_ms"].min()), float(nz["upper_ms"].max()))
+    open_low = d["lower_ms"] <= 0
+    height = d["density_pct_per_decade"]
+    below_one = False
+    if outline:
+        edges = np.append(d["drawn_lower_ms"].to_numpy(float), float(d["upper_ms"].iloc[-1]))
+        ax.stairs(height.to_numpy(float), edges, color=colour, label=label, linewidth=1.6)
+    else:
+        ax.bar(d["drawn_lower_ms"], height, width=d["upper_ms"] - d["drawn_lower_ms"],
+               align="edge", color=colour, edgecolor="white", linewidth=0.5, label=label)
+        if (open_low & (d["count"] > 0)).any():
+            below_one = True
+            lows = d[open_low]
+            ax.bar(lows["drawn_lower_ms"], lows["density_pct_per_decade"],
+                   width=lows["upper_ms"] - lows["drawn_lower_ms"], align="edge",
+                   color="none", edgecolor="0.2", hatch="///", linewidth=0.5)
+    n = int(d["count"].sum())
+    ax.set_title(f"{side} side: {n:,} latencies")
+    ax.set_ylabel("% of latencies\nper decade")
+    top = max(float(height.max()) * 1.1, 1.0)
+    ax.set_ylim(0, max(top, ax.get_ylim()[1]) if outline else top)
+    _latency_axis(ax, *limits)
+    return below_one
+
+
 @styled
 def draw_histogram(data: pd.DataFrame, title: str) -> Figure | None:
     """One panel per side with latencies: bars of the share of latencies per bucket."""
@@ -113,22 +150,7 @@ def draw_histogram(data: pd.DataFrame, title: str) -> Figure | None:
     lo, hi = float(nz["drawn_lower_ms"].min()), float(nz["upper_ms"].max())
     below_one = False
     for ax, side, colour in zip(axes, sides, PALETTE, strict=False):
-        d = data[data["side"] == side]
-        open_low = d["lower_ms"] <= 0
-        height = d["density_pct_per_decade"]
-        ax.bar(d["drawn_lower_ms"], height, width=d["upper_ms"] - d["drawn_lower_ms"],
-               align="edge", color=colour, edgecolor="white", linewidth=0.5)
-        if (open_low & (d["count"] > 0)).any():
-            below_one = True
-            lows = d[open_low]
-            ax.bar(lows["drawn_lower_ms"], lows["density_pct_per_decade"],
-                   width=lows["upper_ms"] - lows["drawn_lower_ms"], align="edge",
-                   color="none", edgecolor="0.2", hatch="///", linewidth=0.5)
-        n = int(d["count"].sum())
-        ax.set_title(f"{side} side: {n:,} latencies")
-        ax.set_ylabel("% of latencies\nper decade")
-        ax.set_ylim(0, max(float(height.max()) * 1.1, 1.0))
-        _latency_axis(ax, lo, hi)
+        below_one = draw_histogram_panel(ax, data, side, colour, (lo, hi)) or below_one
     finish_x(axes, 1, "latency (ms, log scale); bars: ombt's buckets, bar area = share of "
                       "the side's latencies")
     fig.suptitle(title)
@@ -137,6 +159,30 @@ def draw_histogram(data: pd.DataFrame, title: str) -> Figure | None:
                    ["everything below 1 ms\n(drawn over 0.1-1 ms)"], loc="outside lower right",
                    title="hatched bucket")
     return fig
+
+
+def draw_cdf_panel(ax: Axes, data: pd.DataFrame, series: Sequence[str],
+                   styles: Mapping[tuple[str, ...], Mapping[str, Any]] | None = None,
+                   limits: tuple[float, float] | None = None) -> dict[str, Any]:
+    """Cumulative latency distributions into ``ax``: one curve per ``series`` value of
+    ``data`` (rows of :func:`cdf_data` plus the ``series`` columns). ``limits``: the
+    latency axis (ms), default the data's. Returns the legend's handles."""
+    if styles is None:
+        styles = series_styles(data, series, None)
+    if limits is None:
+        limits = (float(data["latency_ms"].min()), float(data["latency_ms"].max()))
+    handles: dict[str, Any] = {}
+    for key, s in data.groupby(list(series), sort=False, dropna=False):
+        key = key if isinstance(key, tuple) else (key,)
+        label = line_label(dict(zip(series, key, strict=True)))
+        (h,) = ax.plot(s["latency_ms"], s["cum_share_pct"], label=label, markersize=3,
+                       **styles[norm_key(key)])
+        handles.setdefault(label, h)
+    ax.set_ylim(0, 101)
+    ax.set_yticks([0, 25, 50, 75, 90, 99])
+    ax.set_ylabel("latencies below (%)")
+    _latency_axis(ax, *limits)
+    return handles
 
 
 @styled
@@ -151,17 +197,9 @@ def draw_overlay(facets: Sequence[tuple[Any, str, pd.DataFrame]], x: str,
     hi = float(all_series["latency_ms"].max())
     handles: dict[str, Any] = {}
     for ax, (xv, panel, d) in zip(axes, facets, strict=True):
-        for key, s in d.groupby(list(series), sort=False, dropna=False):
-            key = key if isinstance(key, tuple) else (key,)
-            label = line_label(dict(zip(series, key, strict=True)))
-            (h,) = ax.plot(s["latency_ms"], s["cum_share_pct"], label=label, markersize=3,
-                           **styles[norm_key(key)])
+        for label, h in draw_cdf_panel(ax, d, series, styles, (lo, hi)).items():
             handles.setdefault(label, h)
         ax.set_title(f"{param_label(x)} = {fmt_value(xv)}" + (f"\n{panel}" if panel else ""))
-        ax.set_ylim(0, 101)
-        ax.set_yticks([0, 25, 50, 75, 90, 99])
-        ax.set_ylabel("latencies below (%)")
-        _latency_axis(ax, lo, hi)
     finish_x(axes, ncols, "latency (ms, log scale)")
     for i, ax in enumerate(axes):
         if i % ncols:
@@ -190,7 +228,7 @@ def _read_hists(table: pd.DataFrame, files: Mapping[str, Path | str] | None,
 def _run_title(prefix: str, row: pd.Series, shown: Sequence[str]) -> str:
     what = describe({c: row[c] for c in shown})
     head = f"{prefix}: latency distribution" if prefix else "latency distribution"
-    return f"{head}\nrun {what}" if what else f"{head}\nrun {row['run_id']}"
+    return f"{head}\nrun {what}" if what else f"{head}\nrun {run_name(row)}"
 
 
 def latency_histograms(table: pd.DataFrame, files: Mapping[str, Path | str] | None,
@@ -199,7 +237,8 @@ def latency_histograms(table: pd.DataFrame, files: Mapping[str, Path | str] | No
                        params: Sequence[str] | None = None, title: str = "",
                        hists: Mapping[str, pd.DataFrame] | None = None, workers: int = 1,
                        log: logging.Logger | None = None) -> FigureSet:
-    """One figure per run (named by its run key): client and server latency histograms.
+    """One figure per run (named by its label, see :func:`.common.run_name`): client and
+    server latency histograms.
 
     ``files`` maps run_id to its latency_hist.parquet; ``hists`` (run_id ->
     histogram frame) may be given instead. ``workers`` > 1 draws in that many processes.
@@ -209,7 +248,7 @@ def latency_histograms(table: pd.DataFrame, files: Mapping[str, Path | str] | No
     pcols = param_columns(table, params)
     shown = [c for c in pcols if c in fs.opts.group_by or table[c].nunique(dropna=False) > 1]
     for _, row in table.iterrows():
-        name = run_key(row["run_id"])
+        name = run_name(row)
         if row["run_id"] not in hists:
             fs.skip(name, f"no latency histogram ({HIST} missing)")
             continue

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
@@ -100,53 +101,67 @@ def draw_load_curves(data: pd.DataFrame, x: str, series: Sequence[str], title: s
     if not panels:
         return None
     styles = series_styles(data, series, colour_by)
-    numeric_x = pd.api.types.is_numeric_dtype(data[x])
     ncols = 2
     fig, axes = new_figure(len(panels), ncols=ncols, panel_size=(5.2, 3.5), legend_width=2.6)
     handles: dict[str, Line2D] = {}
-    steady_handle: Line2D | None = None
     for ax, (metric, side) in zip(axes, panels, strict=True):
-        d = data[data["side"] == side]
-        if numeric_x:
-            set_x(ax, data[x])
-            steps = dodge_steps(d, x, series, "latency_mean_ms")
-        for key, s in d.groupby(list(series), sort=False, dropna=False):
-            key = key if isinstance(key, tuple) else (key,)
-            st = styles[norm_key(key)]
-            label = line_label(dict(zip(series, key, strict=True)))
-            if metric == "rate":
-                xs = s[x] if numeric_x else s[x].astype(str)
-                (h,) = ax.plot(xs, s["rate"], label=label, clip_on=False, **st)
-                if s[STEADY].notna().any():
-                    (hs,) = ax.plot(xs, s[STEADY], clip_on=False, color=st["color"],
-                                    marker=st["marker"], markerfacecolor="none",
-                                    linestyle=":", linewidth=1.0)
-                    steady_handle = hs
-            else:
-                # a bar from p50 to p99 (the mean may lie outside it), then the mean;
-                # series sharing an x value are spread sideways a little
-                xs = dodged(ax, s[x], steps.loc[s.index]) if numeric_x else s[x].astype(str)
-                ax.vlines(xs, s["latency_p50_ms"], s["latency_p99_ms"], color=st["color"],
-                          linewidth=2.6, alpha=0.45)
-                (h,) = ax.plot(xs, s["latency_mean_ms"], label=label, **st)
-            cols = ["rate"] if metric == "rate" else list(LOAD_VALUES[1:])
-            if s[cols].notna().any().any():  # the legend lists the series drawn
-                handles.setdefault(label, h)
-        ax.set_title(PANEL_TITLES[(metric, side)])
-        if metric == "rate":
-            ax.set_ylabel("rate (msg/s)")
-            set_y(ax, pd.concat([d["rate"], d[STEADY]]))
-        else:
-            ax.set_ylabel("latency (ms)")
-            set_y(ax, d[list(LOAD_VALUES[1:])].to_numpy().ravel())
+        for label, h in draw_load_panel(ax, data, x, series, metric, side, styles).items():
+            handles.setdefault(label, h)
     finish_x(axes, ncols, param_label(x))
     fig.suptitle(title)
-    if steady_handle is not None:  # dotted, hollow markers: whatever the series' colour
-        handles[STEADY_LABEL] = Line2D([], [], color="0.3", marker="o", markerfacecolor="none",
-                                       linestyle=":", linewidth=1.0)
+    steady = handles.pop(STEADY_LABEL, None)  # last in the legend, whatever its place
+    if steady is not None:
+        handles[STEADY_LABEL] = steady
     fig.legend(list(handles.values()), list(handles.keys()), title=legend_title(series),
                loc="outside right center")
     return fig
+
+
+def draw_load_panel(ax: Axes, data: pd.DataFrame, x: str, series: Sequence[str], metric: str,
+                    side: str, styles: Mapping[tuple[str, ...], Mapping[str, Any]] | None = None,
+                    ) -> dict[str, Line2D]:
+    """One panel of the load curves into ``ax``: ``metric`` (``rate``, or ``latency``: the
+    mean with a p50-p99 bar) of ``side`` against ``x``, one line per ``series`` value, from
+    :func:`load_curve_data`'s frame. Returns the legend's handles of the series drawn."""
+    if styles is None:
+        styles = series_styles(data, series, None)
+    numeric_x = pd.api.types.is_numeric_dtype(data[x])
+    handles: dict[str, Line2D] = {}
+    d = data[data["side"] == side]
+    if numeric_x:
+        set_x(ax, data[x])
+        steps = dodge_steps(d, x, series, "latency_mean_ms")
+    for key, s in d.groupby(list(series), sort=False, dropna=False):
+        key = key if isinstance(key, tuple) else (key,)
+        st = styles[norm_key(key)]
+        label = line_label(dict(zip(series, key, strict=True)))
+        if metric == "rate":
+            xs = s[x] if numeric_x else s[x].astype(str)
+            (h,) = ax.plot(xs, s["rate"], label=label, clip_on=False, **st)
+            if s[STEADY].notna().any():
+                ax.plot(xs, s[STEADY], clip_on=False, color=st["color"], marker=st["marker"],
+                        markerfacecolor="none", linestyle=":", linewidth=1.0)
+                handles[STEADY_LABEL] = Line2D([], [], color="0.3", marker="o",
+                                               markerfacecolor="none", linestyle=":",
+                                               linewidth=1.0)
+        else:
+            # a bar from p50 to p99 (the mean may lie outside it), then the mean;
+            # series sharing an x value are spread sideways a little
+            xs = dodged(ax, s[x], steps.loc[s.index]) if numeric_x else s[x].astype(str)
+            ax.vlines(xs, s["latency_p50_ms"], s["latency_p99_ms"], color=st["color"],
+                      linewidth=2.6, alpha=0.45)
+            (h,) = ax.plot(xs, s["latency_mean_ms"], label=label, **st)
+        cols = ["rate"] if metric == "rate" else list(LOAD_VALUES[1:])
+        if s[cols].notna().any().any():  # the legend lists the series drawn
+            handles.setdefault(label, h)
+    ax.set_title(PANEL_TITLES[(metric, side)])
+    if metric == "rate":
+        ax.set_ylabel("rate (msg/s)")
+        set_y(ax, pd.concat([d["rate"], d[STEADY]]))
+    else:
+        ax.set_ylabel("latency (ms)")
+        set_y(ax, d[list(LOAD_VALUES[1:])].to_numpy().ravel())
+    return handles
 
 
 def load_curves(table: pd.DataFrame, out_dir: Path | str, opts: FigureOptions | None = None,

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from .common import (
@@ -111,34 +112,49 @@ def draw_resources(data: pd.DataFrame, x: str, series: Sequence[str], title: str
     styles = series_styles(data, series, None)
     ncols = 3 if len(names) > 4 else 2 if len(names) > 1 else 1
     fig, axes = new_figure(len(names), ncols=ncols, panel_size=(4.4, 3.0), legend_width=2.4)
-    numeric_x = pd.api.types.is_numeric_dtype(data[x])
     handles: dict[str, Any] = {}
     for ax, name in zip(axes, names, strict=True):
-        d = data[data["metric"] == name]
-        m = metrics.get(name, Metric(name, ""))
-        if numeric_x:
-            set_x(ax, data[x])
-            steps = dodge_steps(d, x, series, "value")
-        for key, s in d.groupby(list(series), sort=False, dropna=False):
-            key = key if isinstance(key, tuple) else (key,)
-            label = line_label(dict(zip(series, key, strict=True)))
-            xs = dodged(ax, s[x], steps.loc[s.index], frac=0.006) if numeric_x else s[x].astype(
-                str)
-            (h,) = ax.plot(xs, s["value"], label=label, clip_on=False,
-                           **styles[norm_key(key)])
-            if s["value"].notna().any():  # the legend lists the series drawn
-                handles.setdefault(label, h)
-        ax.set_title(m.title)
-        ax.set_ylabel(m.ylabel)
-        if m.percent:
-            ax.set_ylim(0, 100)
-        else:
-            set_y(ax, d["value"])
+        drawn = draw_resource_panel(ax, data, name, x, series, metrics.get(name, Metric(name, "")),
+                                    styles)
+        for label, h in drawn.items():
+            handles.setdefault(label, h)
     finish_x(axes, ncols, param_label(x))
     fig.suptitle(title)
     fig.legend(list(handles.values()), list(handles.keys()), title=legend_title(series),
                loc="outside right center")
     return fig
+
+
+def draw_resource_panel(ax: Axes, data: pd.DataFrame, name: str, x: str, series: Sequence[str],
+                        m: Metric,
+                        styles: Mapping[tuple[str, ...], Mapping[str, Any]] | None = None,
+                        ) -> dict[str, Any]:
+    """One metric's panel into ``ax``: metric ``name`` of :func:`resource_data`'s frame
+    against ``x``, one line per ``series`` value. Returns the legend's handles."""
+    if styles is None:
+        styles = series_styles(data, series, None)
+    numeric_x = pd.api.types.is_numeric_dtype(data[x])
+    handles: dict[str, Any] = {}
+    d = data[data["metric"] == name]
+    if numeric_x:
+        set_x(ax, data[x])
+        steps = dodge_steps(d, x, series, "value")
+    for key, s in d.groupby(list(series), sort=False, dropna=False):
+        key = key if isinstance(key, tuple) else (key,)
+        label = line_label(dict(zip(series, key, strict=True)))
+        xs = dodged(ax, s[x], steps.loc[s.index], frac=0.006) if numeric_x else s[x].astype(
+            str)
+        (h,) = ax.plot(xs, s["value"], label=label, clip_on=False,
+                       **styles[norm_key(key)])
+        if s["value"].notna().any():  # the legend lists the series drawn
+            handles.setdefault(label, h)
+    ax.set_title(m.title)
+    ax.set_ylabel(m.ylabel)
+    if m.percent:
+        ax.set_ylim(0, 100)
+    else:
+        set_y(ax, d["value"])
+    return handles
 
 
 def resources_vs_load(table: pd.DataFrame, out_dir: Path | str,

@@ -10,6 +10,7 @@ from typing import Any
 
 import pandas as pd
 
+from ..layout import LABEL
 from .common import param_columns
 
 #: the columns shown first, after the varying parameters (the rest follow, all of them)
@@ -49,10 +50,10 @@ def _cell(v: Any) -> tuple[str, bool]:
 
 
 def column_order(table: pd.DataFrame, params: Sequence[str] | None = None) -> list[str]:
-    """run_id, the parameters that vary, the key results, then every other column."""
+    """run_id, its label, the parameters that vary, the key results, then every other column."""
     pcols = param_columns(table, params)
     varying = [c for c in pcols if table[c].nunique(dropna=False) > 1]
-    first = ["run_id", *varying, *[c for c in KEY_COLUMNS if c in table.columns]]
+    first = ["run_id", LABEL, *varying, *[c for c in KEY_COLUMNS if c in table.columns]]
     return [*dict.fromkeys([c for c in first if c in table.columns]),
             *[c for c in table.columns if c not in first]]
 

@@ -17,10 +17,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
-from ..layout import TIMESERIES, run_key
+from ..layout import TIMESERIES
 from ..ombt.run import run_window
 from .common import (
     LINESTYLES,
@@ -34,6 +35,7 @@ from .common import (
     finish_x,
     new_figure,
     param_columns,
+    run_name,
     set_y,
     styled,
 )
@@ -108,6 +110,47 @@ def timeseries_data(ts: pd.DataFrame, window: tuple[float, float],
                  "unit"]]
 
 
+def draw_timeseries_panel(ax: Axes, data: pd.DataFrame, panel: str, *,
+                          hosts: Sequence[str] | None = None,
+                          kinds: Sequence[tuple[str, str]] | None = None,
+                          xlim: tuple[float, float] | None = None, prefix: str = "",
+                          colours: Sequence[Any] | None = None,
+                          window: bool = True) -> dict[str, Any]:
+    """One panel (``cpu`` or ``memory``) of :func:`timeseries_data`'s frame into ``ax``:
+    one line per host and series against the seconds since the test start, the test
+    window shaded (``window``). ``hosts``/``kinds`` fix the colour of each host and the
+    marker of each (measurement, field); ``colours`` replaces the host colours (e.g. one
+    colour per run when several runs share the Axes), ``prefix`` starts each line's label.
+    Returns the legend's handles."""
+    pts = data[data["panel"] == panel]
+    win = data[data["panel"] == "test window"]["t_s"].tolist()
+    hosts = list(hosts if hosts is not None else dict.fromkeys(pts["host"]))
+    kinds = list(kinds if kinds is not None
+                 else dict.fromkeys(zip(pts["measurement"], pts["field"], strict=True)))
+    palette = list(colours) if colours else PALETTE
+    handles: dict[str, Any] = {}
+    if window and len(win) == 2:
+        ax.axvspan(win[0], win[1], color="0.85", zorder=0)
+    for (meas, fld, host), s in pts.groupby(["measurement", "field", "host"], sort=False):
+        j = kinds.index((meas, fld))
+        spec = next(x for x in SERIES if x.measurement == meas and x.field == fld)
+        label = f"{prefix}{host}: {spec.label}"
+        (h,) = ax.plot(s["t_s"], s["value"], label=label,
+                       color=palette[hosts.index(host) % len(palette)],
+                       marker=MARKERS[j % len(MARKERS)],
+                       linestyle=LINESTYLES[j % len(LINESTYLES)])
+        handles.setdefault(label, h)
+    ax.set_title(PANEL_TITLES[panel])
+    ax.set_ylabel(PANEL_UNITS[panel])
+    if panel == "cpu":
+        ax.set_ylim(0, 100)
+    else:
+        set_y(ax, pts["value"])
+    if xlim is not None:
+        ax.set_xlim(*xlim)
+    return handles
+
+
 @styled
 def draw_timeseries(data: pd.DataFrame, title: str) -> Figure:
     panels = [p for p in ("cpu", "memory") if (data["panel"] == p).any()]
@@ -120,24 +163,10 @@ def draw_timeseries(data: pd.DataFrame, title: str) -> Figure:
     pad = (hi - lo) * 0.03 or 1.0
     handles: dict[str, Any] = {}
     for ax, panel in zip(axes, panels, strict=True):
-        d = pts[pts["panel"] == panel]
-        ax.axvspan(win[0], win[1], color="0.85", zorder=0)
-        for (meas, fld, host), s in d.groupby(["measurement", "field", "host"], sort=False):
-            j = kinds.index((meas, fld))
-            spec = next(x for x in SERIES if x.measurement == meas and x.field == fld)
-            label = f"{host}: {spec.label}"
-            (h,) = ax.plot(s["t_s"], s["value"], label=label,
-                           color=PALETTE[hosts.index(host) % len(PALETTE)],
-                           marker=MARKERS[j % len(MARKERS)],
-                           linestyle=LINESTYLES[j % len(LINESTYLES)])
+        drawn = draw_timeseries_panel(ax, data, panel, hosts=hosts, kinds=kinds,
+                                      xlim=(lo - pad, hi + pad))
+        for label, h in drawn.items():
             handles.setdefault(label, h)
-        ax.set_title(PANEL_TITLES[panel])
-        ax.set_ylabel(PANEL_UNITS[panel])
-        if panel == "cpu":
-            ax.set_ylim(0, 100)
-        else:
-            set_y(ax, d["value"])
-        ax.set_xlim(lo - pad, hi + pad)
     finish_x(axes, 1, "time since the test start (s)")
     fig.suptitle(title)
     labels = list(handles)
@@ -156,7 +185,8 @@ def bus_timeseries(table: pd.DataFrame, files: Mapping[str, Path | str] | None,
                    title: str = "", roles: Sequence[str] = ("bus",),
                    series: Mapping[str, pd.DataFrame] | None = None, workers: int = 1,
                    log: logging.Logger | None = None) -> FigureSet:
-    """One figure per run (named by its run key): CPU and memory of the ``roles`` hosts.
+    """One figure per run (named by its label, see :func:`.common.run_name`): CPU and memory
+    of the ``roles`` hosts.
 
     ``files`` maps run_id to its timeseries.parquet; ``series`` (run_id -> frame) may
     be given instead. ``workers`` > 1 draws in that many processes.
@@ -166,7 +196,7 @@ def bus_timeseries(table: pd.DataFrame, files: Mapping[str, Path | str] | None,
     shown = [c for c in pcols if c in fs.opts.group_by or table[c].nunique(dropna=False) > 1]
     for _, row in table.iterrows():
         run_id = row["run_id"]
-        name = run_key(run_id)
+        name = run_name(row)
         if series is not None:
             ts = series.get(run_id)
         else:
