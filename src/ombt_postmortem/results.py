@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from . import layout
+from .errors import OmbtPostmortemError
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -56,7 +57,7 @@ _WRITTEN_BY = {
 }
 
 
-class ResultsError(Exception):
+class ResultsError(OmbtPostmortemError):
     """The results folder cannot be read as asked; the message says why and what to do."""
 
 
