@@ -84,7 +84,7 @@ def analyse_messages(folder: Path, run_id: str, keep_per_message: bool = False
         return MessagesResult(summary=row, timeline=TIMELINE_SCHEMA.empty_table(),
                               per_message=PER_MESSAGE_SCHEMA.empty_table()
                               if keep_per_message else None, problems=problems)
-    ln = lines_of(parsed)
+    ln = lines_of(parsed, keep_table=keep_per_message)
     is_client = [log.side == "client" for log in parsed.logs]
     fanout = np.array([n == "test_fanout" for n in parsed.test_names], dtype=bool)
     row = summarise(ln, n_clients=sum(is_client), n_servers=len(is_client) - sum(is_client),

@@ -17,12 +17,13 @@ class Lines:
 
     ``code`` numbers the distinct ids (-1: line without ``id``), so matching a
     message with its receipts is integer work: one hash pass of pyarrow's
-    ``dictionary_encode`` over the id column.
+    ``dictionary_encode`` over the id column (measured faster than splitting
+    ombt's ``<uuid>:<n>`` ids into integers with numpy or Arrow string kernels).
     """
 
-    file: np.ndarray  # int64 index into ParsedLogs.logs
+    file: np.ndarray  # int32 index into ParsedLogs.logs
     client: np.ndarray  # bool: the line is in a client log
-    code: np.ndarray  # int64 id number, -1 without id
+    code: np.ndarray  # int32 id number, -1 without id
     n_ids: int
     start: np.ndarray  # float64 epoch s, NaN when missing
     stop: np.ndarray
@@ -35,25 +36,40 @@ class Lines:
 
 
 def _floats(col: pa.ChunkedArray) -> np.ndarray:
-    return pc.fill_null(col, np.nan).to_numpy() if col.num_chunks else np.empty(0)
+    """float64 with NaN for null (``to_numpy`` of a float column does that)."""
+    return col.to_numpy() if col.num_chunks else np.empty(0)
 
 
 def _codes(col: pa.ChunkedArray) -> tuple[np.ndarray, int]:
     if len(col) == 0:
-        return np.empty(0, dtype=np.int64), 0
+        return np.empty(0, dtype=np.int32), 0
     enc = col.dictionary_encode()
     n_ids = len(enc.chunk(0).dictionary) if enc.num_chunks else 0
     idx = pa.chunked_array([c.indices for c in enc.chunks], type=enc.type.index_type)
-    return pc.fill_null(idx, -1).to_numpy().astype(np.int64, copy=False), n_ids
+    return pc.fill_null(idx, -1).to_numpy().astype(np.int32, copy=False), n_ids
 
 
-def lines_of(parsed: ParsedLogs) -> Lines:
-    t = parsed.table
+def lines_of(parsed: ParsedLogs, keep_table: bool = False) -> Lines:
+    """The arrays of ``parsed``; unless ``keep_table``, each column of
+    ``parsed.table`` is dropped once converted, to bound the peak memory."""
     n_files = len(parsed.logs)
-    file = np.repeat(np.arange(n_files, dtype=np.int64), parsed.rows)
+    file = np.repeat(np.arange(n_files, dtype=np.int32), parsed.rows)
     is_client = np.array([log.side == "client" for log in parsed.logs], dtype=bool)
-    code, n_ids = _codes(t["id"])
+
+    def drop(name: str) -> None:
+        if not keep_table:
+            parsed.table = parsed.table.drop_columns([name])
+
+    code, n_ids = _codes(parsed.table["id"])
+    drop("id")
+    error = parsed.table["error"].is_valid().to_numpy(zero_copy_only=False) \
+        if parsed.table.num_rows else np.empty(0, dtype=bool)
+    drop("error")
+    times: dict[str, np.ndarray] = {}
+    for name in ("start", "stop", "recv"):
+        times[name] = _floats(parsed.table[name])
+        drop(name)
+    if not keep_table:  # hand the table's memory back before the numpy work
+        pa.default_memory_pool().release_unused()
     return Lines(file=file, client=is_client[file], code=code, n_ids=n_ids,
-                 start=_floats(t["start"]), stop=_floats(t["stop"]), recv=_floats(t["recv"]),
-                 error=t["error"].is_valid().to_numpy(zero_copy_only=False)
-                 if len(t) else np.empty(0, dtype=bool))
+                 start=times["start"], stop=times["stop"], recv=times["recv"], error=error)

@@ -1,20 +1,18 @@
 """Parse every agent log of a run into one Arrow table, at the speed of ``pyarrow.json``.
 
-Fast path: the logs are read into ONE buffer (each ending with a newline) and
-parsed by a single :func:`pyarrow.json.read_json` with an explicit schema
-(``id``, ``start``, ``stop``, ``recv``, ``error``; any other field ignored, a
-missing one null), one row per line. The rows of file ``i`` are the next
-``lines[i]`` rows, which holds when every line is a valid JSON object; it is
-checked (total rows == total lines) and otherwise, or when pyarrow rejects the
-buffer, each file is parsed alone, and a file that still fails goes through
-:func:`_salvage`: its lines are checked one by one with :mod:`json`, bad lines
-are counted and skipped, the rest parsed. Only a damaged file pays for that.
+Each file is read whole and parsed by one :func:`pyarrow.json.read_json` with
+an explicit schema (``id``, ``start``, ``stop``, ``recv``, ``error``; any other
+field ignored, a missing one null): one row per non-blank line, so a file's
+rows are its table's. Parsing file by file measured faster and lighter than
+parsing the files joined (``bench/bench_messages.py``). When pyarrow rejects a
+file (a cut last line, a damaged line), :func:`_salvage` checks its lines one
+by one with :mod:`json`, counts and skips the bad ones and parses the rest:
+only a damaged file pays for that.
 """
 
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -26,8 +24,8 @@ from .discover import AgentLog
 
 SCHEMA = pa.schema([("id", pa.string()), ("start", pa.float64()), ("stop", pa.float64()),
                     ("recv", pa.float64()), ("error", pa.string())])
-#: large blocks: few chunks, still one per core for runs of hundreds of MB
-BLOCK_SIZE = 32 << 20
+#: blocks of 8 MB: a small log is one block, a big one is parsed on several threads
+BLOCK_SIZE = 8 << 20
 _PARSE = pj.ParseOptions(explicit_schema=SCHEMA, unexpected_field_behavior="ignore")
 
 
@@ -95,9 +93,9 @@ def _rows_by_hand(lines: list[bytes]) -> pa.Table:
     return pa.table({f.name: pa.array(cols[f.name], type=f.type) for f in SCHEMA})
 
 
-def _second_line(data: memoryview) -> str | None:
+def _second_line(data: bytes) -> str | None:
     """``test-name`` of a client log's second line (None when absent or unreadable)."""
-    raw = bytes(data[:4096])
+    raw = data[:4096]
     lines = raw.split(b"\n", 2)
     if len(lines) < 3 and not raw.endswith(b"\n"):
         lines = lines[:-1] if len(lines) > 1 else []
@@ -111,72 +109,43 @@ def _second_line(data: memoryview) -> str | None:
     return name if isinstance(name, str) else None
 
 
+def _parse_file(data: bytes) -> tuple[pa.Table, int]:
+    """Rows of one file's lines and its number of bad lines (0 on the fast path)."""
+    if data and not data.endswith(b"\n"):
+        data += b"\n"  # else pyarrow may take a cut last line for a whole one
+    try:
+        return parse_json_lines(data), 0
+    except pa.ArrowInvalid:
+        return _salvage(data)
+
+
 def parse_agent_logs(logs: list[AgentLog], run: str) -> ParsedLogs:
-    """Read and parse ``logs``; unreadable files and bad lines become problems."""
+    """Read and parse ``logs`` one by one; unreadable files and bad lines become problems."""
     problems: list[str] = []
-    sizes: list[int] = []
-    kept: list[AgentLog] = []
-    handles = []
+    tables: list[pa.Table] = []
+    rows: list[int] = []
+    bad: list[int] = []
+    names: list[str | None] = []
+    ok_logs: list[AgentLog] = []
     for log in logs:
         try:
-            f = log.path.open("rb")
+            data = log.path.read_bytes()
         except OSError as exc:
             problems.append(RunDataError(run, log.path, f"cannot read: {exc.strerror or exc}")
                             .one_line())
             continue
-        handles.append(f)
-        kept.append(log)
-        sizes.append(os.fstat(f.fileno()).st_size)
-    buf = bytearray(sum(sizes) + len(sizes))
-    view = memoryview(buf)
-    spans: list[tuple[int, int]] = []
-    lines: list[int] = []
-    names: list[str | None] = []
-    pos = 0
-    ok_logs: list[AgentLog] = []
-    for log, f, size in zip(kept, handles, sizes, strict=True):
-        try:
-            with f:
-                n = f.readinto(view[pos:pos + size])
-        except OSError as exc:
-            problems.append(RunDataError(run, log.path, f"cannot read: {exc.strerror or exc}")
-                            .one_line())
-            continue
-        end = pos + n
-        if n and buf[end - 1] != 0x0A:
-            buf[end] = 0x0A
-            end += 1
-        spans.append((pos, end))
-        lines.append(buf.count(b"\n", pos, end))
-        names.append(_second_line(view[pos:end]) if log.side == "client" else None)
+        table, n_bad = _parse_file(data)
+        if n_bad:
+            problems.append(RunDataError(
+                run, log.path, f"{n_bad} line(s) not valid JSON skipped (cut or damaged log)")
+                .one_line())
+        names.append(_second_line(data) if log.side == "client" else None)
+        del data
+        tables.append(table)
+        rows.append(table.num_rows)
+        bad.append(n_bad)
         ok_logs.append(log)
-        pos = end
-    del view
-    whole = pa.py_buffer(buf)
-    table: pa.Table | None = None
-    rows = np.asarray(lines, dtype=np.int64)
-    bad = np.zeros(len(ok_logs), dtype=np.int64)
-    try:
-        table = parse_json_lines(whole.slice(0, pos))
-        if table.num_rows != int(rows.sum()):
-            table = None
-    except pa.ArrowInvalid:
-        table = None
-    if table is None:  # some file is not clean JSON lines: parse them one by one
-        parts = []
-        for i, (a, b) in enumerate(spans):
-            try:
-                t = parse_json_lines(whole.slice(a, b - a))
-                if t.num_rows != lines[i]:
-                    raise pa.ArrowInvalid("blank or broken lines")
-            except pa.ArrowInvalid:
-                t, bad[i] = _salvage(bytes(buf[a:b]))
-                if bad[i]:
-                    problems.append(RunDataError(
-                        run, ok_logs[i].path,
-                        f"{bad[i]} line(s) not valid JSON skipped (cut or damaged log)").one_line())
-            rows[i] = t.num_rows
-            parts.append(t)
-        table = pa.concat_tables(parts) if parts else SCHEMA.empty_table()
-    return ParsedLogs(logs=ok_logs, table=table, rows=rows, test_names=names, bad_lines=bad,
+    table = pa.concat_tables(tables) if tables else SCHEMA.empty_table()
+    return ParsedLogs(logs=ok_logs, table=table, rows=np.asarray(rows, dtype=np.int64),
+                      test_names=names, bad_lines=np.asarray(bad, dtype=np.int64),
                       problems=problems)

@@ -4,10 +4,10 @@
 included in ``count``, counted again in ``errors``), their latency is the round
 trip of the lines without error; ``server`` rows count receipts by
 ``floor(recv)``, their latency is the one-way time. Only seconds with at least
-one message appear. Vectorised: one sort by latency, then a stable sort by
-second (a radix sort when the run spans < 65536 s), so each second's
-latencies come out sorted once and every quantile is read from the groups'
-boundaries.
+one message appear. One stable sort by second (a radix sort when the run
+spans < 65536 s), then each second's latencies sorted in place (a loop over
+seconds, not messages), and every quantile read at once from the groups'
+boundaries (:func:`~.quantiles.grouped_quantiles`, numpy's ``linear`` method).
 """
 
 from __future__ import annotations
@@ -31,16 +31,17 @@ def _side(second_of: np.ndarray, latency: np.ndarray, error: np.ndarray) -> dict
     if not len(sec):
         ints = {k: np.empty(0, dtype=np.int64) for k in ("second", "count", "errors")}
         return ints | {k: np.empty(0) for k in ("p50_ms", "p99_ms", "max_ms")}
-    by_lat = np.argsort(lat)  # NaN last
-    low = int(sec.min())
-    rel = sec[by_lat] - low
+    rel = sec - int(sec.min())
     if int(rel.max()) < 1 << 16:
         rel = rel.astype(np.uint16)  # stable sort of 16-bit ints is a radix sort
-    order = by_lat[np.argsort(rel, kind="stable")]
+    order = np.argsort(rel, kind="stable")
     s_sorted = sec[order]
     starts = np.flatnonzero(np.r_[True, s_sorted[1:] != s_sorted[:-1]])
-    counts = np.diff(np.r_[starts, len(s_sorted)])
+    ends = np.r_[starts[1:], len(s_sorted)]
+    counts = ends - starts
     l_sorted = lat[order]
+    for a, b in zip(starts.tolist(), ends.tolist(), strict=True):
+        l_sorted[a:b].sort()  # each second's latencies, ascending, NaN last
     valid = np.add.reduceat((~np.isnan(l_sorted)).astype(np.int64), starts)
     maxv = np.where(valid > 0, l_sorted[starts + np.maximum(valid - 1, 0)], np.nan)
     return {"second": s_sorted[starts], "count": counts,
