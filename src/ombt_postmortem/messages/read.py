@@ -13,6 +13,8 @@ only a damaged file pays for that.
 from __future__ import annotations
 
 import json
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -119,32 +121,43 @@ def _parse_file(data: bytes) -> tuple[pa.Table, int]:
         return _salvage(data)
 
 
-def parse_agent_logs(logs: list[AgentLog], run: str) -> ParsedLogs:
-    """Read and parse ``logs`` one by one; unreadable files and bad lines become problems."""
+def _read_one(log: AgentLog) -> tuple[pa.Table, int, str | None] | OSError:
+    """(rows, bad lines, test-name) of one log, or the OSError that stopped its reading."""
+    try:
+        data = log.path.read_bytes()
+    except OSError as exc:
+        return exc
+    table, n_bad = _parse_file(data)
+    return table, n_bad, _second_line(data) if log.side == "client" else None
+
+
+def parse_agent_logs(logs: list[AgentLog], run: str, threads: int | None = None) -> ParsedLogs:
+    """Read and parse ``logs``, each file on its own, ``threads`` at a time (default:
+    one per CPU; pyarrow parses without the GIL); unreadable files and bad lines
+    become problems."""
     problems: list[str] = []
     tables: list[pa.Table] = []
     rows: list[int] = []
     bad: list[int] = []
     names: list[str | None] = []
     ok_logs: list[AgentLog] = []
-    for log in logs:
-        try:
-            data = log.path.read_bytes()
-        except OSError as exc:
-            problems.append(RunDataError(run, log.path, f"cannot read: {exc.strerror or exc}")
-                            .one_line())
-            continue
-        table, n_bad = _parse_file(data)
-        if n_bad:
-            problems.append(RunDataError(
-                run, log.path, f"{n_bad} line(s) not valid JSON skipped (cut or damaged log)")
-                .one_line())
-        names.append(_second_line(data) if log.side == "client" else None)
-        del data
-        tables.append(table)
-        rows.append(table.num_rows)
-        bad.append(n_bad)
-        ok_logs.append(log)
+    workers = max(1, min(threads or os.cpu_count() or 1, len(logs)))
+    with ThreadPoolExecutor(workers) as pool:
+        for log, got in zip(logs, pool.map(_read_one, logs), strict=True):
+            if isinstance(got, OSError):
+                problems.append(RunDataError(run, log.path,
+                                             f"cannot read: {got.strerror or got}").one_line())
+                continue
+            table, n_bad, name = got
+            if n_bad:
+                problems.append(RunDataError(
+                    run, log.path, f"{n_bad} line(s) not valid JSON skipped (cut or damaged log)")
+                    .one_line())
+            tables.append(table)
+            rows.append(table.num_rows)
+            bad.append(n_bad)
+            names.append(name)
+            ok_logs.append(log)
     table = pa.concat_tables(tables) if tables else SCHEMA.empty_table()
     return ParsedLogs(logs=ok_logs, table=table, rows=np.asarray(rows, dtype=np.int64),
                       test_names=names, bad_lines=np.asarray(bad, dtype=np.int64),
