@@ -35,6 +35,7 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "src"))  # this checkout's library, here and in the children
 SECTION = "## Per-message stage"
 
 CHILD_FLOOR = r"""

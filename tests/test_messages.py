@@ -260,3 +260,26 @@ def test_per_message_table(tmp_path: Path) -> None:
     assert errors == result.summary["msg_errors"] > 0
     names = {log.name for log in find_agent_logs(folder)}
     assert {r["agent"] for r in rows} == names
+
+
+def test_synth_cli_fault_flags_are_deterministic(tmp_path: Path) -> None:
+    from ombt_postmortem.cli import main
+
+    def make(name: str, seed: int) -> dict[str, bytes]:
+        out = tmp_path / name
+        assert main(["synth", str(out), "--runs", "1", "--clients", "4", "--servers", "2",
+                     "--call-types", "rpc-cast", "--calls", "200", "--no-influx",
+                     "--agent-logs", "--seed", str(seed), "--stagger", "1.5",
+                     "--lost-rate", "0.02", "--dup-rate", "0.02", "--clock-skew", "0.01",
+                     "--agents-per-host", "1"]) == 0
+        return {p.name: p.read_bytes() for p in out.rglob("*.log")}
+
+    a, b, c = make("a", 3), make("b", 3), make("c", 4)
+    assert a == b and a != c
+    folder = next(p for p in (tmp_path / "a").iterdir() if p.is_dir())
+    got = check(folder)
+    assert got["msg_duplicates"] > 0 and got["msg_unreceived"] > 0
+    # staggered clients: their first sends are spread over (up to) 1.5 s
+    firsts = [float(p.read_text().splitlines()[2].split('"start": ')[1].split(",")[0])
+              for p in logs_of(folder, "rpc-client")]
+    assert 0.1 < max(firsts) - min(firsts) < 1.5 + 0.05

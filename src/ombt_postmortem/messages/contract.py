@@ -57,43 +57,18 @@ def empty_summary() -> dict[str, Any]:
     return row
 
 
-def _rtt_ok(ln: Lines) -> tuple[np.ndarray, np.ndarray]:
-    """Mask of client message lines without error, and their round trips (ms, NaN kept)."""
-    ok = ln.client & ln.message & ~ln.error
-    return ok, (ln.stop - ln.start) * 1000.0
-
-
-def summarise(ln: Lines, n_clients: int, n_servers: int, fanout_files: np.ndarray,
-              bad_lines: int) -> dict[str, Any]:
-    """The contract columns (without notes/problems). ``fanout_files``: bool per log,
-    the client's test is test_fanout."""
-    row = empty_summary()
-    row.update(msg_clients_logged=n_clients, msg_servers_logged=n_servers,
-               msg_bad_lines=int(bad_lines))
-    msg = ln.message
-    cm = ln.client & msg
-    sm = ~ln.client & msg
-    row["msg_sent"] = int(cm.sum())
-    row["msg_errors"] = int((cm & ln.error).sum())
+def latency_figures(ln: Lines) -> dict[str, Any]:
+    """The line counts, round-trip, one-way and steady-window columns."""
+    row: dict[str, Any] = {}
+    cm = ln.client & ln.message
+    sm = ~ln.client & ln.message
+    # the client message lines alone (half the rows): start, stop, error, file
+    c_start, c_stop, c_err = ln.start[cm], ln.stop[cm], ln.error[cm]
+    row["msg_sent"] = len(c_start)
+    row["msg_errors"] = int(c_err.sum())
     row["msg_received"] = int(sm.sum())
-
-    # ---- matching: integer id numbers
-    cc, sc = ln.code[cm], ln.code[sm]
-    receipts = np.bincount(sc, minlength=ln.n_ids)
-    sent = np.zeros(ln.n_ids, dtype=bool)
-    sent[cc] = True
-    expected = np.zeros(ln.n_ids, dtype=np.int64)
-    expected[cc] = np.where(fanout_files[ln.file[cm]], n_servers, 1)
-    failed = np.zeros(ln.n_ids, dtype=bool)
-    failed[ln.code[cm & ln.error]] = True
-    short = np.where(sent, np.maximum(expected - receipts, 0), 0)
-    row["msg_unreceived"] = int(short.sum())
-    row["msg_unreceived_ok"] = int(short[~failed].sum())
-    row["msg_duplicates"] = int(np.maximum(receipts - expected, 0)[sent].sum())
-    row["msg_unknown"] = int(receipts[~sent].sum())
-
-    # ---- latencies
-    ok, rtt_all = _rtt_ok(ln)
+    ok = ~c_err
+    rtt_all = (c_stop - c_start) * 1000.0
     rtt = rtt_all[ok]
     rtt = rtt[~np.isnan(rtt)]
     if len(rtt):
@@ -101,37 +76,58 @@ def summarise(ln: Lines, n_clients: int, n_servers: int, fanout_files: np.ndarra
         row["rtt_max_ms"] = float(np.max(rtt))
         (row["rtt_p50_ms"], row["rtt_p90_ms"], row["rtt_p99_ms"],
          row["rtt_p999_ms"]) = quantiles(rtt, (0.5, 0.9, 0.99, 0.999))
+    del rtt
     ow = (ln.recv[sm] - ln.start[sm]) * 1000.0
     ow = ow[~np.isnan(ow)]
     if len(ow):
         row["oneway_p50_ms"], row["oneway_p99_ms"] = quantiles(ow, (0.5, 0.99))
         row["oneway_max_ms"] = float(np.max(ow))
         row["oneway_negative"] = int((ow < 0).sum())
-
-    # ---- steady window
-    row.update(_steady(ln, cm, ok, rtt_all))
+    del ow
+    row.update(_steady(ln.file[cm], c_start, c_stop, ok, rtt_all))
     return row
 
 
-def _steady(ln: Lines, cm: np.ndarray, ok: np.ndarray, rtt_all: np.ndarray) -> dict[str, float]:
+def matching(ln: Lines, code: np.ndarray, n_ids: int, n_servers: int,
+             fanout_files: np.ndarray) -> dict[str, int]:
+    """The receipt columns, from the id numbers ``code`` (:func:`~.frame.id_codes`).
+    ``fanout_files``: bool per log, its client's test is test_fanout."""
+    cm = ln.client & ln.message
+    sm = ~ln.client & ln.message
+    cc, sc = code[cm], code[sm]
+    receipts = np.bincount(sc, minlength=n_ids)
+    sent = np.zeros(n_ids, dtype=bool)
+    sent[cc] = True
+    expected = np.zeros(n_ids, dtype=np.int64)
+    expected[cc] = np.where(fanout_files[ln.file[cm]], n_servers, 1)
+    failed = np.zeros(n_ids, dtype=bool)
+    failed[code[cm & ln.error]] = True
+    short = np.where(sent, np.maximum(expected - receipts, 0), 0)
+    return {"msg_unreceived": int(short.sum()), "msg_unreceived_ok": int(short[~failed].sum()),
+            "msg_duplicates": int(np.maximum(receipts - expected, 0)[sent].sum()),
+            "msg_unknown": int(receipts[~sent].sum())}
+
+
+def _steady(files: np.ndarray, start_s: np.ndarray, stop_s: np.ndarray, ok: np.ndarray,
+            rtt: np.ndarray) -> dict[str, float]:
+    """The steady-window columns from the client message lines (file order)."""
     none = {"steady_start": NAN, "steady_stop": NAN, "steady_s": NAN, "steady_rate": NAN,
             "steady_rtt_p99_ms": NAN}
-    files = ln.file[cm]
     if not len(files):
         return none
     # message lines of a client are contiguous: one reduceat per client
     bounds = np.flatnonzero(np.r_[True, files[1:] != files[:-1]])
     with np.errstate(invalid="ignore"):
-        first = np.fmin.reduceat(ln.start[cm], bounds)
-        last = np.fmax.reduceat(ln.stop[cm], bounds)
+        first = np.fmin.reduceat(start_s, bounds)
+        last = np.fmax.reduceat(stop_s, bounds)
     if np.isnan(first).all() or np.isnan(last).all():
         return none
     start, stop = float(np.nanmax(first)), float(np.nanmin(last))
     span = stop - start
     if not span > 0 or not math.isfinite(span):
         return none
-    in_stop = ok & (ln.stop >= start) & (ln.stop <= stop)
-    inside = in_stop & (ln.start >= start) & (ln.start <= stop)
-    p99 = quantiles(rtt_all[inside & ~np.isnan(rtt_all)], (0.99,))[0]
+    in_stop = ok & (stop_s >= start) & (stop_s <= stop)
+    inside = in_stop & (start_s >= start) & (start_s <= stop)
+    p99 = quantiles(rtt[inside & ~np.isnan(rtt)], (0.99,))[0]
     return {"steady_start": start, "steady_stop": stop, "steady_s": span,
             "steady_rate": float(in_stop.sum()) / span, "steady_rtt_p99_ms": p99}

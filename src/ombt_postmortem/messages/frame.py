@@ -15,24 +15,16 @@ from .read import ParsedLogs
 class Lines:
     """One entry per parsed line of every agent log, in file order.
 
-    ``code`` numbers the distinct ids (-1: line without ``id``), so matching a
-    message with its receipts is integer work: one hash pass of pyarrow's
-    ``dictionary_encode`` over the id column (measured faster than splitting
-    ombt's ``<uuid>:<n>`` ids into integers with numpy or Arrow string kernels).
+    The ids themselves are numbered apart (:func:`id_codes`).
     """
 
     file: np.ndarray  # int32 index into ParsedLogs.logs
     client: np.ndarray  # bool: the line is in a client log
-    code: np.ndarray  # int32 id number, -1 without id
-    n_ids: int
+    message: np.ndarray  # bool: the line has an "id" (a message line)
     start: np.ndarray  # float64 epoch s, NaN when missing
     stop: np.ndarray
     recv: np.ndarray
     error: np.ndarray  # bool: has "error"
-
-    @property
-    def message(self) -> np.ndarray:
-        return self.code >= 0
 
 
 def _floats(col: pa.ChunkedArray) -> np.ndarray:
@@ -40,7 +32,13 @@ def _floats(col: pa.ChunkedArray) -> np.ndarray:
     return col.to_numpy() if col.num_chunks else np.empty(0)
 
 
-def _codes(col: pa.ChunkedArray) -> tuple[np.ndarray, int]:
+def id_codes(col: pa.ChunkedArray) -> tuple[np.ndarray, int]:
+    """Per line: a number equal for equal ids (int32, -1 without id), and how many.
+
+    One hash pass of pyarrow's ``dictionary_encode`` (measured faster than
+    splitting ombt's ``<uuid>:<n>`` ids into integers with numpy or Arrow string
+    kernels).
+    """
     if len(col) == 0:
         return np.empty(0, dtype=np.int32), 0
     enc = col.dictionary_encode()
@@ -60,7 +58,8 @@ def lines_of(parsed: ParsedLogs, keep_table: bool = False) -> Lines:
         if not keep_table:
             parsed.table = parsed.table.drop_columns([name])
 
-    code, n_ids = _codes(parsed.table["id"])
+    message = parsed.table["id"].is_valid().to_numpy(zero_copy_only=False) \
+        if parsed.table.num_rows else np.empty(0, dtype=bool)
     drop("id")
     error = parsed.table["error"].is_valid().to_numpy(zero_copy_only=False) \
         if parsed.table.num_rows else np.empty(0, dtype=bool)
@@ -71,5 +70,5 @@ def lines_of(parsed: ParsedLogs, keep_table: bool = False) -> Lines:
         drop(name)
     if not keep_table:  # hand the table's memory back before the numpy work
         pa.default_memory_pool().release_unused()
-    return Lines(file=file, client=is_client[file], code=code, n_ids=n_ids,
+    return Lines(file=file, client=is_client[file], message=message,
                  start=times["start"], stop=times["stop"], recv=times["recv"], error=error)
