@@ -18,7 +18,10 @@ NAN = float("nan")
 
 
 def read_agent(path: Path) -> tuple[str | None, str | None, list[dict], int]:
-    """(kind, test-name, message dicts, bad lines) of one file; kind None: not an agent."""
+    """(kind, test-name, message dicts, bad lines) of one file; kind None: not an agent.
+
+    A bad line is one that is not valid JSON (issue 10); a message line is a JSON
+    object with an ``id``."""
     if path.name.endswith("_docker.log") or "_controller" in path.name:
         return None, None, [], 0
     try:
@@ -49,10 +52,11 @@ def read_agent(path: Path) -> tuple[str | None, str | None, list[dict], int]:
         except ValueError:
             bad += 1
             continue
-        if not isinstance(d, dict):
-            bad += 1
+        if not isinstance(d, dict):  # valid JSON, but no message: not a bad line
             continue
         if d.get("id") is not None:
+            if not isinstance(d["id"], str):  # an id of another type: its JSON text
+                d["id"] = json.dumps(d["id"])
             msgs.append(d)
     return head["kind"], test, msgs, bad
 
@@ -63,7 +67,8 @@ def _num(d: dict, k: str) -> float:
 
 
 def _q(values: list[float], q: float) -> float:
-    return float(np.quantile(np.asarray(values), q)) if values else NAN
+    with np.errstate(invalid="ignore"):
+        return float(np.quantile(np.asarray(values), q)) if values else NAN
 
 
 def expected_summary(folder: Path) -> dict[str, float]:

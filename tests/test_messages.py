@@ -283,3 +283,24 @@ def test_synth_cli_fault_flags_are_deterministic(tmp_path: Path) -> None:
     firsts = [float(p.read_text().splitlines()[2].split('"start": ')[1].split(",")[0])
               for p in logs_of(folder, "rpc-client")]
     assert 0.1 < max(firsts) - min(firsts) < 1.5 + 0.05
+
+
+@pytest.mark.parametrize("line", [
+    b'{"id": {"a": 1}, "start": 1.0, "stop": 2.0}',  # an id of another type
+    b'{"id": "zz:1", "start": [1], "stop": 2.0}',  # a time of another type
+    b'{"id": "zz:2", "start": 1e400, "stop": 2.0}',  # out of range: inf
+    b'{"id": "zz:3", "start": NaN, "stop": 2.0}',  # not JSON for pyarrow
+    b'null', b'[]', b'5', b'"text"',  # JSON, but not an object
+    b'{"id": "zz:4"}{"id": "zz:5"}',  # two objects on a line
+    b'{"id": "zz:6", "start": 1.0, "stop": 2.0, "id": "zz:7"}',  # a key twice
+    b'{"id": "\\u00e9:8", "start": 1.0, "stop": 2.0, "extra": {"x": [1, 2]}}',
+    b'\xff\xfe{"id": "zz:9"}',  # not UTF-8
+])
+def test_odd_lines_equal_the_oracle(tmp_path: Path, line: bytes) -> None:
+    folder = tmp_path / "run"
+    shutil.copytree(EXAMPLE / run_ids()[1], folder)
+    client = sorted(p for p in folder.glob("*_rpc-client-*.log"))[0]
+    lines = client.read_bytes().splitlines(keepends=True)
+    lines.insert(5, line + b"\n")
+    client.write_bytes(b"".join(lines))
+    check(folder)

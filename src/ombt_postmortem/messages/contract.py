@@ -11,7 +11,9 @@ Definitions (a separate oracle in ``tests/independent_messages.py`` recomputes t
   ``msg_unreceived_ok`` the part of it over ids none of whose client lines has
   ``error``; ``msg_duplicates`` = sum over sent ids of max(0, receipts - expected);
   ``msg_unknown`` = server lines whose id no client logged; ``msg_bad_lines``:
-  lines that are not valid JSON objects;
+  lines that are not valid JSON (valid JSON that is no object is skipped);
+  a message line is a JSON object with an ``id`` (an id of another JSON type
+  is taken as its JSON text);
 - rtt = (stop - start) * 1000 ms over client lines without error (both times
   present), one way = (recv - start) * 1000 ms over server lines; quantiles with
   numpy's default ``linear`` method; ``oneway_negative``: one-way times < 0;

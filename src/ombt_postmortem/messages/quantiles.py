@@ -13,9 +13,10 @@ import numpy as np
 
 def lerp(a: np.ndarray, b: np.ndarray, t: np.ndarray) -> np.ndarray:
     """numpy's ``_lerp``: ``a + (b - a) * t``, from ``b`` when ``t >= 0.5``."""
-    diff = b - a
-    out = a + diff * t
-    np.subtract(b, diff * (1 - t), out=out, where=t >= 0.5)
+    with np.errstate(invalid="ignore"):  # inf - inf, as in np.quantile
+        diff = b - a
+        out = a + diff * t
+        np.subtract(b, diff * (1 - t), out=out, where=t >= 0.5)
     return out
 
 
@@ -43,4 +44,5 @@ def quantiles(values: np.ndarray, qs: tuple[float, ...]) -> list[float]:
     """``np.quantile(values, qs)`` as floats; NaN for every q when empty."""
     if len(values) == 0:
         return [float("nan")] * len(qs)
-    return [float(v) for v in np.quantile(values, qs)]
+    with np.errstate(invalid="ignore"):  # an infinite time: inf - inf
+        return [float(v) for v in np.quantile(values, qs)]

@@ -5,9 +5,11 @@ an explicit schema (``id``, ``start``, ``stop``, ``recv``, ``error``; any other
 field ignored, a missing one null): one row per non-blank line, so a file's
 rows are its table's. Parsing file by file measured faster and lighter than
 parsing the files joined (``bench/bench_messages.py``). When pyarrow rejects a
-file (a cut last line, a damaged line), :func:`_salvage` checks its lines one
-by one with :mod:`json`, counts and skips the bad ones and parses the rest:
-only a damaged file pays for that.
+file (a cut last line, a damaged line) or gives another number of rows than
+the file has lines (blank lines, two objects on one line), :func:`_salvage`
+checks its lines one by one with :mod:`json`, counts and skips the bad ones
+and parses the rest: only such a file pays for that. The files are read and
+parsed on a thread pool (pyarrow parses without the GIL).
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ class ParsedLogs:
     table: pa.Table
     rows: np.ndarray  # int64, rows of each file, in order
     test_names: list[str | None]  # client: "test-name" of its second line
-    bad_lines: np.ndarray  # int64, lines of each file that are not valid JSON objects
+    bad_lines: np.ndarray  # int64, lines of each file that are not valid JSON
     problems: list[str] = field(default_factory=list)
 
 
@@ -56,7 +58,9 @@ def parse_json_lines(data: pa.Buffer | bytes) -> pa.Table:
 
 
 def _salvage(data: bytes) -> tuple[pa.Table, int]:
-    """Rows of the valid JSON-object lines of one file, and the number of bad lines."""
+    """Rows of the JSON-object lines of one file, and the number of lines that are not
+    valid JSON. Valid JSON that is no object (``null``, ``5``, ``[]``) is no message
+    and no bad line either: it is skipped."""
     good: list[bytes] = []
     bad = 0
     for line in data.split(b"\n"):
@@ -64,19 +68,21 @@ def _salvage(data: bytes) -> tuple[pa.Table, int]:
         if not s:
             continue
         try:
-            ok = isinstance(json.loads(s), dict)
+            obj = json.loads(s)
         except ValueError:
-            ok = False
-        if ok:
-            good.append(s)
-        else:
             bad += 1
+            continue
+        if isinstance(obj, dict):
+            good.append(s)
     if not good:
         return SCHEMA.empty_table(), bad
     try:
-        return parse_json_lines(b"\n".join(good) + b"\n"), bad
+        table = parse_json_lines(b"\n".join(good) + b"\n")
+        if table.num_rows == len(good):
+            return table, bad
     except pa.ArrowInvalid:
-        return _rows_by_hand(good), bad
+        pass
+    return _rows_by_hand(good), bad
 
 
 def _rows_by_hand(lines: list[bytes]) -> pa.Table:
@@ -116,9 +122,12 @@ def _parse_file(data: bytes) -> tuple[pa.Table, int]:
     if data and not data.endswith(b"\n"):
         data += b"\n"  # else pyarrow may take a cut last line for a whole one
     try:
-        return parse_json_lines(data), 0
+        table = parse_json_lines(data)
     except pa.ArrowInvalid:
         return _salvage(data)
+    if table.num_rows != data.count(b"\n"):  # blank lines, or two objects on a line
+        return _salvage(data)
+    return table, 0
 
 
 def _read_one(log: AgentLog) -> tuple[pa.Table, int, str | None] | OSError:
