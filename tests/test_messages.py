@@ -260,6 +260,16 @@ def test_per_message_table(tmp_path: Path) -> None:
     assert errors == result.summary["msg_errors"] > 0
     names = {log.name for log in find_agent_logs(folder)}
     assert {r["agent"] for r in rows} == names
+    # every row is a line of the agent's log, every message line is a row
+    import json
+    want = []
+    for p in logs_of(folder, "rpc-client") + logs_of(folder, "rpc-server"):
+        lines = [json.loads(ln) for ln in p.read_text().splitlines()]
+        agent = lines[0]["client-name"]
+        want += [(agent, d["id"], d["start"], d.get("stop"), d.get("recv"), d.get("error"))
+                 for d in lines if "id" in d]
+    got = [(r["agent"], r["id"], r["start"], r["stop"], r["recv"], r["error"]) for r in rows]
+    assert sorted(got, key=repr) == sorted(want, key=repr)
 
 
 def test_synth_cli_fault_flags_are_deterministic(tmp_path: Path) -> None:

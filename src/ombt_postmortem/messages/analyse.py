@@ -58,10 +58,20 @@ def _notes(run: str, parsed: ParsedLogs, row: dict[str, Any], call_like: bool) -
 
 
 def _per_message(parsed: ParsedLogs, ln: Lines) -> pa.Table:
+    """The message lines of ``parsed.table``: zero-copy slices of its runs of message
+    rows (one or two per file), or a copy by ``take`` when the runs are many."""
     keep = np.flatnonzero(ln.message)
-    t = parsed.table.take(pa.array(keep))
+    edges = np.flatnonzero(np.diff(np.r_[0, ln.message.astype(np.int8), 0]))
+    starts, ends = edges[0::2], edges[1::2]
+    if len(starts) <= 100_000:
+        pieces = [parsed.table.slice(a, b - a) for a, b in zip(starts.tolist(), ends.tolist(),
+                                                                strict=True)]
+        t = pa.concat_tables(pieces) if pieces else parsed.table.slice(0, 0)
+    else:
+        t = parsed.table.take(pa.array(keep))
     names = pa.array([log.name or log.path.name for log in parsed.logs], type=pa.string())
-    agent = pa.DictionaryArray.from_arrays(pa.array(ln.file[keep].astype(np.int32)), names)
+    agent = pa.chunked_array([pa.DictionaryArray.from_arrays(
+        pa.array(ln.file[keep].astype(np.int32)), names)])
     return pa.table([agent, *(t[c] for c in ("id", "start", "stop", "recv", "error"))],
                     schema=PER_MESSAGE_SCHEMA)
 
