@@ -16,7 +16,8 @@ round (``--repeat`` rounds), so that a shared machine slows every variant alike:
 
 Every time is the whole child process (interpreter and imports included), CPU =
 user + sys of the child, peak RSS from ``wait4``. The floor is the floor variant
-with the lowest median wall time; ratios are medians over the floor's. Usage::
+with the lowest median wall time; the ratios are per round (over the floor's time
+in the same round), median [min-max]. Usage::
 
     .venv/bin/python bench/bench_messages.py [--clients 500 --calls 4000 --servers 10]
         [--repeat 3] [--keep DIR] [--doc docs/benchmarks.md]
@@ -150,8 +151,6 @@ def main() -> int:
                       f"{rss:.0f} MiB", file=sys.stderr)
         floors = [k for k in variants if k.startswith("floor")]
         floor = min(floors, key=lambda k: statistics.median(s[0] for s in samples[k]))
-        f_wall = statistics.median(s[0] for s in samples[floor])
-        f_cpu = statistics.median(s[1] for s in samples[floor])
         lines = [f"{SECTION}", "",
                  f"`{Path(sys.argv[0]).name} {' '.join(sys.argv[1:])}` (run folder generated "
                  f"by `synth` in {gen_s:.0f} s: {args.clients} clients x {args.calls} calls, "
@@ -162,15 +161,18 @@ def main() -> int:
                  f"{outputs['messages job']} message lines. {args.repeat} interleaved rounds, "
                  "each variant a fresh process (interpreter and imports included); median "
                  "[min-max]; floor = the fastest floor variant "
-                 f"(`{floor}`). Machine: {os.cpu_count()} CPUs, shared with other work while "
-                 "measured: the ratios of the interleaved runs are what matter.", "",
+                 f"(`{floor}`); the ratios are those of each round (a variant over the floor "
+                 f"measured in the same round), median [min-max]. Machine: {os.cpu_count()} "
+                 "CPUs, shared with other work while measured (load average "
+                 f"{os.getloadavg()[0]:.1f} at the end).", "",
                  "| variant | wall (s) | CPU (s) | peak RSS (MiB) | wall / floor | CPU / floor |",
                  "|---|---|---|---|---|---|"]
         for name, s in samples.items():
             walls, cpus, rss = [x[0] for x in s], [x[1] for x in s], [x[2] for x in s]
+            r_wall = [x[0] / f[0] for x, f in zip(s, samples[floor], strict=True)]
+            r_cpu = [x[1] / f[1] for x, f in zip(s, samples[floor], strict=True)]
             lines.append(f"| {name} | {fmt(walls)} | {fmt(cpus)} | {fmt(rss, 0)} | "
-                         f"{statistics.median(walls) / f_wall:.2f} | "
-                         f"{statistics.median(cpus) / f_cpu:.2f} |")
+                         f"{fmt(r_wall)} | {fmt(r_cpu)} |")
         text = "\n".join(lines) + "\n"
         print(text)
         if args.doc:

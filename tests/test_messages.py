@@ -314,3 +314,21 @@ def test_odd_lines_equal_the_oracle(tmp_path: Path, line: bytes) -> None:
     lines.insert(5, line + b"\n")
     client.write_bytes(b"".join(lines))
     check(folder)
+
+
+def test_job_path_runs_without_pandas(tmp_path: Path) -> None:
+    """What the per-run job does, in a fresh process that refuses pandas."""
+    import subprocess
+    import sys
+
+    run = run_ids()[2]
+    code = ("import sys; from pathlib import Path\n"
+            "from ombt_postmortem.arrow_io import keep_pandas_out; keep_pandas_out()\n"
+            "from ombt_postmortem.messages import analyse_messages, write_messages\n"
+            "out = Path(sys.argv[2])\n"
+            "r = analyse_messages(Path(sys.argv[1]), 'r', keep_per_message=True)\n"
+            "write_messages(r, out / 'm.parquet', out / 't.parquet', out / 'p.parquet')\n"
+            "assert 'pandas' not in sys.modules\n")
+    subprocess.run([sys.executable, "-c", code, str(EXAMPLE / run), str(tmp_path)], check=True)
+    row = pq.read_table(tmp_path / "m.parquet").to_pylist()[0]
+    assert row["msg_sent"] == expected_summary(EXAMPLE / run)["msg_sent"]
