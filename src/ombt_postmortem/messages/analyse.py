@@ -38,7 +38,8 @@ class MessagesResult:
                                                            SUMMARY_SCHEMA.types, strict=True)))
 
 
-def _notes(run: str, parsed: ParsedLogs, row: dict[str, Any], call_like: bool) -> list[str]:
+def _notes(run: str, row: dict[str, Any], call_like: bool) -> list[str]:
+    """What the figures show that a reader must know (not faults of the backup)."""
     notes: list[str] = []
     ok_short = int(row["msg_unreceived_ok"])
     if ok_short and call_like:
@@ -54,7 +55,7 @@ def _notes(run: str, parsed: ParsedLogs, row: dict[str, Any], call_like: bool) -
     if row["oneway_negative"]:
         notes.append(f"{row['oneway_negative']} receipt(s) before their send: clock skew "
                      "between hosts (one-way times unreliable)")
-    return [f"run {run}: {n}" for n in notes]
+    return [RunDataError(run, None, n).one_line() for n in notes]
 
 
 def _per_message(parsed: ParsedLogs, ln: Lines) -> pa.Table:
@@ -110,7 +111,7 @@ def analyse_messages(folder: Path, run_id: str, keep_per_message: bool = False
     row.update(latency_figures(ln))
     tl = timeline(ln)
     call_like = any(n == "test_call" for n in parsed.test_names)
-    row["msg_notes"] = "; ".join(_notes(run_id, parsed, row, call_like))
+    row["msg_notes"] = "; ".join(_notes(run_id, row, call_like))
     row["msg_problems"] = "; ".join(problems)
     return MessagesResult(summary=row, timeline=tl,
                           per_message=_per_message(parsed, ln) if keep_per_message else None,
