@@ -332,3 +332,11 @@ def test_job_path_runs_without_pandas(tmp_path: Path) -> None:
     subprocess.run([sys.executable, "-c", code, str(EXAMPLE / run), str(tmp_path)], check=True)
     row = pq.read_table(tmp_path / "m.parquet").to_pylist()[0]
     assert row["msg_sent"] == expected_summary(EXAMPLE / run)["msg_sent"]
+
+
+def test_threads_do_not_change_the_result(tmp_path: Path) -> None:
+    folder = synth_run(tmp_path, fail_rate=0.05, dup_rate=0.02)
+    one = analyse_messages(folder, "r", threads=1)
+    four = analyse_messages(folder, "r", threads=4)
+    assert one.summary_table().equals(four.summary_table())
+    assert one.timeline.equals(four.timeline)

@@ -77,17 +77,19 @@ def _per_message(parsed: ParsedLogs, ln: Lines) -> pa.Table:
                     schema=PER_MESSAGE_SCHEMA)
 
 
-def analyse_messages(folder: Path, run_id: str, keep_per_message: bool = False
-                     ) -> MessagesResult:
+def analyse_messages(folder: Path, run_id: str, keep_per_message: bool = False,
+                     threads: int | None = None) -> MessagesResult:
     """Analyse every agent log of the run folder ``folder``.
 
+    ``threads``: files read and parsed at once (default: the CPUs this process
+    may use; give the job's ``threads`` when several jobs share a machine).
     No agent log: counts 0, figures NaN, no problem. An unreadable log or
     invalid JSON lines: one problem line naming the file; the rest still counts.
     """
     logs, problems = scan_agent_logs(folder, run_id)
     if not folder.is_dir():
         problems.append(RunDataError(run_id, folder, "run folder missing").one_line())
-    parsed = parse_agent_logs(logs, run_id)
+    parsed = parse_agent_logs(logs, run_id, threads=threads)
     problems += parsed.problems
     if not parsed.logs:
         row = empty_summary()

@@ -140,17 +140,25 @@ def _read_one(log: AgentLog) -> tuple[pa.Table, int, str | None] | OSError:
     return table, n_bad, _second_line(data) if log.side == "client" else None
 
 
+def usable_cpus() -> int:
+    """CPUs this process may run on (its affinity: what a batch scheduler granted)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
 def parse_agent_logs(logs: list[AgentLog], run: str, threads: int | None = None) -> ParsedLogs:
     """Read and parse ``logs``, each file on its own, ``threads`` at a time (default:
-    one per CPU; pyarrow parses without the GIL); unreadable files and bad lines
-    become problems."""
+    :func:`usable_cpus`; pyarrow parses without the GIL); unreadable files and bad
+    lines become problems."""
     problems: list[str] = []
     tables: list[pa.Table] = []
     rows: list[int] = []
     bad: list[int] = []
     names: list[str | None] = []
     ok_logs: list[AgentLog] = []
-    workers = max(1, min(threads or os.cpu_count() or 1, len(logs)))
+    workers = max(1, min(threads or usable_cpus(), len(logs)))
     with ThreadPoolExecutor(workers) as pool:
         for log, got in zip(logs, pool.map(_read_one, logs), strict=True):
             if isinstance(got, OSError):
