@@ -338,5 +338,7 @@ def test_threads_do_not_change_the_result(tmp_path: Path) -> None:
     folder = synth_run(tmp_path, fail_rate=0.05, dup_rate=0.02)
     one = analyse_messages(folder, "r", threads=1)
     four = analyse_messages(folder, "r", threads=4)
-    assert one.summary_table().equals(four.summary_table())
-    assert one.timeline.equals(four.timeline)
+    # repr: NaN (a second with errors only has no latency) equals NaN
+    assert repr(one.summary) == repr(four.summary)
+    assert repr(one.timeline.to_pylist()) == repr(four.timeline.to_pylist())
+    assert one.timeline.num_rows > 0
