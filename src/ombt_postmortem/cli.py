@@ -59,7 +59,8 @@ def cmd_synth(args: argparse.Namespace) -> int:
             timeout=args.timeout, seed=args.seed, fail_rate=args.fail_rate,
             influx=not args.no_influx, agent_logs=args.agent_logs,
             telegraf_interval_s=args.telegraf_interval, agents_per_host=args.agents_per_host,
-            start_time=args.start_time)
+            start_time=args.start_time, stagger_s=args.stagger, lost_rate=args.lost_rate,
+            dup_rate=args.dup_rate, clock_skew_s=args.clock_skew)
     except ValueError as exc:
         print(f"error: {exc} (call types: {', '.join(CALL_TYPES)})", file=sys.stderr)
         return 2
@@ -107,6 +108,15 @@ def build_parser() -> argparse.ArgumentParser:
                        help="no influxdb-data.tar.gz (no influxd needed)")
     synth.add_argument("--agent-logs", action="store_true",
                        help="also write every agent's per-message log")
+    synth.add_argument("--stagger", type=float, default=0.0,
+                       help="clients start spread over this many seconds: warm-up and "
+                       "cool-down in the agent logs (0)")
+    synth.add_argument("--lost-rate", type=float, default=0.0,
+                       help="agent logs: probability that a receipt line is missing (0)")
+    synth.add_argument("--dup-rate", type=float, default=0.0,
+                       help="agent logs: probability that a receipt is logged twice (0)")
+    synth.add_argument("--clock-skew", type=float, default=0.0,
+                       help="agent logs: each host's clock off by up to +-this many s (0)")
     synth.add_argument("--telegraf-interval", type=float, default=2.0,
                        help="seconds between Telegraf points (2)")
     synth.add_argument("--agents-per-host", type=int, default=10,

@@ -41,65 +41,29 @@ import json
 import math
 import uuid
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from itertools import repeat
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-CALL_TYPES = ("rpc-call", "rpc-cast", "rpc-fanout", "notify")
-TOPIC = "topic-0"
-CONTROLLER_HOST = "enos-control-bus-0"
-BUS_HOST = "enos-bus-0"
-#: seconds between the server polls of ombt's controller (``_query_servers``)
+from .synth_model import (
+    BUS_HOST,  # noqa: F401  (re-exported: callers import the model from here too)
+    CALL_TYPES,  # noqa: F401
+    CONTROLLER_HOST,
+    TOPIC,
+    Agent,
+    RunSim,
+    SynthSpec,
+)
+
 POLL_PERIOD_S = 0.25
 #: 10**k as floats, for ombt's ``value / 10**log`` (int 10**k is exact as a float up to 1e22)
 _POW10 = np.array([float(10**k) for k in range(0, 23)])
 
 
 # --------------------------------------------------------------------------- the campaign
-
-
-@dataclass(frozen=True)
-class SynthSpec:
-    """What to generate. The sweep is call_types x clients x servers, in that order."""
-
-    runs: int | None = None  # None: one run per combination
-    clients: tuple[int, ...] = (1, 2, 4)
-    servers: tuple[int, ...] = (1, 2)
-    call_types: tuple[str, ...] = ("rpc-call", "rpc-cast")
-    nbr_calls: int = 500
-    pause: float = 0.0
-    length: int = 1024
-    executor: str = "threading"
-    driver: str = "broker"  # anything else ("router"): no rabbitmq_* measurements
-    timeout: int = 60
-    version: str = "ombt-3.0.0"
-    seed: int = 0
-    fail_rate: float = 0.0  # probability that a client message fails
-    influx: bool = True
-    agent_logs: bool = False
-    telegraf_interval_s: float = 2.0
-    agents_per_host: int = 10
-    start_time: float = 1_700_000_000.0  # epoch of the first run's deployment
-
-    def __post_init__(self) -> None:
-        if self.runs is not None and self.runs < 1:
-            raise ValueError("runs must be >= 1")
-        for name in ("clients", "servers"):
-            values = getattr(self, name)
-            if not values or any(int(v) < 1 for v in values):
-                raise ValueError(f"{name}: give at least one count >= 1")
-        bad = [c for c in self.call_types if c not in CALL_TYPES]
-        if not self.call_types or bad:
-            raise ValueError(f"call types must be among {', '.join(CALL_TYPES)}: {bad}")
-        if self.nbr_calls < 1:
-            raise ValueError("nbr_calls must be >= 1")
-        if self.pause < 0 or not 0 <= self.fail_rate < 1:
-            raise ValueError("pause must be >= 0 and fail_rate in [0, 1)")
-        if self.telegraf_interval_s <= 0 or self.agents_per_host < 1:
-            raise ValueError("telegraf_interval_s must be > 0 and agents_per_host >= 1")
 
 
 def backup_dir_name(params: dict[str, Any]) -> str:
@@ -242,57 +206,6 @@ def _int_keys(pairs: list[tuple[str, Any]]) -> dict[Any, Any]:
 # --------------------------------------------------------------------------- one run
 
 
-@dataclass
-class Agent:
-    """One simulated ombt client or server and what it reports."""
-
-    side: str  # "client" or "server"
-    kind: str  # RPCClient, RPCServer, Notifier, Listener
-    ordinal: int
-    host: str
-    agent_id: str
-    results: dict[str, Any] = field(default_factory=dict)
-    #: client: send stamps ts and completion stamps done; server: message ts and handling time
-    sent: np.ndarray | None = None
-    stamp: np.ndarray | None = None
-    #: client: the latencies recorded, in order (what Stats.update saw); server: per poll
-    samples: list[np.ndarray] = field(default_factory=list)
-    #: server: index of the sending client and sequence number of each message
-    src: np.ndarray | None = None
-    seq: np.ndarray | None = None
-    msgid: str = ""  # client: the hex prefix of its message ids
-    failed: np.ndarray | None = None
-
-
-@dataclass
-class RunSim:
-    """A simulated run: parameters, agents in the order the controller wrote them, times."""
-
-    index: int
-    params: dict[str, Any]
-    run_uuid: str
-    controller_id: str
-    clients: list[Agent]
-    servers: list[Agent]
-    deploy_time: float  # the run's services start (telegraf points from here)
-    test_start: float
-    test_end: float  # last server poll
-    end_time: float  # backup taken (telegraf points up to here)
-    polls: list[list[tuple[int, dict[str, Any]]]]  # per poll: (server ordinal, results) in order
-
-    @property
-    def backup_dir(self) -> str:
-        return str(self.params["backup_dir"])
-
-    @property
-    def controller_log_name(self) -> str:
-        return f"{CONTROLLER_HOST}_controller-0-{TOPIC}-{self.run_uuid}-0.log"
-
-    def controller_lines(self) -> list[str]:
-        """The two JSON lines of the controller's --output file."""
-        return [json.dumps({a.agent_id: a.results for a in agents})
-                for agents in (self.clients, self.servers)]
-
 
 def _kinds(call_type: str) -> tuple[str, str, str, str]:
     if call_type == "notify":
@@ -362,8 +275,11 @@ def simulate_run(spec: SynthSpec, index: int, params: dict[str, Any],
     clients = [agent("client", ckind, i, "enos-client", n_servers) for i in range(n_clients)]
     test_start = deploy_time + 14.0 + float(rng.uniform(0.0, 1.0))
 
-    # ---- clients: one message after the other
-    for cl in clients:
+    # ---- clients: one message after the other, started up to stagger_s apart (own rng:
+    # without stagger every draw is the same as before it existed)
+    offsets = (np.random.default_rng([spec.seed, index, 3]).uniform(0.0, spec.stagger_s, n_clients)
+               if spec.stagger_s > 0 else np.zeros(n_clients))
+    for cl, offset in zip(clients, offsets.tolist(), strict=True):
         lat = _client_latencies(rng, n_calls, call_type, n_clients, n_servers)
         failed = rng.random(n_calls) < spec.fail_rate
         errors: dict[str, int] = {}
@@ -380,7 +296,7 @@ def simulate_run(spec: SynthSpec, index: int, params: dict[str, Any],
         step = lat / 1000.0 + overhead + pause
         if pause:
             step += rng.uniform(50e-6, 150e-6, n_calls)  # sleep() overshoots
-        start = test_start + float(rng.uniform(0.0, 0.015))
+        start = test_start + float(rng.uniform(0.0, 0.015)) + offset
         ts = start + float(rng.uniform(2e-6, 10e-6)) + np.concatenate(([0.0], np.cumsum(step[:-1])))
         done = ts + lat / 1000.0
         recorded = (done - ts) * 1000.0
@@ -589,32 +505,91 @@ def agent_log_name(sim: RunSim, a: Agent) -> str:
     return f"{a.host}_{name}-{a.ordinal}-{TOPIC}-{sim.run_uuid}-0.log"
 
 
-def agent_log(sim: RunSim, a: Agent) -> str:
-    """The agent's own --output file: one JSON object a line, per message."""
+@dataclass(frozen=True)
+class LogFaults:
+    """Defects of the agents' logs only (the controller's results stay as simulated).
+
+    Drawn from ``default_rng([seed, run index, 2, server ordinal])`` per server
+    log and ``[seed, run index, 4]`` for the host clocks: the same seed gives the
+    same files, and a zero rate draws nothing.
+    """
+
+    lost_rate: float = 0.0
+    dup_rate: float = 0.0
+    clock_skew_s: float = 0.0
+    seed: int = 0
+
+    @classmethod
+    def of(cls, spec: SynthSpec) -> LogFaults:
+        return cls(lost_rate=spec.lost_rate, dup_rate=spec.dup_rate,
+                   clock_skew_s=spec.clock_skew_s, seed=spec.seed)
+
+    def host_offsets(self, sim: RunSim) -> dict[str, float]:
+        """Seconds each host's clock is ahead (0 everywhere without skew)."""
+        hosts = sorted({a.host for a in [*sim.clients, *sim.servers]})
+        if not self.clock_skew_s:
+            return dict.fromkeys(hosts, 0.0)
+        rng = np.random.default_rng([self.seed, sim.index, 4])
+        skew = rng.uniform(-self.clock_skew_s, self.clock_skew_s, len(hosts))
+        return dict(zip(hosts, skew.tolist(), strict=True))
+
+
+NO_FAULTS = LogFaults()
+
+
+def agent_log(sim: RunSim, a: Agent, faults: LogFaults = NO_FAULTS) -> str:
+    """The agent's own --output file: one JSON object a line, per message (only the
+    header line for notify: ombt 3.0.0's notifiers and listeners log no message).
+
+    With ``faults``: stamps read on each host's (skewed) clock, server receipt
+    lines lost (``lost_rate``) or logged twice, the copy a little later
+    (``dup_rate``).
+    """
     out = ['{"client-name": "%s", "kind": "%s"}' % (a.agent_id, a.kind)]
     call_type = sim.params["call_type"]
+    if call_type == "notify":  # ombt 3.0.0's notifiers and listeners log no message
+        return out[0] + "\n"
+    clock = faults.host_offsets(sim)
     if a.side == "client":
         test = {"rpc-call": "test_call", "rpc-cast": "test_cast", "rpc-fanout": "test_fanout",
                 "notify": "test_notify"}[call_type]
         ts, done, failed = a.sent, a.stamp, a.failed
         assert ts is not None and done is not None and failed is not None
-        out.append('{"test-name": "%s", "test-start": %f}' % (test, a.results["start_time"]))
-        for k, (t, d, f) in enumerate(zip(ts.tolist(), done.tolist(), failed.tolist(),
-                                          strict=True)):
+        off = clock[a.host]
+        out.append('{"test-name": "%s", "test-start": %f}'
+                   % (test, a.results["start_time"] + off))
+        for k, (t, d, f) in enumerate(zip((ts + off).tolist(), (done + off).tolist(),
+                                          failed.tolist(), strict=True)):
             err = ', "error": "message transfer failed"' if f else ""
             out.append('{"id": "%s:%d", "start": %f, "stop": %f%s}' % (a.msgid, k, t, d, err))
-        out.append('{"test-end": %f}' % a.results["stop_time"])
+        out.append('{"test-end": %f}' % (a.results["stop_time"] + off))
     else:
         by_ordinal = {c.ordinal: c.msgid for c in sim.clients}
         assert a.sent is not None and a.stamp is not None and a.src is not None
         assert a.seq is not None
-        for t, h, s, q in zip(a.sent.tolist(), a.stamp.tolist(), a.src.tolist(), a.seq.tolist(),
+        sender_off = np.array([clock[c.host] for c in sorted(sim.clients,
+                                                              key=lambda c: c.ordinal)])
+        sent, recv = a.sent + sender_off[a.src], a.stamp + clock[a.host]
+        src, seq = a.src, a.seq
+        if faults.lost_rate or faults.dup_rate:
+            rng = np.random.default_rng([faults.seed, sim.index, 2, a.ordinal])
+            copies = np.ones(len(sent), dtype=np.int64)
+            if faults.lost_rate:
+                copies[rng.random(len(sent)) < faults.lost_rate] = 0
+            if faults.dup_rate:
+                copies[(rng.random(len(sent)) < faults.dup_rate) & (copies > 0)] = 2
+            pick = np.repeat(np.arange(len(sent)), copies)
+            again = np.r_[False, pick[1:] == pick[:-1]]
+            delay = np.where(again, rng.uniform(1e-3, 50e-3, len(pick)), 0.0)
+            sent, recv, src, seq = sent[pick], recv[pick] + delay, src[pick], seq[pick]
+        for t, h, s, q in zip(sent.tolist(), recv.tolist(), src.tolist(), seq.tolist(),
                               strict=True):
             out.append('{"id": "%s:%d", "start": %f, "recv": %f}' % (by_ordinal[s], q, t, h))
     return "\n".join(out) + "\n"
 
 
-def write_run_files(folder: Path, sim: RunSim, *, agent_logs: bool = False) -> list[Path]:
+def write_run_files(folder: Path, sim: RunSim, *, agent_logs: bool = False,
+                    faults: LogFaults = NO_FAULTS) -> list[Path]:
     """The run folder's text files: controller output, its docker log, the agents' logs."""
     folder.mkdir(parents=True, exist_ok=True)
     ctl = folder / sim.controller_log_name
@@ -625,7 +600,7 @@ def write_run_files(folder: Path, sim: RunSim, *, agent_logs: bool = False) -> l
     if agent_logs:
         for a in [*sim.clients, *sim.servers]:
             p = folder / agent_log_name(sim, a)
-            p.write_text(agent_log(sim, a), encoding="utf-8")
+            p.write_text(agent_log(sim, a, faults), encoding="utf-8")
             written.append(p)
     return written
 
@@ -658,7 +633,7 @@ def synth_campaign(out: Path | str, spec: SynthSpec, *, jobs: int = 1,
     """Write the campaign into ``out`` (created; existing files are overwritten)."""
     import time
 
-    from .synth_influx import InfluxWriter, run_series
+    from .synth_influx import InfluxWriter, run_series  # starts influxd: only when asked
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -671,7 +646,7 @@ def synth_campaign(out: Path | str, spec: SynthSpec, *, jobs: int = 1,
         for sim in simulate_campaign(spec):
             t = time.monotonic()
             folder = out / sim.backup_dir
-            write_run_files(folder, sim, agent_logs=spec.agent_logs)
+            write_run_files(folder, sim, agent_logs=spec.agent_logs, faults=LogFaults.of(spec))
             params.append(sim.params)
             agents += len(sim.clients) + len(sim.servers)
             messages += sum(a.results["msgs_ok"] + a.results["msgs_fail"] for a in sim.clients)

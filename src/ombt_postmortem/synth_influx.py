@@ -37,15 +37,12 @@ import urllib.request
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .influx.native import native_server
 from .influx.server import Limits
-
-if TYPE_CHECKING:
-    from .synth import RunSim, SynthSpec
+from .synth_model import RunSim, SynthSpec
 
 DATABASE = "telegraf"
 CREATE_DB = (f"CREATE DATABASE {DATABASE} WITH DURATION INF REPLICATION 1 "

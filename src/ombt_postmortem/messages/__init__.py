@@ -1,0 +1,16 @@
+"""Per-message analysis of the ombt agents' own logs (issue 10): no pandas, no Snakemake.
+
+:func:`analyse_messages` reads a run folder's agent logs (found by their first
+line, :func:`find_agent_logs`) and gives the summary row (``SUMMARY_SCHEMA``),
+the per-second ``timeline`` (``TIMELINE_SCHEMA``) and optionally the
+per-message table (``PER_MESSAGE_SCHEMA``); :func:`write_messages` writes them.
+"""
+
+from .analyse import PER_MESSAGE_SCHEMA, MessagesResult, analyse_messages, write_messages
+from .contract import SUMMARY_SCHEMA
+from .discover import AgentLog, find_agent_logs, scan_agent_logs
+from .timeline import SCHEMA as TIMELINE_SCHEMA
+
+__all__ = ["PER_MESSAGE_SCHEMA", "SUMMARY_SCHEMA", "TIMELINE_SCHEMA", "AgentLog",
+           "MessagesResult", "analyse_messages", "find_agent_logs", "scan_agent_logs",
+           "write_messages"]

@@ -1,0 +1,121 @@
+"""The shared model of the synthetic campaigns: what to generate and a simulated run.
+
+:mod:`ombt_postmortem.synth` simulates and writes the ombt files,
+:mod:`ombt_postmortem.synth_influx` the InfluxDB backups; both take these
+types from here, so neither imports the other's module at import time.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+CALL_TYPES = ("rpc-call", "rpc-cast", "rpc-fanout", "notify")
+TOPIC = "topic-0"
+CONTROLLER_HOST = "enos-control-bus-0"
+BUS_HOST = "enos-bus-0"
+
+
+@dataclass(frozen=True)
+class SynthSpec:
+    """What to generate. The sweep is call_types x clients x servers, in that order."""
+
+    runs: int | None = None  # None: one run per combination
+    clients: tuple[int, ...] = (1, 2, 4)
+    servers: tuple[int, ...] = (1, 2)
+    call_types: tuple[str, ...] = ("rpc-call", "rpc-cast")
+    nbr_calls: int = 500
+    pause: float = 0.0
+    length: int = 1024
+    executor: str = "threading"
+    driver: str = "broker"  # anything else ("router"): no rabbitmq_* measurements
+    timeout: int = 60
+    version: str = "ombt-3.0.0"
+    seed: int = 0
+    fail_rate: float = 0.0  # probability that a client message fails
+    influx: bool = True
+    agent_logs: bool = False
+    #: agent logs only (see :class:`LogFaults`); stagger_s also moves the clients' sends
+    stagger_s: float = 0.0  # clients start spread over [0, stagger_s]: warm-up and cool-down
+    lost_rate: float = 0.0  # probability that a receipt line is missing from a server log
+    dup_rate: float = 0.0  # probability that a receipt is logged twice (redelivery)
+    clock_skew_s: float = 0.0  # each host's clock off by uniform(-skew, +skew) seconds
+    telegraf_interval_s: float = 2.0
+    agents_per_host: int = 10
+    start_time: float = 1_700_000_000.0  # epoch of the first run's deployment
+
+    def __post_init__(self) -> None:
+        if self.runs is not None and self.runs < 1:
+            raise ValueError("runs must be >= 1")
+        for name in ("clients", "servers"):
+            values = getattr(self, name)
+            if not values or any(int(v) < 1 for v in values):
+                raise ValueError(f"{name}: give at least one count >= 1")
+        bad = [c for c in self.call_types if c not in CALL_TYPES]
+        if not self.call_types or bad:
+            raise ValueError(f"call types must be among {', '.join(CALL_TYPES)}: {bad}")
+        if self.nbr_calls < 1:
+            raise ValueError("nbr_calls must be >= 1")
+        if self.pause < 0 or not 0 <= self.fail_rate < 1:
+            raise ValueError("pause must be >= 0 and fail_rate in [0, 1)")
+        if self.stagger_s < 0 or self.clock_skew_s < 0:
+            raise ValueError("stagger_s and clock_skew_s must be >= 0")
+        if not (0 <= self.lost_rate < 1 and 0 <= self.dup_rate < 1):
+            raise ValueError("lost_rate and dup_rate must be in [0, 1)")
+        if self.telegraf_interval_s <= 0 or self.agents_per_host < 1:
+            raise ValueError("telegraf_interval_s must be > 0 and agents_per_host >= 1")
+
+
+@dataclass
+class Agent:
+    """One simulated ombt client or server and what it reports."""
+
+    side: str  # "client" or "server"
+    kind: str  # RPCClient, RPCServer, Notifier, Listener
+    ordinal: int
+    host: str
+    agent_id: str
+    results: dict[str, Any] = field(default_factory=dict)
+    #: client: send stamps ts and completion stamps done; server: message ts and handling time
+    sent: np.ndarray | None = None
+    stamp: np.ndarray | None = None
+    #: client: the latencies recorded, in order (what Stats.update saw); server: per poll
+    samples: list[np.ndarray] = field(default_factory=list)
+    #: server: index of the sending client and sequence number of each message
+    src: np.ndarray | None = None
+    seq: np.ndarray | None = None
+    msgid: str = ""  # client: the hex prefix of its message ids
+    failed: np.ndarray | None = None
+
+
+@dataclass
+class RunSim:
+    """A simulated run: parameters, agents in the order the controller wrote them, times."""
+
+    index: int
+    params: dict[str, Any]
+    run_uuid: str
+    controller_id: str
+    clients: list[Agent]
+    servers: list[Agent]
+    deploy_time: float  # the run's services start (telegraf points from here)
+    test_start: float
+    test_end: float  # last server poll
+    end_time: float  # backup taken (telegraf points up to here)
+    polls: list[list[tuple[int, dict[str, Any]]]]  # per poll: (server ordinal, results) in order
+
+    @property
+    def backup_dir(self) -> str:
+        return str(self.params["backup_dir"])
+
+    @property
+    def controller_log_name(self) -> str:
+        return f"{CONTROLLER_HOST}_controller-0-{TOPIC}-{self.run_uuid}-0.log"
+
+    def controller_lines(self) -> list[str]:
+        """The two JSON lines of the controller's --output file."""
+        return [json.dumps({a.agent_id: a.results for a in agents})
+                for agents in (self.clients, self.servers)]
