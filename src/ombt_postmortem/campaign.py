@@ -11,7 +11,15 @@ from typing import Any
 import pandas as pd
 
 from .labels import run_labels
-from .layout import HEAD_COLUMNS, INFLUX_NOTES, INFLUX_PROBLEMS, LABEL, SIDES
+from .layout import (
+    HEAD_COLUMNS,
+    INFLUX_NOTES,
+    INFLUX_PROBLEMS,
+    LABEL,
+    MSG_NOTES,
+    MSG_PROBLEMS,
+    SIDES,
+)
 from .ombt.run import STATUS_FAILED, STATUS_OK, STATUS_PARTIAL
 from .ombt.stats import SIDE_COLUMNS
 from .params import Run
@@ -21,11 +29,14 @@ def side_columns() -> list[str]:
     return [f"{s}_{c}" for s in SIDES for c in SIDE_COLUMNS]
 
 
-def combine_status(ombt_status: str, other_problems: Sequence[str]) -> str:
-    """failed if ombt failed; partial if ombt partial or a later stage had a problem."""
-    if ombt_status == STATUS_FAILED:
+def combine_status(ombt_status: str, other_problems: Sequence[str],
+                   other_data: bool = False) -> str:
+    """failed if ombt failed and no later stage found data (``other_data``: the agents'
+    own logs still gave message figures); partial if ombt failed or was partial, or a
+    later stage had a problem."""
+    if ombt_status == STATUS_FAILED and not other_data:
         return STATUS_FAILED
-    if ombt_status == STATUS_PARTIAL or any(other_problems):
+    if ombt_status in (STATUS_FAILED, STATUS_PARTIAL) or any(other_problems):
         return STATUS_PARTIAL
     return STATUS_OK
 
@@ -34,11 +45,13 @@ def build_table(
     runs: Sequence[Run],
     ombt: Mapping[str, Mapping[str, Any]],
     metrics: Mapping[str, Mapping[str, Any]] | None = None,
+    messages: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> pd.DataFrame:
     """One row per run of params.json, in its order.
 
     ``ombt`` maps run_id to the run's ombt.parquet row; ``metrics`` maps run_id
-    to its metrics.parquet row (absent when the influx stage is off). A params
+    to its metrics.parquet row (absent when the influx stage is off); ``messages``
+    to its messages.parquet row (absent when the messages stage is off). A params
     key named like a column of the table (``status``, ``client_rate``, a metric
     ...) is kept as ``param_<key>``: neither value is lost.
     """
@@ -47,7 +60,7 @@ def build_table(
         for k in run.params:
             if k not in param_keys:
                 param_keys.append(k)
-    reserved = _reserved(ombt, metrics)
+    reserved = _reserved(ombt, metrics, messages)
     labels = run_labels(runs)
     rows = []
     for run in runs:
@@ -62,7 +75,10 @@ def build_table(
         m = dict(metrics.get(run.run_id) or {}) if metrics is not None else {}
         later = [p for p in str(m.pop(INFLUX_PROBLEMS, "") or "").split("; ") if p]
         notes = str(m.pop(INFLUX_NOTES, "") or "")
-        row["status"] = combine_status(ombt_status, later)
+        g = dict(messages.get(run.run_id) or {}) if messages is not None else {}
+        later += [p for p in str(g.pop(MSG_PROBLEMS, "") or "").split("; ") if p]
+        has_messages = bool(g.get("msg_sent") or g.get("msg_received"))
+        row["status"] = combine_status(ombt_status, later, has_messages)
         row["problems"] = "; ".join(problems + later)
         for k in ["n_clients", "n_servers", *side_columns()]:
             row[k] = o.get(k, math.nan)
@@ -74,6 +90,9 @@ def build_table(
                 row[k] = v
         if metrics is not None:
             row[INFLUX_NOTES] = notes
+        for k, v in g.items():
+            if k != "run_id":
+                row[k] = v
         rows.append(row)
     df = pd.DataFrame(rows)
     if df.empty:
@@ -89,7 +108,7 @@ PARAM_COLUMNS = "param_columns"
 
 def _reserved(*stage_rows: Mapping[str, Mapping[str, Any]] | None) -> set[str]:
     """The table's own column names: those of every stage's rows, and the fixed ones."""
-    reserved = {"run_id", LABEL, *HEAD_COLUMNS, *side_columns(), INFLUX_NOTES}
+    reserved = {"run_id", LABEL, *HEAD_COLUMNS, *side_columns(), INFLUX_NOTES, MSG_NOTES}
     for rows in stage_rows:
         for r in (rows or {}).values():
             reserved.update(r or {})

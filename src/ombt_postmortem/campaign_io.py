@@ -47,12 +47,14 @@ PROBLEM_COLUMNS = ["run_id", layout.LABEL, "status", "problems"]
 class RunOutputs:
     """The per-run files the campaign table reads, one list per kind in params.json order.
 
-    ``metrics`` is empty when the InfluxDB stage is off.
+    ``metrics`` is empty when the InfluxDB stage is off, ``messages`` when the
+    per-message stage is.
     """
 
     ombt: tuple[Path, ...]
     hist: tuple[Path, ...]
     metrics: tuple[Path, ...] = ()
+    messages: tuple[Path, ...] = ()
 
     @classmethod
     def of(cls, **kinds: Sequence[str | Path]) -> RunOutputs:
@@ -60,16 +62,17 @@ class RunOutputs:
 
     @classmethod
     def in_layout(cls, runs: Sequence[Run], cdir: layout.CampaignDir,
-                  with_metrics: bool) -> RunOutputs:
+                  with_metrics: bool, with_messages: bool = False) -> RunOutputs:
         """Where the workflow writes them under ``cdir`` (for use without Snakemake)."""
         def files(name: str) -> tuple[Path, ...]:
             return tuple(cdir.run_file(r.key, name) for r in runs)
 
         return cls(files(layout.OMBT), files(layout.HIST),
-                   files(layout.METRICS) if with_metrics else ())
+                   files(layout.METRICS) if with_metrics else (),
+                   files(layout.MESSAGES) if with_messages else ())
 
     def check(self, runs: Sequence[Run]) -> None:
-        for kind in ("ombt", "hist", "metrics"):
+        for kind in ("ombt", "hist", "metrics", "messages"):
             got = getattr(self, kind)
             if got and len(got) != len(runs):
                 raise ValueError(f"{len(got)} {kind} file(s) for {len(runs)} runs")
@@ -93,13 +96,16 @@ def write_campaign_outputs(
     ombt: dict[str, dict[str, Any]] = {}
     dists: dict[str, dict[str, Distribution]] = {}
     metrics: dict[str, dict[str, Any]] | None = {} if inputs.metrics else None
+    messages: dict[str, dict[str, Any]] | None = {} if inputs.messages else None
     # pyarrow straight to Python values: 3 small files per run, thousands of runs
     for i, run in enumerate(runs):
         ombt[run.run_id] = aio.read_first_row(inputs.ombt[i])
         dists[run.run_id] = distributions(aio.read(inputs.hist[i]).to_pydict())
         if metrics is not None:
             metrics[run.run_id] = aio.read_first_row(inputs.metrics[i])
-    table = build_table(runs, ombt, metrics)
+        if messages is not None:
+            messages[run.run_id] = aio.read_first_row(inputs.messages[i])
+    table = build_table(runs, ombt, metrics, messages)
     write_table(table, outputs["parquet"], outputs["csv"])
     metric_cols = [c for c in NOTEBOOK_METRIC_GROUPS if c in table.columns]
     extra_metrics = [c for c in table.columns if c in _metric_columns(metrics)]
@@ -124,10 +130,12 @@ def write_campaign_outputs(
 
 
 def write_campaign(campaign_dir: Path | str, cdir: layout.CampaignDir, with_metrics: bool,
-                   strict: bool = False, log: logging.Logger | None = None) -> pd.DataFrame:
+                   with_messages: bool = False, strict: bool = False,
+                   log: logging.Logger | None = None) -> pd.DataFrame:
     """:func:`write_campaign_outputs` over the workflow's layout, without Snakemake."""
     runs = load_params(campaign_dir)
-    return write_campaign_outputs(runs, RunOutputs.in_layout(runs, cdir, with_metrics),
+    inputs = RunOutputs.in_layout(runs, cdir, with_metrics, with_messages)
+    return write_campaign_outputs(runs, inputs,
                                   cdir.campaign_files(), cdir.root.name, strict, log)
 
 

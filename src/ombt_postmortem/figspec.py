@@ -61,7 +61,7 @@ class FigureOptions:
 
 
 def figure_paths(results: str, name: str, *, campaigns: Sequence[str], opts: FigureOptions,
-                 timeseries: bool) -> list[str]:
+                 timeseries: bool, messages: bool = False) -> list[str]:
     """The figure folders (and table page) of campaign ``name``.
 
     The comparison folder goes with the first campaign when there are several.
@@ -77,6 +77,10 @@ def figure_paths(results: str, name: str, *, campaigns: Sequence[str], opts: Fig
         out.append(f"{base}/latency_hist")
     if opts.per_run and timeseries:
         out.append(f"{base}/timeseries")
+    if messages:
+        out.append(f"{base}/latency_nines")
+        if opts.per_run:
+            out.append(f"{base}/message_timeline")
     if len(campaigns) > 1 and name == campaigns[0]:
         out.append(f"{results}/{COMPARISON}/load_curves")
     return out

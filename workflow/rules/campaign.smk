@@ -7,6 +7,7 @@ rule campaign_table:
         ombt=per_run(layout.OMBT),
         hist=per_run(layout.HIST),
         metrics=per_run(layout.METRICS) if INFLUX_ENABLED else [],
+        messages=per_run(layout.MESSAGES) if MESSAGES_ENABLED else [],
     output:
         **{k: campaign_output(v) for k, v in layout.CAMPAIGN_FILES.items()},
     params:

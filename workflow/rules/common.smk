@@ -85,6 +85,12 @@ def controller_logs(wildcards):
     return [str(p) for p in run_files(wildcards).controller_logs]
 
 
+def agent_logs(wildcards):
+    """Every *.log of the run that is neither a controller file nor a _docker.log:
+    the messages job tells the agents' logs by their first line."""
+    return [str(p) for p in run_files(wildcards).other_logs]
+
+
 def influx_tar(wildcards):
     """The run's influxdb-data.tar.gz, or nothing: the job then reports it missing."""
     tar = run_files(wildcards).influx_tar

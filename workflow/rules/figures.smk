@@ -47,6 +47,7 @@ figure_outputs = functools.partial(
     campaigns=list(CAMPAIGNS),
     opts=FIG,
     timeseries=FIG_TIMESERIES,
+    messages=bool(globals().get("MESSAGES_ENABLED")),
 )
 
 # A folder of figures of one kind, in the report under the campaign's category.
@@ -142,6 +143,40 @@ if FIG_TIMESERIES:
             "../envs/ombt-postmortem.yaml"
         script:
             "../scripts/figures_timeseries.py"
+
+
+if MESSAGES_ENABLED:
+
+    rule figures_messages:
+        input:
+            table=campaign_output(layout.CAMPAIGN_PARQUET),
+            timelines=per_run(layout.TIMELINE) if FIG.per_run else [],
+        output:
+            nines=figure_folder("latency_nines", "6. exact latency quantiles"),
+            **(
+                {
+                    "timelines": figure_folder(
+                        "message_timeline", "7. messages over time per run", "run"
+                    )
+                }
+                if FIG.per_run
+                else {}
+            ),
+        params:
+            options=FIG_OPTIONS,
+            param_names=lambda wc: FIG_PARAMS[wc.campaign],
+            title=lambda wc: wc.campaign,
+            run_ids=run_ids,  # in the order of the per-run inputs
+        threads: 4
+        log:
+            f"{RESULTS}/{{campaign}}/logs/figures_messages.log",
+        resources:
+            mem_mb=2048,
+            runtime=120,
+        conda:
+            "../envs/ombt-postmortem.yaml"
+        script:
+            "../scripts/figures_messages.py"
 
 
 rule figures_comparison:

@@ -7,12 +7,6 @@ MESSAGES_ENABLED = MESSAGES["enabled"]
 MESSAGES_KEEP = MESSAGES["keep_per_message"]
 
 
-def agent_logs(wildcards):
-    """Every *.log of the run that is neither a controller file nor a _docker.log:
-    the job tells the agents' logs by their first line."""
-    return [str(p) for p in run_files(wildcards).other_logs]
-
-
 rule messages:
     input:
         logs=agent_logs,
@@ -24,6 +18,7 @@ rule messages:
         run_id=lambda wc: run_of(wc).run_id,
         folder_problem=lambda wc: run_files(wc).problem or "",
         strict=config["strict"],
+    threads: MESSAGES["threads"]
     group:
         RUN_GROUP
     log:

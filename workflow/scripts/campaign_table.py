@@ -14,7 +14,8 @@ sm = snakemake
 log = job_logger("campaign_table", sm.log[0])
 write_campaign_outputs(
     runs=load_params_file(Path(sm.input.params)),
-    inputs=RunOutputs.of(ombt=sm.input.ombt, hist=sm.input.hist, metrics=sm.input.metrics),
+    inputs=RunOutputs.of(ombt=sm.input.ombt, hist=sm.input.hist, metrics=sm.input.metrics,
+                         messages=sm.input.messages),
     outputs={k: Path(v) for k, v in sm.output.items()},
     name=sm.params.campaign,
     strict=sm.params.strict,

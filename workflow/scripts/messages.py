@@ -17,7 +17,7 @@ log = job_logger("messages", sm.log[0])
 per_message = sm.output.get("per_message")
 result = analyse_message_logs(run_id, [Path(p) for p in sm.input.logs],
                               folder_problem=sm.params.folder_problem or None,
-                              keep_per_message=per_message is not None)
+                              keep_per_message=per_message is not None, threads=sm.threads)
 write_messages(result, Path(sm.output.summary), Path(sm.output.timeline),
                Path(per_message) if per_message else None)
 s = result.summary

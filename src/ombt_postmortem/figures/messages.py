@@ -23,12 +23,13 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
-from ..layout import TIMELINE, run_key
+from ..layout import TIMELINE
 from .common import (
     PALETTE,
     SIDES,
     FigureOptions,
     FigureSet,
+    add_repeat,
     describe,
     figure_set,
     finish_x,
@@ -38,12 +39,12 @@ from .common import (
     new_figure,
     norm_key,
     param_columns,
+    run_name,
     series_columns,
     series_styles,
     set_y,
     stem_of,
     styled,
-    with_repeat,
 )
 
 #: the timeline's columns (one row per integer epoch second and side)
@@ -131,7 +132,8 @@ def message_timelines(table: pd.DataFrame, files: Mapping[str, Path | str] | Non
                       params: Sequence[str] | None = None, title: str = "",
                       timelines: Mapping[str, pd.DataFrame] | None = None, workers: int = 1,
                       log: logging.Logger | None = None) -> FigureSet:
-    """One figure per run (named by its run key) from its timeline.parquet.
+    """One figure per run (named by its label, see :func:`.common.run_name`) from its
+    timeline.parquet.
 
     ``files`` maps run_id to its timeline.parquet; ``timelines`` (run_id -> frame)
     may be given instead. The steady window comes from the table's ``steady_start``
@@ -142,7 +144,7 @@ def message_timelines(table: pd.DataFrame, files: Mapping[str, Path | str] | Non
     shown = [c for c in pcols if c in fs.opts.group_by or table[c].nunique(dropna=False) > 1]
     for _, row in table.iterrows():
         run_id = row["run_id"]
-        name = run_key(run_id)
+        name = run_name(row)
         if timelines is not None:
             tl = timelines.get(run_id)
         else:
@@ -161,7 +163,7 @@ def message_timelines(table: pd.DataFrame, files: Mapping[str, Path | str] | Non
         what = describe({c: row[c] for c in shown})
         head = f"{title}: " if title else ""
         fs.draw_later(name, draw_timeline,
-                      (data, steady, f"{head}messages over time\nrun {what or run_id}"), data)
+                      (data, steady, f"{head}messages over time\nrun {what or name}"), data)
     fs.flush(workers)
     fs.write_manifest()
     return fs
@@ -255,7 +257,7 @@ def latency_nines(table: pd.DataFrame, out_dir: Path | str, opts: FigureOptions 
         name = stem_of(keys)
         series = series_columns(sub, pcols, [c for c in (o.x, o.lines) if c in sub.columns],
                                 exclude=group_by)
-        sub, series = with_repeat(sub, series, o.x) if o.x in sub.columns else (sub, series)
+        sub, series = add_repeat(sub, series)  # one line per run, repeats numbered
         data = nines_data(sub, keys, series)
         head = f"{title}: " if title else ""
         what = describe(keys)

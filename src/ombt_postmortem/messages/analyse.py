@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,7 @@ import pyarrow as pa
 from .. import arrow_io
 from ..errors import RunDataError
 from .contract import SUMMARY_SCHEMA, empty_summary, latency_figures, matching
-from .discover import scan_agent_logs
+from .discover import AgentLog, read_agent_logs, scan_agent_logs
 from .frame import Lines, id_codes, lines_of
 from .read import ParsedLogs, parse_agent_logs
 from .timeline import SCHEMA as TIMELINE_SCHEMA
@@ -81,16 +82,40 @@ def analyse_messages(folder: Path, run_id: str, keep_per_message: bool = False,
                      threads: int | None = None) -> MessagesResult:
     """Analyse every agent log of the run folder ``folder``.
 
-    ``threads``: files read and parsed at once (default: the CPUs this process
-    may use; give the job's ``threads`` when several jobs share a machine).
-    No agent log: counts 0, figures NaN, no problem. An unreadable log or
-    invalid JSON lines: one problem line naming the file; the rest still counts.
+    A missing folder is a problem (the per-run job is told it by the ombt stage
+    instead: see :func:`analyse_message_logs`).
     """
     logs, problems = scan_agent_logs(folder, run_id)
     if not folder.is_dir():
         problems.append(RunDataError(run_id, folder, "run folder missing").one_line())
+    return _analyse(run_id, logs, problems, keep_per_message, threads)
+
+
+def analyse_message_logs(run_id: str, candidates: Sequence[Path], *,
+                         keep_per_message: bool = False, threads: int | None = None,
+                         folder_problem: str | None = None) -> MessagesResult:
+    """Analyse the agent logs among ``candidates`` (a job's declared inputs: every
+    ``*.log`` of the run folder that is neither a controller file nor a
+    ``_docker.log``; the agents' logs are told by their first line).
+
+    ``folder_problem``: why the run folder is unusable; the ombt stage reports it,
+    so the result is empty without a problem of its own.
+    """
+    if folder_problem:
+        return _analyse(run_id, [], [], keep_per_message, threads)
+    logs, problems = read_agent_logs(candidates, run_id)
+    return _analyse(run_id, logs, problems, keep_per_message, threads)
+
+
+def _analyse(run_id: str, logs: list[AgentLog], problems: list[str], keep_per_message: bool,
+             threads: int | None) -> MessagesResult:
+    """``threads``: files read and parsed at once (default: the CPUs this process
+    may use; give the job's ``threads`` when several jobs share a machine).
+    No agent log: counts 0, figures NaN, no problem. An unreadable log or
+    invalid JSON lines: one problem line naming the file; the rest still counts.
+    """
     parsed = parse_agent_logs(logs, run_id, threads=threads)
-    problems += parsed.problems
+    problems = problems + parsed.problems
     if not parsed.logs:
         row = empty_summary()
         row["msg_problems"] = "; ".join(problems)

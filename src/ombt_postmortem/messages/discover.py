@@ -11,11 +11,12 @@ ombt 3.0.0 and are not listed.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..backup import is_agent_log_candidate as is_candidate
 from ..errors import RunDataError
-from ..ombt.parse import is_controller_output
 
 #: ombt agent kind -> side
 KINDS = {"RPCClient": "client", "RPCServer": "server"}
@@ -34,13 +35,6 @@ class AgentLog:
     @property
     def side(self) -> str:
         return KINDS[self.kind]
-
-
-def is_candidate(path: Path) -> bool:
-    """A ``*.log`` that may be an agent log (not ``_docker.log``, not a controller file)."""
-    name = path.name
-    return name.endswith(".log") and not name.endswith("_docker.log") \
-        and not is_controller_output(path)
 
 
 def read_header(path: Path) -> AgentLog | None:
@@ -67,15 +61,19 @@ def scan_agent_logs(folder: Path, run: str = "") -> tuple[list[AgentLog], list[s
     """Agent logs of ``folder`` sorted by file name, and one problem line per
     candidate file that could not be read (``run`` names the run in it)."""
     try:
-        entries = sorted(p for p in folder.iterdir() if is_candidate(p))
+        entries = sorted(p for p in folder.iterdir() if is_candidate(p) and p.is_file())
     except (FileNotFoundError, NotADirectoryError):
         return [], []
+    return read_agent_logs(entries, run)
+
+
+def read_agent_logs(candidates: Sequence[Path], run: str = "") -> tuple[list[AgentLog], list[str]]:
+    """The agent logs among ``candidates`` (told by their first line), sorted by file
+    name, and one problem line per file that could not be read."""
     logs: list[AgentLog] = []
     problems: list[str] = []
-    for p in entries:
+    for p in sorted(candidates, key=lambda c: c.name):
         try:
-            if not p.is_file():
-                continue
             found = read_header(p)
         except OSError as exc:
             problems.append(RunDataError(run, p, f"cannot read: {exc.strerror or exc}")
