@@ -15,6 +15,7 @@ import math
 import re
 import shutil
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -224,11 +225,20 @@ def test_load_curve_draws_the_table_values_into_the_axes(results: Path) -> None:
     for side in ("client", "server"):
         ax = axes()
         assert c.plot("load_curves", ax, metric="rate", side=side) is ax
-        got = sorted((float(x), float(y)) for line in ax.get_lines()
-                     for x, y in zip(line.get_xdata(), line.get_ydata(), strict=True))
-        want = sorted(zip(table["nbr_clients"].astype(float), table[f"{side}_rate"], strict=True))
-        assert [x for x, _ in got] == [x for x, _ in want]
-        np.testing.assert_allclose([y for _, y in got], [y for _, y in want], rtol=1e-12)
+        def points(dotted: bool, ax: Any = ax) -> list[tuple[float, float]]:
+            """(x, y) of the whole-run rate lines, or of the dotted steady-rate ones."""
+            return sorted((float(x), float(y)) for line in ax.get_lines()
+                          if (line.get_linestyle() == ":") == dotted
+                          for x, y in zip(line.get_xdata(), line.get_ydata(), strict=True))
+
+        for dotted, col in ((False, f"{side}_rate"), (True, "steady_rate")):
+            got = points(dotted)
+            if dotted and side == "server":  # the steady rate is a client-side figure
+                assert got == []
+                continue
+            want = sorted(zip(table["nbr_clients"].astype(float), table[col], strict=True))
+            assert [x for x, _ in got] == [x for x, _ in want]
+            np.testing.assert_allclose([y for _, y in got], [y for _, y in want], rtol=1e-12)
         assert ax.get_legend() is not None
     ax = axes()
     rpc = c.select(call_type="rpc-call")

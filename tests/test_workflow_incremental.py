@@ -21,15 +21,27 @@ def _mtimes(results: Path) -> dict[str, float]:
 
 
 CAMPAIGN_LEVEL = {"campaign_table", "all", "figures_campaign", "figures_latency",
-                  "figures_timeseries", "figures_comparison"}
+                  "figures_timeseries", "figures_comparison", "figures_messages"}
+PER_RUN = ("ombt_stats", "messages")
 
 
-def assert_jobs(counts: dict[str, int], ombt_stats: int) -> None:
-    """ombt_stats ran for exactly that many runs; everything else is campaign-level, once."""
-    assert counts.get("ombt_stats") == ombt_stats, counts
-    others = {k: v for k, v in counts.items() if k != "ombt_stats"}
+def assert_jobs(counts: dict[str, int], ombt_stats: int, messages: int | None = None) -> None:
+    """ombt_stats and messages ran for exactly that many runs (messages: as many as
+    ombt_stats unless given); everything else is campaign-level, once."""
+    want = {"ombt_stats": ombt_stats, "messages": ombt_stats if messages is None else messages}
+    assert {k: counts.get(k, 0) for k in PER_RUN} == want, counts
+    others = {k: v for k, v in counts.items() if k not in PER_RUN}
     assert set(others) <= CAMPAIGN_LEVEL and {"campaign_table", "all"} <= set(others), counts
     assert set(others.values()) == {1}, counts
+
+
+def _agent_log(run_folder: Path, kind: str) -> Path:
+    """The first agent log of that kind, found by its first line (not by the product)."""
+    for p in sorted(run_folder.glob("*.log")):
+        first = p.read_text().split("\n", 1)[0]
+        if first.startswith("{") and json.loads(first).get("kind") == kind:
+            return p
+    raise AssertionError(f"no {kind} log in {run_folder}")
 
 
 @pytest.fixture
@@ -84,13 +96,37 @@ def test_editing_one_controller_log_redoes_only_that_run(done: tuple[Path, Path]
     log.write_text(json.dumps(clients) + "\n" + "\n".join(lines[1:]) + "\n")
     second = snakemake(work, cfg)
     assert second.returncode == 0, second.output
-    assert_jobs(second.job_counts(), ombt_stats=1)
+    assert_jobs(second.job_counts(), ombt_stats=1, messages=0)
     after = _mtimes(results)
     changed = {k for k in after if after[k] != before[k]}
     assert changed == {f"runs/{run}/ombt.parquet"}
     table = pd.read_parquet(results / "campaign.parquet").set_index("run_id")
     want = sum(a["msgs_ok"] for a in clients.values())
     assert table.loc[run, "client_msgs_ok"] == want
+
+
+def test_editing_one_agent_log_redoes_only_that_runs_messages(done: tuple[Path, Path],
+                                                              campaign_copy: Path) -> None:
+    """A server's log loses its last 3 receipt lines (as when it is killed before its
+    buffer is written): only that run's messages job runs again, and the table says so."""
+    work, cfg = done
+    results = work / "results/ex"
+    before = {p: p.stat().st_mtime_ns for p in results.glob("runs/*/*.parquet")}
+    run = json.loads((campaign_copy / "params.json").read_text())[3]["backup_dir"]
+    log = _agent_log(campaign_copy / run, "RPCServer")
+    lines = log.read_text().splitlines()
+    cut = [ln for ln in lines[-3:] if '"recv"' in ln]
+    assert len(cut) == 3
+    log.write_text("\n".join(lines[:-3]) + "\n")
+    second = snakemake(work, cfg)
+    assert second.returncode == 0, second.output
+    assert_jobs(second.job_counts(), ombt_stats=0, messages=1)
+    changed = {str(p.relative_to(results)) for p, t in before.items() if p.stat().st_mtime_ns != t}
+    assert changed == {f"runs/{run}/messages.parquet", f"runs/{run}/timeline.parquet"}
+    row = pd.read_parquet(results / "campaign.parquet").set_index("run_id").loc[run]
+    assert row["msg_unreceived"] == 3 and row["msg_unreceived_ok"] == 3  # answered calls
+    assert "answered call(s) without a receipt line" in row["msg_notes"]
+    assert row["status"] == "ok"
 
 
 def test_touch_without_change_redoes_nothing(done: tuple[Path, Path],
@@ -115,7 +151,8 @@ def test_changing_one_runs_params_redoes_only_that_run(done: tuple[Path, Path],
     (campaign_copy / "params.json").write_text(json.dumps(params))
     second = snakemake(work, cfg)
     assert second.returncode == 0, second.output
-    assert_jobs(second.job_counts(), ombt_stats=1)
+    # the messages job does not read the params: it is not redone
+    assert_jobs(second.job_counts(), ombt_stats=1, messages=0)
     assert f"run={params[2]['backup_dir']}" in second.output
     table = pd.read_parquet(work / "results/ex/campaign.parquet")
     assert table["pause"].tolist()[2] == 0.5

@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 from conftest import EXAMPLE, controller_log, run_ids, snakemake, write_config
 from independent import histogram, load_sides, side_expected
+from independent_messages import expected_summary, expected_timeline
 
 pytestmark = pytest.mark.workflow
 
@@ -146,3 +147,42 @@ def test_problems_csv_empty_on_good_campaign(processed: Path) -> None:
     problems = pd.read_csv(processed / "results/ex/problems.csv")
     assert list(problems.columns) == ["run_id", "label", "status", "problems"]
     assert problems.empty
+
+
+@pytest.mark.parametrize("run", run_ids())
+def test_message_columns_match_the_agents_logs(table: pd.DataFrame, processed: Path,
+                                               run: str) -> None:
+    """Every per-message contract column of the table and the run's timeline, against an
+    independent recomputation from the agents' raw JSON lines (tests/independent_messages)."""
+    row = table.set_index("run_id").loc[run]
+    want = expected_summary(EXAMPLE / run)
+    assert want["msg_sent"] > 0
+    for col, v in want.items():
+        got = row[col]
+        if isinstance(v, float) and math.isnan(v):
+            assert math.isnan(got), col
+        else:
+            assert math.isclose(got, v, rel_tol=1e-12, abs_tol=1e-9), (col, got, v)
+    tl = pd.read_parquet(processed / "results/ex/runs" / run / "timeline.parquet")
+    want_tl = expected_timeline(EXAMPLE / run)
+    assert len(tl) == len(want_tl)
+    for rec in tl.to_dict("records"):
+        count, errors, p50, p99, mx = want_tl[(rec["second"], rec["side"])]
+        assert (rec["count"], rec["errors"]) == (count, errors)
+        for got, exp in ((rec["p50_ms"], p50), (rec["p99_ms"], p99), (rec["max_ms"], mx)):
+            assert math.isclose(got, exp, rel_tol=1e-12, abs_tol=1e-9)
+
+
+def test_message_figures_are_drawn(processed: Path, table: pd.DataFrame) -> None:
+    figs = processed / "results/ex/figures"
+    nines = pd.read_csv(figs / "latency_nines" / "manifest.csv")
+    assert set(nines["status"]) == {"written"} and len(nines) == 2  # rpc-call, rpc-cast
+    timelines = pd.read_csv(figs / "message_timeline" / "manifest.csv")
+    assert sorted(timelines["name"]) == sorted(table["label"])
+    assert set(timelines["status"]) == {"written"}
+    data = pd.read_csv(figs / "latency_nines" / "driver=broker__call_type=rpc-cast.csv")
+    by_run = data.set_index(["run_id", "kind", "quantile"])["latency_ms"]
+    for run in table[table["call_type"] == "rpc-cast"]["run_id"]:
+        want = expected_summary(EXAMPLE / run)
+        assert math.isclose(by_run[(run, "rtt", "99.9%")], want["rtt_p999_ms"], rel_tol=1e-9)
+        assert math.isclose(by_run[(run, "oneway", "max")], want["oneway_max_ms"], rel_tol=1e-9)

@@ -42,13 +42,16 @@ def run_of(wildcards):
     return RUNS[wildcards.campaign][wildcards.run]
 
 
-# Cluster execution: the per-run jobs (ombt_stats, influx_metrics) form group
-# "per_run", one connected component per run; one cluster job processes
-# `cluster.runs_per_job` runs: Snakemake's --group-components, set from the config
-# unless the command line or a profile gives one for "per_run" (the command line's
-# group settings are only known once the DAG is being built, hence the call from
+# Cluster execution: the per-run jobs (ombt_stats, influx_metrics, messages) form
+# group "per_run": per run, one connected component ombt_stats -> influx_metrics, and
+# messages alone (it reads none of their files). One cluster job processes
+# `cluster.runs_per_job` runs: Snakemake's --group-components (which counts
+# components, hence x2 with the messages stage), set from the config unless the
+# command line or a profile gives one for "per_run" (the command line's group
+# settings are only known once the DAG is being built, hence the call from
 # run_files). Snakemake ignores groups when it runs the jobs on the local machine.
 RUN_GROUP = "per_run"
+COMPONENTS_PER_RUN = 2 if config["messages"]["enabled"] else 1
 
 
 def _group_runs_per_cluster_job():
@@ -56,7 +59,7 @@ def _group_runs_per_cluster_job():
     if settings is not None and RUN_GROUP not in settings.group_components:
         settings.group_components = {
             **settings.group_components,
-            RUN_GROUP: config["cluster"]["runs_per_job"],
+            RUN_GROUP: config["cluster"]["runs_per_job"] * COMPONENTS_PER_RUN,
         }
 
 
