@@ -1,0 +1,159 @@
+"""The long-form time-series table of a run, built column by column from query results.
+
+InfluxDB answers a ``SELECT ... GROUP BY *`` with one *series* per tag set: its
+tags, its column names (``time`` first) and its rows. :func:`timeseries_table`
+turns the series of every exported measurement into one table::
+
+    measurement, field, host, role, <other tags, sorted>, time (ns, UTC), value (float)
+
+one row per non-null numeric value, sorted by measurement (in the query set's
+order), field, host, role, the other tags (a missing tag first), then time. The
+sort keys are constant within a (series, field) *piece*, so pieces are ordered
+once by their key and each piece's values stay one numpy/Arrow array: no Python
+object is made per value (the decoded response holds the only ones). Values that
+are not numbers (string fields) are left out and counted; booleans count as 0/1;
+integers become floats (as ``float()`` rounds them).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from itertools import groupby
+from operator import itemgetter
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from ombt_postmortem import arrow_io as aio
+
+#: the fixed leading columns of the long-form time series, then other tags, then time, value
+TS_KEYS = ("measurement", "field", "host", "role")
+_ROW_KEYS = frozenset({"measurement", "field", "time", "value"})
+
+
+def ts_schema(others: Sequence[str]) -> list[tuple[str, pa.DataType]]:
+    """(name, type) of the table's columns, ``others`` being the extra tag names."""
+    return [*((k, aio.STRING) for k in (*TS_KEYS, *others)), ("time", aio.TIME_NS_UTC),
+            ("value", aio.FLOAT)]
+
+
+def empty_timeseries() -> pa.Table:
+    """The long-form time series with no rows (and the right column types)."""
+    return pa.table({name: pa.array([], type=typ) for name, typ in ts_schema(())})
+
+
+@dataclass
+class _Piece:
+    measurement: str
+    field: str
+    tags: dict[str, str]
+    times: np.ndarray  # int64 ns, the values' times
+    values: pa.Array  # float64, no nulls
+
+
+def _floats(column: Sequence[Any]) -> tuple[pa.Array, int]:
+    """One field's values as float64 (null where null or not a number), and how many
+    non-null values were not numbers."""
+    try:
+        return pa.array(column, type=pa.float64()), 0
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, OverflowError):
+        pass  # a string, or an integer beyond 2**53: value by value, as float() does
+    out: list[float | None] = []
+    skipped = 0
+    for v in column:
+        if v is None:
+            out.append(None)
+        elif isinstance(v, bool | int | float):
+            out.append(float(v))
+        else:
+            out.append(None)
+            skipped += 1
+    return pa.array(out, type=pa.float64()), skipped
+
+
+def _pieces(name: str, series: Mapping[str, Any]) -> tuple[list[_Piece], int]:
+    rows = series.get("values") or []
+    if not rows:
+        return [], 0
+    # a tag named like a row key would be overwritten by it
+    tags = {str(k): str(v) for k, v in (series.get("tags") or {}).items()
+            if v is not None and v != "" and k not in _ROW_KEYS}
+    cols = series.get("columns") or []
+    n = len(rows)
+    times = np.fromiter(map(itemgetter(0), rows), dtype=np.int64, count=n)
+    columns = list(zip(*rows, strict=True))
+    pieces: list[_Piece] = []
+    skipped = 0
+    for i, field_name in enumerate(cols):
+        if field_name == "time":
+            continue
+        arr, bad = _floats(columns[i])
+        skipped += bad
+        if arr.null_count == len(arr):
+            continue
+        t = times
+        if arr.null_count:
+            valid = arr.is_valid()
+            t = times[valid.to_numpy(zero_copy_only=False)]
+            arr = arr.filter(valid)
+        pieces.append(_Piece(name, str(field_name), tags, t, arr))
+    return pieces, skipped
+
+
+def timeseries_table(results: Iterable[tuple[str, Mapping[str, Any]]],
+                     order: Mapping[str, int]) -> tuple[pa.Table, int]:
+    """The table of the exported series, and the number of non-numeric values left out.
+
+    ``results``: (measurement queried, its query's result object) in query order;
+    ``order``: measurement -> rank in the query set (an unknown one sorts first).
+    """
+    pieces: list[_Piece] = []
+    skipped = 0
+    for measurement, result in results:
+        for s in result.get("series") or []:
+            got, bad = _pieces(str(s.get("name", measurement)), s)
+            pieces.extend(got)
+            skipped += bad
+    if not pieces:
+        return empty_timeseries(), skipped
+    others = tuple(sorted({k for p in pieces for k in p.tags} - set(TS_KEYS)))
+
+    def first_if_missing(v: object) -> tuple[bool, object]:
+        return (v is not None, v if v is not None else "")
+
+    def key(p: _Piece) -> tuple[Any, ...]:
+        return (first_if_missing(order.get(p.measurement)), p.field,
+                *(first_if_missing(p.tags.get(k)) for k in ("host", "role", *others)))
+
+    # pieces of equal keys (a measurement listed twice, tags differing only in a
+    # dropped key) are merged; the time order inside a key is a stable sort
+    ordered: list[_Piece] = []
+    for _, same in groupby(sorted(pieces, key=key), key=key):
+        group = list(same)
+        first = group[0]
+        times = np.concatenate([p.times for p in group]) if len(group) > 1 else first.times
+        values = pa.concat_arrays([p.values for p in group]) if len(group) > 1 \
+            else first.values
+        if len(times) > 1 and bool((np.diff(times) < 0).any()):
+            idx = np.argsort(times, kind="stable")
+            times, values = times[idx], values.take(pa.array(idx))
+        ordered.append(_Piece(first.measurement, first.field, first.tags, times, values))
+
+    lengths = np.fromiter((len(p.times) for p in ordered), dtype=np.int64, count=len(ordered))
+    which = pa.array(np.repeat(np.arange(len(ordered), dtype=np.int64), lengths))
+
+    def strings(values: list[str | None]) -> pa.Array:
+        return pa.array(values, type=aio.STRING).take(which)
+
+    columns: dict[str, pa.Array] = {
+        "measurement": strings([p.measurement for p in ordered]),
+        "field": strings([p.field for p in ordered]),
+    }
+    for k in ("host", "role", *others):
+        columns[k] = strings([p.tags.get(k) for p in ordered])
+    columns["time"] = pa.array(np.concatenate([p.times for p in ordered]),
+                               type=aio.TIME_NS_UTC)
+    columns["value"] = pa.concat_arrays([p.values for p in ordered])
+    return pa.table(columns), skipped
