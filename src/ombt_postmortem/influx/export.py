@@ -17,14 +17,15 @@ integers become floats (as ``float()`` rounds them).
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from itertools import groupby
 from operator import itemgetter
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from ombt_postmortem import arrow_io as aio
 
@@ -127,25 +128,28 @@ def timeseries_table(results: Iterable[tuple[str, Mapping[str, Any]]],
         return (first_if_missing(order.get(p.measurement)), p.field,
                 *(first_if_missing(p.tags.get(k)) for k in ("host", "role", *others)))
 
-    # pieces of equal keys (a measurement listed twice, tags differing only in a
-    # dropped key) are merged; the time order inside a key is a stable sort
-    ordered: list[_Piece] = []
-    for _, same in groupby(sorted(pieces, key=key), key=key):
-        group = list(same)
-        first = group[0]
-        times = np.concatenate([p.times for p in group]) if len(group) > 1 else first.times
-        values = pa.concat_arrays([p.values for p in group]) if len(group) > 1 \
-            else first.values
-        if len(times) > 1 and bool((np.diff(times) < 0).any()):
-            idx = np.argsort(times, kind="stable")
-            times, values = times[idx], values.take(pa.array(idx))
-        ordered.append(_Piece(first.measurement, first.field, first.tags, times, values))
-
+    # a stable sort of the pieces by key; pieces of equal keys (a measurement listed
+    # twice, tags differing only in a dropped key) share a rank, and the values of a
+    # rank must then be in time order: one stable sort of the rows fixes it if not
+    keyed = sorted(((key(p), i) for i, p in enumerate(pieces)), key=itemgetter(0))
+    ordered = [pieces[i] for _, i in keyed]
+    ranks = np.fromiter(itertools.accumulate(
+        (int(a[0] != b[0]) for a, b in zip(keyed, keyed[1:], strict=False)), initial=0),
+        dtype=np.int64, count=len(keyed))
     lengths = np.fromiter((len(p.times) for p in ordered), dtype=np.int64, count=len(ordered))
-    which = pa.array(np.repeat(np.arange(len(ordered), dtype=np.int64), lengths))
+    times = np.concatenate([p.times for p in ordered])
+    values = pa.concat_arrays([p.values for p in ordered])
+    row_rank = np.repeat(ranks, lengths)
+    if not bool(((np.diff(row_rank) != 0) | (np.diff(times) >= 0)).all()):
+        by_time = np.argsort(times, kind="stable")
+        rows = by_time[np.argsort(row_rank[by_time], kind="stable")]
+        times, values = times[rows], values.take(pa.array(rows))
+    run_ends = pa.array(np.cumsum(lengths), type=pa.int64())
 
-    def strings(values: list[str | None]) -> pa.Array:
-        return pa.array(values, type=aio.STRING).take(which)
+    def strings(per_piece: list[str | None]) -> pa.Array:
+        # constant over each piece: run-end encoded, then decoded into a plain column
+        ree = pa.RunEndEncodedArray.from_arrays(run_ends, pa.array(per_piece, type=aio.STRING))
+        return pc.run_end_decode(ree)
 
     columns: dict[str, pa.Array] = {
         "measurement": strings([p.measurement for p in ordered]),
@@ -153,7 +157,6 @@ def timeseries_table(results: Iterable[tuple[str, Mapping[str, Any]]],
     }
     for k in ("host", "role", *others):
         columns[k] = strings([p.tags.get(k) for p in ordered])
-    columns["time"] = pa.array(np.concatenate([p.times for p in ordered]),
-                               type=aio.TIME_NS_UTC)
-    columns["value"] = pa.concat_arrays([p.values for p in ordered])
+    columns["time"] = pa.array(times, type=aio.TIME_NS_UTC)
+    columns["value"] = values
     return pa.table(columns), skipped
