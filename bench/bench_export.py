@@ -15,6 +15,8 @@ restored data and, round after round (``--repeat``, interleaved), it times:
   reads the msgpack bodies (no decoding);
 - ``floor JSON``: the same with JSON bodies, only read.
 
+The steps run in turn, their order rotated every round.
+
 Each line: wall time, median [min-max] over the rounds, the ratio of medians to the
 msgpack floor, and the CPU time of the benchmark's own process (the client side:
 the server's share of the work is the same for all). Usage::
@@ -130,8 +132,11 @@ def bench_run(run_dir: Path, repeat: int, work: Path) -> dict[str, object]:
         }
         for f in steps.values():  # warm-up: caches of influxd and of the OS
             f()
-        for _ in range(repeat):
-            for name, f in steps.items():
+        items = list(steps.items())
+        for r in range(repeat):
+            # the order turns every round: no step always follows the same one (influxd
+            # may still be cleaning up after the previous, bigger, answers)
+            for name, f in items[r % len(items):] + items[:r % len(items)]:
                 wall, proc = timed(f)
                 out[name].append(wall)
                 cpu[name].append(proc)
