@@ -25,6 +25,8 @@ if [ "$(id -u)" = 0 ] && [ "${OMBT_NO_SERVICES:-0}" != 1 ]; then
   echo "== single-node SLURM on 127.0.0.1 for the cluster test" >&2
   down+=(ci/slurm-down.sh)
   eval "$(bash ci/slurm-up.sh)"
+  # the SLURM executor plugin lives in its own venv (see ci/slurm-venv.sh)
+  eval "$(bash ci/slurm-venv.sh)"
   export OMBT_REQUIRE_SLURM=1
 fi
 

@@ -14,14 +14,15 @@ It needs a cluster, so it only runs when asked:
 
 On a cluster without job accounting (ci/slurm-up.sh's) the plugin must be told to
 poll ``squeue`` or it waits forever; the test detects that from ``scontrol show
-config`` and adds ``--slurm-status-command squeue``. ``OMBT_SLURM_PARTITION`` picks
+config`` and adds ``--slurm-status-command squeue``. Snakemake runs from the venv
+holding the SLURM executor plugin: ``OMBT_SLURM_PYTHON``, else ``.venv-slurm/bin/python``
+(ci/slurm-venv.sh), else this interpreter. ``OMBT_SLURM_PARTITION`` picks
 the partition (profiles/slurm/config.yaml), ``OMBT_SLURM_RUN_TIMEOUT`` bounds the
 SLURM run (seconds, default 600).
 """
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import re
 import shutil
@@ -44,6 +45,15 @@ RUNS_PER_JOB = 4
 # first status check after 1 s (the plugin's default, 40 s, is for busy clusters)
 INIT_STATUS_DELAY_S = 1
 SLURM_TIMEOUT_S = float(os.environ.get("OMBT_SLURM_RUN_TIMEOUT", "600"))
+
+
+def _python() -> str:
+    """The interpreter whose environment holds the SLURM executor plugin."""
+    given = os.environ.get("OMBT_SLURM_PYTHON")
+    if given:
+        return given
+    overlay = REPO / ".venv-slurm" / "bin" / "python"
+    return str(overlay) if overlay.exists() else sys.executable
 
 
 # ---------------------------------------------------------------------------
@@ -86,9 +96,9 @@ def slurm() -> dict[str, object]:
     missing = [c for c in ("sinfo", "sbatch", "squeue", "scontrol", "srun") if not shutil.which(c)]
     if missing:
         _unavailable(f"SLURM client commands not found: {' '.join(missing)} (ci/slurm-up.sh)")
-    if importlib.util.find_spec("snakemake_executor_plugin_slurm") is None:
-        _unavailable("snakemake-executor-plugin-slurm is not installed "
-                     "(pip install 'ombt-postmortem[slurm]')")
+    if _cmd(_python(), "-c", "import snakemake_executor_plugin_slurm").returncode != 0:
+        _unavailable(f"snakemake-executor-plugin-slurm is not installed for {_python()} "
+                     "(bash ci/slurm-venv.sh, or pip install 'ombt-postmortem[slurm]')")
     try:
         info = _cmd("sinfo", "--noheader", "--format=%a|%T")
     except subprocess.TimeoutExpired:
@@ -117,14 +127,14 @@ def _env() -> dict[str, str]:
     env = dict(os.environ)
     env.pop("SNAKEMAKE_PROFILE", None)
     # the jobs run `python -m snakemake` from this environment
-    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    env["PATH"] = f"{Path(_python()).parent}{os.pathsep}{env.get('PATH', '')}"
     return env
 
 
-def _run(work: Path, cfg: Path, args: list[str], timeout: float) -> str:
+def _run(work: Path, cfg: Path, args: list[str], timeout: float, *, expect_rc: int = 0) -> str:
     """Run snakemake in its own process group; kill the whole group on timeout."""
     log = work / "snakemake.log"
-    cmd = [sys.executable, "-m", "snakemake", TARGET,
+    cmd = [_python(), "-m", "snakemake", TARGET,
            "--snakefile", str(REPO / "Snakefile"), "--directory", str(work),
            "--configfile", str(cfg), *args]
     with log.open("w") as out:
@@ -144,7 +154,10 @@ def _run(work: Path, cfg: Path, args: list[str], timeout: float) -> str:
     text = log.read_text()
     tail = "\n".join(text.splitlines()[-60:])
     assert rc is not None, f"snakemake still running after {timeout:.0f} s: {cmd}\n{tail}"
-    assert rc == 0, f"snakemake failed (exit {rc}): {cmd}\n{tail}"
+    if expect_rc == 0:
+        assert rc == 0, f"snakemake failed (exit {rc}): {cmd}\n{tail}"
+    else:
+        assert rc != 0, f"snakemake should have failed: {cmd}\n{tail}"
     return text
 
 
@@ -243,3 +256,23 @@ def test_slurm_profile_matches_local_run(slurm: dict[str, object], campaign_copy
     got = pd.read_parquet(cluster / TARGET)
     assert len(got) == len(expected) > 0
     pd.testing.assert_frame_equal(got, expected)
+
+
+def test_slurm_profile_too_big_for_the_nodes_fails_before_submitting(
+        slurm: dict[str, object], campaign_copy: Path, tmp_path: Path) -> None:
+    """More CPUs per group job than any node has: a clear error, and no job submitted."""
+    nodes = [int(w.rstrip("+")) for w in _cmd("sinfo", "--noheader", "--Node",
+                                              "--format=%c").stdout.split()]
+    too_many = max(nodes) + 1
+    cfg = write_config(tmp_path, {CAMPAIGN: campaign_copy},
+                       cluster={"runs_per_job": too_many})
+    args = ["--profile", str(PROFILE), "--cores", str(too_many)]
+    if not slurm["accounting"]:
+        args += ["--slurm-status-command", "squeue"]
+    log = _run(tmp_path, cfg, args, timeout=300, expect_rc=1)
+    assert f"would ask SLURM for {too_many} CPUs" in log, log[-3000:]
+    assert f"have at most {max(nodes)}" in log and f"Pass --cores {max(nodes)}" in log
+    assert "has been submitted with SLURM jobid" not in log
+    m = re.search(r"SLURM run ID: (\S+)", log)
+    if m:  # nothing of this run reached SLURM
+        assert _cmd("squeue", "--noheader", "--states=all", f"--name={m.group(1)}").stdout == ""

@@ -7,6 +7,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from .errors import RunDataError
 from .ombt.parse import parse_run_folder
@@ -42,6 +43,35 @@ def cmd_show(args: argparse.Namespace) -> int:
     return 1 if parsed.problems else 0
 
 
+#: defaults of the synth options (argparse's own defaults are None: "not given")
+SYNTH_DEFAULTS: dict[str, Any] = {
+    "runs": None, "clients": ["1,2,4"], "servers": ["1,2"], "call_types": ["rpc-call,rpc-cast"],
+    "calls": 500, "pause": 0.0, "length": 1024, "driver": "broker", "timeout": 60, "seed": 0,
+    "fail_rate": 0.0, "agent_logs": False, "telegraf_interval": 2.0, "agents_per_host": 10,
+    "start_time": 1_700_000_000.0, "stagger": 0.0, "lost_rate": 0.0, "dup_rate": 0.0,
+    "clock_skew": 0.0,
+}
+
+#: ``--preset NAME``: other defaults; any option given on the command line wins.
+#: realistic: 300 agents (200 clients, 100 servers, 3 per host) on 104 hosts sampled
+#: every second by Telegraf, 1200 calls per client 0.25 s apart: a test of ~5.5 min
+#: (~6 min of points per run), 240 000 messages, every agent's log.
+SYNTH_PRESETS: dict[str, dict[str, Any]] = {
+    "realistic": {
+        "runs": 4, "clients": ["200"], "servers": ["100"], "call_types": ["rpc-call"],
+        "calls": 1200, "pause": 0.25, "agents_per_host": 3, "telegraf_interval": 1.0,
+        "agent_logs": True,
+    },
+}
+
+
+def synth_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The synth options: the defaults, then the preset's, then those given."""
+    preset = SYNTH_PRESETS[args.preset] if args.preset else {}
+    given = {k: getattr(args, k) for k in SYNTH_DEFAULTS if getattr(args, k) is not None}
+    return {**SYNTH_DEFAULTS, **preset, **given}
+
+
 def cmd_synth(args: argparse.Namespace) -> int:
     from .synth import CALL_TYPES, SynthSpec, parse_counts, synth_campaign
 
@@ -51,16 +81,17 @@ def cmd_synth(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 2
     try:
-        call_types = tuple(c for v in args.call_types for c in v.split(",") if c)
+        o = synth_options(args)
+        call_types = tuple(c for v in o["call_types"] for c in str(v).split(",") if c)
         spec = SynthSpec(
-            runs=args.runs, clients=parse_counts(args.clients),
-            servers=parse_counts(args.servers), call_types=call_types,
-            nbr_calls=args.calls, pause=args.pause, length=args.length, driver=args.driver,
-            timeout=args.timeout, seed=args.seed, fail_rate=args.fail_rate,
-            influx=not args.no_influx, agent_logs=args.agent_logs,
-            telegraf_interval_s=args.telegraf_interval, agents_per_host=args.agents_per_host,
-            start_time=args.start_time, stagger_s=args.stagger, lost_rate=args.lost_rate,
-            dup_rate=args.dup_rate, clock_skew_s=args.clock_skew)
+            runs=o["runs"], clients=parse_counts(o["clients"]),
+            servers=parse_counts(o["servers"]), call_types=call_types,
+            nbr_calls=o["calls"], pause=o["pause"], length=o["length"], driver=o["driver"],
+            timeout=o["timeout"], seed=o["seed"], fail_rate=o["fail_rate"],
+            influx=not args.no_influx, agent_logs=o["agent_logs"],
+            telegraf_interval_s=o["telegraf_interval"], agents_per_host=o["agents_per_host"],
+            start_time=o["start_time"], stagger_s=o["stagger"], lost_rate=o["lost_rate"],
+            dup_rate=o["dup_rate"], clock_skew_s=o["clock_skew"])
     except ValueError as exc:
         print(f"error: {exc} (call types: {', '.join(CALL_TYPES)})", file=sys.stderr)
         return 2
@@ -86,42 +117,46 @@ def build_parser() -> argparse.ArgumentParser:
         description="Write a synthetic ombt campaign: the sweep call types x clients x "
         "servers, repeated up to --runs. Same seed, same params.json and log files.")
     synth.add_argument("out", help="campaign folder to create")
+    synth.add_argument("--preset", choices=sorted(SYNTH_PRESETS), default=None,
+                       help="realistic: 200 clients + 100 servers on 104 hosts, Telegraf every "
+                       "1 s over ~6 min per run, agent logs, 4 runs; the options given "
+                       "next to it override its sizes (e.g. --runs 1 --calls 50)")
     synth.add_argument("--runs", type=int, default=None,
                        help="number of runs (default: one per combination of the sweep)")
-    synth.add_argument("--clients", nargs="+", default=["1,2,4"],
+    synth.add_argument("--clients", nargs="+", default=None,
                        help="client counts swept, e.g. 1 2 4 or 1,2,4 (default 1,2,4)")
-    synth.add_argument("--servers", nargs="+", default=["1,2"],
+    synth.add_argument("--servers", nargs="+", default=None,
                        help="server counts swept (default 1,2)")
-    synth.add_argument("--call-types", nargs="+", default=["rpc-call,rpc-cast"],
+    synth.add_argument("--call-types", nargs="+", default=None,
                        help="among rpc-call, rpc-cast, rpc-fanout, notify "
                        "(default rpc-call,rpc-cast)")
-    synth.add_argument("--calls", type=int, default=500, help="nbr_calls per client (500)")
-    synth.add_argument("--pause", type=float, default=0.0, help="pause between calls, s (0)")
-    synth.add_argument("--length", type=int, default=1024, help="message length (1024)")
-    synth.add_argument("--driver", default="broker",
+    synth.add_argument("--calls", type=int, default=None, help="nbr_calls per client (500)")
+    synth.add_argument("--pause", type=float, default=None, help="pause between calls, s (0)")
+    synth.add_argument("--length", type=int, default=None, help="message length (1024)")
+    synth.add_argument("--driver", default=None,
                        help="broker (RabbitMQ metrics) or router (none) (default broker)")
-    synth.add_argument("--timeout", type=int, default=60, help="ombt timeout, s (60)")
-    synth.add_argument("--seed", type=int, default=0, help="random seed (0)")
-    synth.add_argument("--fail-rate", type=float, default=0.0,
+    synth.add_argument("--timeout", type=int, default=None, help="ombt timeout, s (60)")
+    synth.add_argument("--seed", type=int, default=None, help="random seed (0)")
+    synth.add_argument("--fail-rate", type=float, default=None,
                        help="probability that a message fails (0)")
     synth.add_argument("--no-influx", action="store_true",
                        help="no influxdb-data.tar.gz (no influxd needed)")
-    synth.add_argument("--agent-logs", action="store_true",
+    synth.add_argument("--agent-logs", action="store_true", default=None,
                        help="also write every agent's per-message log")
-    synth.add_argument("--stagger", type=float, default=0.0,
+    synth.add_argument("--stagger", type=float, default=None,
                        help="clients start spread over this many seconds: warm-up and "
                        "cool-down in the agent logs (0)")
-    synth.add_argument("--lost-rate", type=float, default=0.0,
+    synth.add_argument("--lost-rate", type=float, default=None,
                        help="agent logs: probability that a receipt line is missing (0)")
-    synth.add_argument("--dup-rate", type=float, default=0.0,
+    synth.add_argument("--dup-rate", type=float, default=None,
                        help="agent logs: probability that a receipt is logged twice (0)")
-    synth.add_argument("--clock-skew", type=float, default=0.0,
+    synth.add_argument("--clock-skew", type=float, default=None,
                        help="agent logs: each host's clock off by up to +-this many s (0)")
-    synth.add_argument("--telegraf-interval", type=float, default=2.0,
+    synth.add_argument("--telegraf-interval", type=float, default=None,
                        help="seconds between Telegraf points (2)")
-    synth.add_argument("--agents-per-host", type=int, default=10,
+    synth.add_argument("--agents-per-host", type=int, default=None,
                        help="ombt agents per client/server host (10)")
-    synth.add_argument("--start-time", type=float, default=1_700_000_000.0,
+    synth.add_argument("--start-time", type=float, default=None,
                        help="epoch of the first run (1700000000)")
     synth.add_argument("--jobs", "-j", type=int, default=os.cpu_count() or 1,
                        help="influxd servers writing backups in parallel (CPU count)")

@@ -8,14 +8,15 @@ measurement or field is NaN, never an error.
 
 from __future__ import annotations
 
+import gc
+import importlib
 import json
 import logging
 import math
 import os
+import sys
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -28,6 +29,11 @@ from ombt_postmortem import arrow_io as aio
 from ombt_postmortem import config
 from ombt_postmortem.errors import ConfigError, InfluxQueryError, RunDataError
 from ombt_postmortem.influx.backend import open_server
+from ombt_postmortem.influx.export import (  # noqa: F401  (TS_KEYS: re-exported)
+    TS_KEYS,
+    empty_timeseries,
+    timeseries_table,
+)
 from ombt_postmortem.influx.queries import QuerySet, epoch_ns, resolve_query_set_path
 from ombt_postmortem.influx.ready import ServerNotReady
 from ombt_postmortem.influx.restore import restored
@@ -35,11 +41,10 @@ from ombt_postmortem.influx.server import Limits
 
 if TYPE_CHECKING:
     import pandas as pd
+    from influxdb import InfluxDBClient
 
 log = logging.getLogger(__name__)
 
-#: the fixed leading columns of the long-form time series, then other tags, then time, value
-TS_KEYS = ("measurement", "field", "host", "role")
 INTERNAL_DB = "_internal"
 #: the defaults of the ``influx`` section, read from the configuration schema (their one home)
 _DEFAULTS = config.defaults("influx")
@@ -124,16 +129,6 @@ _SECTION_FIELDS = tuple(f for f in InfluxConfig.__dataclass_fields__
 # --------------------------------------------------------------------------- result
 
 
-def empty_timeseries() -> pa.Table:
-    """The long-form time series with no rows (and the right column types)."""
-    return aio.from_rows([], _ts_schema(()))
-
-
-def _ts_schema(others: tuple[str, ...]) -> list[tuple[str, pa.DataType]]:
-    return [*((k, aio.STRING) for k in (*TS_KEYS, *others)), ("time", aio.TIME_NS_UTC),
-            ("value", aio.FLOAT)]
-
-
 @dataclass
 class RunMetrics:
     values: dict[str, float]
@@ -155,31 +150,90 @@ class RunMetrics:
 # --------------------------------------------------------------------------- HTTP
 
 
+#: headers of every request (requests' session would otherwise ask for gzip)
+CLIENT_HEADERS = {"Accept": "application/x-msgpack", "Accept-Encoding": "identity"}
+
+
+class _RefusePandas:
+    @staticmethod
+    def find_spec(name: str, path: object = None, target: object = None) -> None:
+        if name == "pandas" or name.startswith("pandas."):
+            raise ModuleNotFoundError(f"{name} is not imported with the influxdb client",
+                                      name=name)
+
+
+def _client_class() -> type[InfluxDBClient]:
+    """``influxdb.InfluxDBClient``, imported on first use without pulling pandas in.
+
+    The package's ``__init__`` imports its DataFrameClient, which imports pandas when
+    it can (0.4 s, and the per-run jobs keep pandas out: arrow_io.keep_pandas_out);
+    pandas is refused during that import, so influxdb.DataFrameClient is the
+    package's stub in this process (nothing here uses it).
+    """
+    if "influxdb.client" not in sys.modules and "pandas" not in sys.modules:
+        finder = _RefusePandas()
+        sys.meta_path.insert(0, finder)  # type: ignore[arg-type]
+        try:
+            importlib.import_module("influxdb.client")
+        finally:
+            sys.meta_path.remove(finder)  # type: ignore[arg-type]
+    from influxdb.client import InfluxDBClient
+    return InfluxDBClient
+
+
+def influx_client(url: str, *, timeout_s: float = 300.0) -> InfluxDBClient:
+    """An ``influxdb`` 1.x client of the server at ``url`` (``http://host:port[/path]``).
+
+    It asks for msgpack bodies (InfluxDB >= 1.4 answers them; older servers
+    answer JSON, which the client reads too), not gzipped (on loopback, gzip only
+    costs CPU on both ends: +50% on the export), no credentials, no retries.
+    """
+    client_class = _client_class()
+    u = urllib.parse.urlsplit(url)
+    if u.scheme not in ("http", "https") or not u.hostname:
+        raise ValueError(f"not an InfluxDB URL: {url!r}")
+    return client_class(host=u.hostname, port=u.port or (443 if u.scheme == "https" else 80),
+                        username=None, password=None, ssl=u.scheme == "https",
+                        verify_ssl=u.scheme == "https", timeout=timeout_s, retries=1,
+                        path=u.path.strip("/"), headers=dict(CLIENT_HEADERS))
+
+
+def _error_text(e: Exception) -> str:
+    content = getattr(e, "content", None) or str(e)
+    if isinstance(content, bytes):
+        content = content.decode("utf-8", "replace")
+    try:
+        err = json.loads(content)
+    except ValueError:
+        return str(content)
+    return str(err.get("error", content)) if isinstance(err, dict) else str(content)
+
+
+def client_query(client: InfluxDBClient, q: str, db: str | None = None, *,
+                 epoch: str = "ns") -> dict[str, Any]:
+    """Run one statement; return its result object (``series``...), raise InfluxQueryError."""
+    from influxdb.exceptions import InfluxDBClientError, InfluxDBServerError
+    from requests.exceptions import RequestException
+
+    try:
+        res = client.query(q, database=db, epoch=epoch)
+    except (InfluxDBClientError, InfluxDBServerError) as e:
+        raise InfluxQueryError(_error_text(e)) from None
+    except RequestException as e:
+        raise InfluxQueryError(f"no answer from {client._baseurl}: {e}") from None
+    if isinstance(res, list):  # the client returns a list unless exactly one result
+        res = res[0] if res else None
+    return dict(res.raw) if res is not None else {}
+
+
 def influx_query(url: str, q: str, db: str | None = None, *, epoch: str = "ns",
                  timeout_s: float = 300.0) -> dict[str, Any]:
-    """POST one statement to ``url/query``; return its result object (raises on error)."""
-    params = {"q": q, "epoch": epoch}
-    if db is not None:
-        params["db"] = db
-    body = urllib.parse.urlencode(params).encode()
-    req = urllib.request.Request(f"{url}/query", data=body, method="POST",
-                                 headers={"Content-Type": "application/x-www-form-urlencoded"})
+    """One statement to the server at ``url``; return its result object (raises on error)."""
+    client = influx_client(url, timeout_s=timeout_s)
     try:
-        with urllib.request.urlopen(req, timeout=timeout_s) as resp:
-            payload = json.loads(resp.read())
-    except urllib.error.HTTPError as e:
-        try:
-            err = json.loads(e.read()).get("error", str(e))
-        except ValueError:
-            err = str(e)
-        raise InfluxQueryError(err) from None
-    if "error" in payload:
-        raise InfluxQueryError(payload["error"])
-    results = payload.get("results") or [{}]
-    result = results[0]
-    if "error" in result:
-        raise InfluxQueryError(result["error"])
-    return result
+        return client_query(client, q, db, epoch=epoch)
+    finally:
+        client.close()
 
 
 # --------------------------------------------------------------------------- the stage
@@ -256,19 +310,23 @@ def collect_run_metrics(
                 note(f"{server.backend} server ready at {server.url} in "
                      f"{out.timings['start_to_ready']:.3f} s")
                 t = time.monotonic()
-                out.database = _resolve_database(run, tar_path, server.url, cfg.database,
-                                                 out.notes)
-                out.values = _run_queries(run, tar_path, server.url, out.database, qs,
-                                          lo_ns, hi_ns, out.notes)
-                out.timings["queries"] = time.monotonic() - t
-                t = time.monotonic()
-                if cfg.export_timeseries:
-                    em = cfg.window_margin_s if cfg.export_margin_s is None \
-                        else cfg.export_margin_s
-                    out.timeseries_table = _export(run, tar_path, server.url, out.database, qs,
-                                             epoch_ns(start - em), epoch_ns(stop + em, up=True),
-                                             out.notes)
-                out.timings["export"] = time.monotonic() - t
+                client = influx_client(server.url)
+                try:
+                    out.database = _resolve_database(run, tar_path, client, cfg.database,
+                                                     out.notes)
+                    out.values = _run_queries(run, tar_path, client, out.database, qs,
+                                              lo_ns, hi_ns, out.notes)
+                    out.timings["queries"] = time.monotonic() - t
+                    t = time.monotonic()
+                    if cfg.export_timeseries:
+                        em = cfg.window_margin_s if cfg.export_margin_s is None \
+                            else cfg.export_margin_s
+                        out.timeseries_table = export_timeseries(
+                            run, tar_path, client, out.database, qs, epoch_ns(start - em),
+                            epoch_ns(stop + em, up=True), out.notes)
+                    out.timings["export"] = time.monotonic() - t
+                finally:
+                    client.close()
                 _hold(server.url, note)
                 t = time.monotonic()
         except ServerNotReady as e:
@@ -305,8 +363,9 @@ def _hold(url: str, note: _RunLog) -> None:
         time.sleep(hold)
 
 
-def _resolve_database(run: str, tar_path: Path, url: str, wanted: str, notes: list[str]) -> str:
-    result = _query(run, tar_path, url, "SHOW DATABASES", None, "SHOW DATABASES")
+def _resolve_database(run: str, tar_path: Path, client: InfluxDBClient, wanted: str,
+                      notes: list[str]) -> str:
+    result = _query(run, tar_path, client, "SHOW DATABASES", None, "SHOW DATABASES")
     names = [row[0] for s in result.get("series", []) for row in s.get("values", [])]
     if wanted in names:
         return wanted
@@ -319,21 +378,21 @@ def _resolve_database(run: str, tar_path: Path, url: str, wanted: str, notes: li
                                       f"user database to use instead (databases found: {found})")
 
 
-def _query(run: str, tar_path: Path, url: str, q: str, db: str | None,
+def _query(run: str, tar_path: Path, client: InfluxDBClient, q: str, db: str | None,
            what: str) -> dict[str, Any]:
     try:
-        return influx_query(url, q, db)
+        return client_query(client, q, db)
     except InfluxQueryError as e:
         raise RunDataError(run, tar_path, f"query {what} failed: {e} (query: {q})") from None
 
 
-def _run_queries(run: str, tar_path: Path, url: str, db: str, qs: QuerySet, lo_ns: int,
-                 hi_ns: int, notes: list[str]) -> dict[str, float]:
+def _run_queries(run: str, tar_path: Path, client: InfluxDBClient, db: str, qs: QuerySet,
+                 lo_ns: int, hi_ns: int, notes: list[str]) -> dict[str, float]:
     values: dict[str, float] = {}
     for spec in qs.queries:
         q = spec.render(lo_ns, hi_ns)
-        values[spec.column] = _scalar(spec.column, _query(run, tar_path, url, q, db, spec.column),
-                                      notes)
+        result = _query(run, tar_path, client, q, db, spec.column)
+        values[spec.column] = _scalar(spec.column, result, notes)
     return values
 
 
@@ -361,41 +420,24 @@ def _scalar(column: str, result: dict[str, Any], notes: list[str]) -> float:
     return math.nan
 
 
-def _export(run: str, tar_path: Path, url: str, db: str, qs: QuerySet, lo_ns: int, hi_ns: int,
-            notes: list[str]) -> pa.Table:
-    rows: list[dict[str, Any]] = []
-    skipped = 0
-    for spec in qs.timeseries:
-        result = _query(run, tar_path, url, spec.render(lo_ns, hi_ns), db,
-                        f"timeseries {spec.measurement}")
-        for s in result.get("series") or []:
-            tags = {k: str(v) for k, v in (s.get("tags") or {}).items()
-                    if v is not None and v != ""}
-            cols = s.get("columns") or []
-            fields = [(i, c) for i, c in enumerate(cols) if c != "time"]
-            for vals in s.get("values") or []:
-                ts = vals[0]
-                for i, name in fields:
-                    v = vals[i]
-                    if v is None:
-                        continue
-                    if not isinstance(v, bool | int | float):
-                        skipped += 1
-                        continue
-                    rows.append({**tags, "measurement": str(s.get("name", spec.measurement)),
-                                 "field": str(name), "time": int(ts), "value": float(v)})
+def export_timeseries(run: str, tar_path: Path, client: InfluxDBClient, db: str, qs: QuerySet,
+                      lo_ns: int, hi_ns: int, notes: list[str]) -> pa.Table:
+    """The raw points of the query set's ``timeseries`` in [lo_ns, hi_ns], long form
+    (:func:`ombt_postmortem.influx.export.timeseries_table`)."""
+    results = ((spec.measurement,
+                _query(run, tar_path, client, spec.render(lo_ns, hi_ns), db,
+                       f"timeseries {spec.measurement}"))
+               for spec in qs.timeseries)
+    order = {m.measurement: i for i, m in enumerate(qs.timeseries)}
+    # the decoded responses are a million acyclic lists and numbers: the cyclic
+    # collector would only scan them again and again while they are built
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        table, skipped = timeseries_table(results, order)
+    finally:
+        if paused:
+            gc.enable()
     if skipped:
         notes.append(f"timeseries: {skipped} non-numeric values left out")
-    others = tuple(sorted({k for r in rows for k in r} - {*TS_KEYS, "time", "value"}))
-    order = {m.measurement: i for i, m in enumerate(qs.timeseries)}
-
-    def first_if_missing(v: object) -> tuple[bool, object]:
-        return (v is not None, v if v is not None else "")
-
-    # by measurement (in the query set's order), field, host, role, the other tags, time;
-    # a missing tag sorts first
-    rows.sort(key=lambda r: (first_if_missing(order.get(r["measurement"])),
-                             r["field"],
-                             *(first_if_missing(r.get(k)) for k in ("host", "role", *others)),
-                             r["time"]))
-    return aio.from_rows(rows, _ts_schema(others))
+    return table

@@ -1,0 +1,162 @@
+"""The long-form time-series table of a run, built column by column from query results.
+
+InfluxDB answers a ``SELECT ... GROUP BY *`` with one *series* per tag set: its
+tags, its column names (``time`` first) and its rows. :func:`timeseries_table`
+turns the series of every exported measurement into one table::
+
+    measurement, field, host, role, <other tags, sorted>, time (ns, UTC), value (float)
+
+one row per non-null numeric value, sorted by measurement (in the query set's
+order), field, host, role, the other tags (a missing tag first), then time. The
+sort keys are constant within a (series, field) *piece*, so pieces are ordered
+once by their key and each piece's values stay one numpy/Arrow array: no Python
+object is made per value (the decoded response holds the only ones). Values that
+are not numbers (string fields) are left out and counted; booleans count as 0/1;
+integers become floats (as ``float()`` rounds them).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from operator import itemgetter
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ombt_postmortem import arrow_io as aio
+
+#: the fixed leading columns of the long-form time series, then other tags, then time, value
+TS_KEYS = ("measurement", "field", "host", "role")
+_ROW_KEYS = frozenset({"measurement", "field", "time", "value"})
+
+
+def ts_schema(others: Sequence[str]) -> list[tuple[str, pa.DataType]]:
+    """(name, type) of the table's columns, ``others`` being the extra tag names."""
+    return [*((k, aio.STRING) for k in (*TS_KEYS, *others)), ("time", aio.TIME_NS_UTC),
+            ("value", aio.FLOAT)]
+
+
+def empty_timeseries() -> pa.Table:
+    """The long-form time series with no rows (and the right column types)."""
+    return pa.table({name: pa.array([], type=typ) for name, typ in ts_schema(())})
+
+
+@dataclass
+class _Piece:
+    measurement: str
+    field: str
+    tags: dict[str, str]
+    times: np.ndarray  # int64 ns, the values' times
+    values: pa.Array  # float64, no nulls
+
+
+def _floats(column: Sequence[Any]) -> tuple[pa.Array, int]:
+    """One field's values as float64 (null where null or not a number), and how many
+    non-null values were not numbers."""
+    try:
+        return pa.array(column, type=pa.float64()), 0
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, OverflowError):
+        pass  # a string, or an integer beyond 2**53: value by value, as float() does
+    out: list[float | None] = []
+    skipped = 0
+    for v in column:
+        if v is None:
+            out.append(None)
+        elif isinstance(v, bool | int | float):
+            out.append(float(v))
+        else:
+            out.append(None)
+            skipped += 1
+    return pa.array(out, type=pa.float64()), skipped
+
+
+def _pieces(name: str, series: Mapping[str, Any]) -> tuple[list[_Piece], int]:
+    rows = series.get("values") or []
+    if not rows:
+        return [], 0
+    # a tag named like a row key would be overwritten by it
+    tags = {str(k): str(v) for k, v in (series.get("tags") or {}).items()
+            if v is not None and v != "" and k not in _ROW_KEYS}
+    cols = series.get("columns") or []
+    n = len(rows)
+    times = np.fromiter(map(itemgetter(0), rows), dtype=np.int64, count=n)
+    columns = list(zip(*rows, strict=True))
+    pieces: list[_Piece] = []
+    skipped = 0
+    for i, field_name in enumerate(cols):
+        if field_name == "time":
+            continue
+        arr, bad = _floats(columns[i])
+        skipped += bad
+        if arr.null_count == len(arr):
+            continue
+        t = times
+        if arr.null_count:
+            valid = arr.is_valid()
+            t = times[valid.to_numpy(zero_copy_only=False)]
+            arr = arr.filter(valid)
+        pieces.append(_Piece(name, str(field_name), tags, t, arr))
+    return pieces, skipped
+
+
+def timeseries_table(results: Iterable[tuple[str, Mapping[str, Any]]],
+                     order: Mapping[str, int]) -> tuple[pa.Table, int]:
+    """The table of the exported series, and the number of non-numeric values left out.
+
+    ``results``: (measurement queried, its query's result object) in query order;
+    ``order``: measurement -> rank in the query set (an unknown one sorts first).
+    """
+    pieces: list[_Piece] = []
+    skipped = 0
+    for measurement, result in results:
+        for s in result.get("series") or []:
+            got, bad = _pieces(str(s.get("name", measurement)), s)
+            pieces.extend(got)
+            skipped += bad
+    if not pieces:
+        return empty_timeseries(), skipped
+    others = tuple(sorted({k for p in pieces for k in p.tags} - set(TS_KEYS)))
+
+    def first_if_missing(v: object) -> tuple[bool, object]:
+        return (v is not None, v if v is not None else "")
+
+    def key(p: _Piece) -> tuple[Any, ...]:
+        return (first_if_missing(order.get(p.measurement)), p.field,
+                *(first_if_missing(p.tags.get(k)) for k in ("host", "role", *others)))
+
+    # a stable sort of the pieces by key; pieces of equal keys (a measurement listed
+    # twice, tags differing only in a dropped key) share a rank, and the values of a
+    # rank must then be in time order: one stable sort of the rows fixes it if not
+    keyed = sorted(((key(p), i) for i, p in enumerate(pieces)), key=itemgetter(0))
+    ordered = [pieces[i] for _, i in keyed]
+    ranks = np.fromiter(itertools.accumulate(
+        (int(a[0] != b[0]) for a, b in zip(keyed, keyed[1:], strict=False)), initial=0),
+        dtype=np.int64, count=len(keyed))
+    lengths = np.fromiter((len(p.times) for p in ordered), dtype=np.int64, count=len(ordered))
+    times = np.concatenate([p.times for p in ordered])
+    values = pa.concat_arrays([p.values for p in ordered])
+    row_rank = np.repeat(ranks, lengths)
+    if not bool(((np.diff(row_rank) != 0) | (np.diff(times) >= 0)).all()):
+        by_time = np.argsort(times, kind="stable")
+        rows = by_time[np.argsort(row_rank[by_time], kind="stable")]
+        times, values = times[rows], values.take(pa.array(rows))
+    run_ends = pa.array(np.cumsum(lengths), type=pa.int64())
+
+    def strings(per_piece: list[str | None]) -> pa.Array:
+        # constant over each piece: run-end encoded, then decoded into a plain column
+        ree = pa.RunEndEncodedArray.from_arrays(run_ends, pa.array(per_piece, type=aio.STRING))
+        return pc.run_end_decode(ree)
+
+    columns: dict[str, pa.Array] = {
+        "measurement": strings([p.measurement for p in ordered]),
+        "field": strings([p.field for p in ordered]),
+    }
+    for k in ("host", "role", *others):
+        columns[k] = strings([p.tags.get(k) for p in ordered])
+    columns["time"] = pa.array(times, type=aio.TIME_NS_UTC)
+    columns["value"] = values
+    return pa.table(columns), skipped

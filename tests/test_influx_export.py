@@ -1,0 +1,186 @@
+"""The columnar export (influxdb client, msgpack) gives the very table of the former one.
+
+``reference_export`` below is the export as it was before it went columnar
+(commit 966686e: a hand-written urllib client, JSON bodies, one dict per value,
+one Python sort), kept here verbatim as the reference. Both run against the same
+independently started influxd: on every run of the real example campaign, on a
+small run of ``synth --preset realistic``, and on hand-written points with the
+awkward cases (string, boolean and huge integer fields, nulls, missing tags, a
+measurement listed twice, a tag named like a column).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pytest
+from influx_helpers import influx_test, reference_server, run_dirs, run_window, untar
+
+from ombt_postmortem import arrow_io as aio
+from ombt_postmortem.influx.metrics import export_timeseries, influx_client
+from ombt_postmortem.influx.queries import QuerySet, epoch_ns
+
+REPO = Path(__file__).resolve().parents[1]
+TELEGRAF = QuerySet.load(REPO / "config" / "queries" / "telegraf.yaml")
+
+# --------------------------------------------------------------------------- the reference
+
+TS_KEYS = ("measurement", "field", "host", "role")
+
+
+def _ts_schema(others: tuple[str, ...]) -> list[tuple[str, pa.DataType]]:
+    return [*((k, aio.STRING) for k in (*TS_KEYS, *others)), ("time", aio.TIME_NS_UTC),
+            ("value", aio.FLOAT)]
+
+
+def _old_query(url: str, q: str, db: str | None = None) -> dict[str, Any]:
+    params = {"q": q, "epoch": "ns"}
+    if db is not None:
+        params["db"] = db
+    req = urllib.request.Request(f"{url}/query", data=urllib.parse.urlencode(params).encode(),
+                                 method="POST",
+                                 headers={"Content-Type": "application/x-www-form-urlencoded"})
+    with urllib.request.urlopen(req, timeout=300) as resp:
+        payload = json.loads(resp.read())
+    result = payload["results"][0]
+    assert "error" not in result, result
+    return result
+
+
+def reference_export(url: str, db: str, qs: QuerySet, lo_ns: int, hi_ns: int,
+                     notes: list[str]) -> pa.Table:
+    rows: list[dict[str, Any]] = []
+    skipped = 0
+    for spec in qs.timeseries:
+        result = _old_query(url, spec.render(lo_ns, hi_ns), db)
+        for s in result.get("series") or []:
+            tags = {k: str(v) for k, v in (s.get("tags") or {}).items()
+                    if v is not None and v != ""}
+            cols = s.get("columns") or []
+            fields = [(i, c) for i, c in enumerate(cols) if c != "time"]
+            for vals in s.get("values") or []:
+                ts = vals[0]
+                for i, name in fields:
+                    v = vals[i]
+                    if v is None:
+                        continue
+                    if not isinstance(v, bool | int | float):
+                        skipped += 1
+                        continue
+                    rows.append({**tags, "measurement": str(s.get("name", spec.measurement)),
+                                 "field": str(name), "time": int(ts), "value": float(v)})
+    if skipped:
+        notes.append(f"timeseries: {skipped} non-numeric values left out")
+    others = tuple(sorted({k for r in rows for k in r} - {*TS_KEYS, "time", "value"}))
+    order = {m.measurement: i for i, m in enumerate(qs.timeseries)}
+
+    def first_if_missing(v: object) -> tuple[bool, object]:
+        return (v is not None, v if v is not None else "")
+
+    rows.sort(key=lambda r: (first_if_missing(order.get(r["measurement"])),
+                             r["field"],
+                             *(first_if_missing(r.get(k)) for k in ("host", "role", *others)),
+                             r["time"]))
+    return aio.from_rows(rows, _ts_schema(others))
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def both(url: str, db: str, qs: QuerySet, lo_ns: int, hi_ns: int
+         ) -> tuple[pa.Table, list[str], pa.Table, list[str]]:
+    new_notes: list[str] = []
+    old_notes: list[str] = []
+    client = influx_client(url)
+    try:
+        new = export_timeseries("r", Path("x.tar.gz"), client, db, qs, lo_ns, hi_ns, new_notes)
+    finally:
+        client.close()
+    old = reference_export(url, db, qs, lo_ns, hi_ns, old_notes)
+    return new, new_notes, old, old_notes
+
+
+def assert_same(new: pa.Table, old: pa.Table) -> None:
+    assert new.schema == old.schema
+    assert new.num_rows == old.num_rows
+    for name in old.column_names:  # column by column: a failure names the column
+        assert new.column(name).combine_chunks().equals(old.column(name).combine_chunks()), name
+    assert new.equals(old)
+
+
+# --------------------------------------------------------------------------- tests
+
+
+@pytest.mark.parametrize("run_dir", run_dirs(), ids=lambda p: f"run{run_dirs().index(p)}")
+@influx_test
+def test_same_table_as_before_on_the_example(run_dir: Path, tmp_path: Path) -> None:
+    untar(run_dir / "influxdb-data.tar.gz", tmp_path)
+    start, stop = run_window(run_dir)
+    with reference_server(tmp_path) as url:
+        new, new_notes, old, old_notes = both(url, "telegraf", TELEGRAF, epoch_ns(start - 30),
+                                              epoch_ns(stop + 30, up=True))
+    assert old.num_rows > 1000
+    assert_same(new, old)
+    assert new_notes == old_notes
+
+
+@influx_test
+def test_same_table_as_before_on_a_small_realistic_run(tmp_path: Path) -> None:
+    camp = tmp_path / "camp"
+    subprocess.run([sys.executable, "-m", "ombt_postmortem.cli", "synth", str(camp),
+                    "--preset", "realistic", "--runs", "1", "--clients", "12", "--servers", "6",
+                    "--calls", "100", "--jobs", "1"], check=True, capture_output=True)
+    (run_dir,) = [p for p in camp.iterdir() if p.is_dir()]
+    untar(run_dir / "influxdb-data.tar.gz", tmp_path)
+    start, stop = run_window(run_dir)
+    with reference_server(tmp_path) as url:
+        new, new_notes, old, old_notes = both(url, "telegraf", TELEGRAF, epoch_ns(start),
+                                              epoch_ns(stop, up=True))
+    assert old.num_rows > 5000
+    assert_same(new, old)
+    assert new_notes == old_notes == []
+
+
+LINES = """\
+cpu,host=h2,role=bus usage_idle=50.5,usage_user=1i 1000000000
+cpu,host=h1,role=bus usage_idle=40.0 2000000000
+cpu,host=h1,role=bus usage_user=3i 1000000000
+cpu,host=h1 usage_idle=41.0 3000000000
+cpu usage_idle=7.0 3000000000
+cpu,host=h1,role=bus,zone=z1 usage_idle=1.0 2000000000
+cpu,host=h1,role=bus,zone=z1,value=v usage_idle=2.0 1000000000
+disk,host=h1,role=bus,path=/ used=9007199254740993i,ok=true,label="1.5",free=2.5 1000000000
+disk,host=h1,role=bus,path=/ used=3i,ok=false,label="x" 2000000000
+disk,host=h1,role=bus,path=/var free=4.5 1000000000
+net,host=h1,role=bus,field=f bytes=10i 1000000000
+"""
+
+
+@influx_test
+def test_same_table_as_before_on_awkward_points(tmp_path: Path) -> None:
+    (tmp_path / "influxdb-data").mkdir()
+    qs = QuerySet.from_dict({"timeseries": [
+        {"measurement": "disk", "fields": "*"},
+        {"measurement": "cpu", "fields": ["usage_user", "usage_idle"]},
+        {"measurement": "net", "fields": "*"},
+        {"measurement": "cpu", "fields": ["usage_idle"]},  # listed twice
+        {"measurement": "absent", "fields": "*"},
+    ]})
+    with reference_server(tmp_path) as url:
+        _old_query(url, "CREATE DATABASE db")
+        with urllib.request.urlopen(urllib.request.Request(
+                f"{url}/write?db=db", data=LINES.encode(), method="POST"), timeout=30) as r:
+            assert r.status == 204
+        new, new_notes, old, old_notes = both(url, "db", qs, 0, 10_000_000_000)
+    assert old.num_rows == 21  # counted by hand from LINES (6 disk, 8 + 6 cpu, 1 net)
+    assert "zone" in old.column_names and "path" in old.column_names
+    assert_same(new, old)
+    assert new_notes == old_notes == ["timeseries: 2 non-numeric values left out"]
