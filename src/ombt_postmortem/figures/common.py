@@ -140,6 +140,24 @@ def param_columns(table: pd.DataFrame, params: Sequence[str] | None = None) -> l
     return out
 
 
+def shown_params(table: pd.DataFrame, params: Sequence[str] | None,
+                 opts: FigureOptions) -> list[str]:
+    """The parameters a per-run figure's title shows: the grouping ones, and those
+    that vary within the table."""
+    return [c for c in param_columns(table, params)
+            if c in opts.group_by or table[c].nunique(dropna=False) > 1]
+
+
+def run_frame(run_id: str, files: Mapping[str, Path | str] | None,
+              frames: Mapping[str, pd.DataFrame] | None) -> pd.DataFrame | None:
+    """A run's per-run table: from ``frames`` when given, else read from its file in
+    ``files`` (run_id -> path); None when there is none."""
+    if frames is not None:
+        return frames.get(run_id)
+    p = Path(files[run_id]) if files and run_id in files else None
+    return pd.read_parquet(p) if p is not None and p.is_file() else None
+
+
 def require_columns(table: pd.DataFrame, what: str, *cols: str) -> None:
     missing = [c for c in cols if c not in table.columns]
     if missing:

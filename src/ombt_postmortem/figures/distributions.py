@@ -36,8 +36,10 @@ from .common import (
     norm_key,
     param_columns,
     param_label,
+    run_frame,
     run_name,
     series_styles,
+    shown_params,
     sorted_by,
     stem_of,
     styled,
@@ -217,11 +219,11 @@ def _read_hists(table: pd.DataFrame, files: Mapping[str, Path | str] | None,
         return dict(hists)
     out = {}
     for run_id in table["run_id"]:
-        p = Path(files[run_id]) if files and run_id in files else None
-        if p is not None and p.is_file():
-            out[run_id] = pd.read_parquet(p)
+        h = run_frame(run_id, files, None)
+        if h is not None:
+            out[run_id] = h
         else:
-            fs.log.info("figures %s: run %s: no %s", fs.kind, run_id, p or HIST)
+            fs.log.info("figures %s: run %s: no %s", fs.kind, run_id, HIST)
     return out
 
 
@@ -245,8 +247,7 @@ def latency_histograms(table: pd.DataFrame, files: Mapping[str, Path | str] | No
     """
     fs = figure_set("latency_hist", out_dir, opts, log)
     hists = _read_hists(table, files, hists, fs)
-    pcols = param_columns(table, params)
-    shown = [c for c in pcols if c in fs.opts.group_by or table[c].nunique(dropna=False) > 1]
+    shown = shown_params(table, params, fs.opts)
     for _, row in table.iterrows():
         name = run_name(row)
         if row["run_id"] not in hists:

@@ -39,10 +39,12 @@ from .common import (
     new_figure,
     norm_key,
     param_columns,
+    run_frame,
     run_name,
     series_columns,
     series_styles,
     set_y,
+    shown_params,
     stem_of,
     styled,
 )
@@ -140,16 +142,11 @@ def message_timelines(table: pd.DataFrame, files: Mapping[str, Path | str] | Non
     and ``steady_stop``.
     """
     fs = figure_set("message_timeline", out_dir, opts, log)
-    pcols = param_columns(table, params)
-    shown = [c for c in pcols if c in fs.opts.group_by or table[c].nunique(dropna=False) > 1]
+    shown = shown_params(table, params, fs.opts)
     for _, row in table.iterrows():
         run_id = row["run_id"]
         name = run_name(row)
-        if timelines is not None:
-            tl = timelines.get(run_id)
-        else:
-            p = Path(files[run_id]) if files and run_id in files else None
-            tl = pd.read_parquet(p) if p is not None and p.is_file() else None
+        tl = run_frame(run_id, files, timelines)
         if tl is None:
             fs.skip(name, f"no {TIMELINE}")
             continue

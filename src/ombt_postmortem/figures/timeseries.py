@@ -34,9 +34,10 @@ from .common import (
     figure_set,
     finish_x,
     new_figure,
-    param_columns,
+    run_frame,
     run_name,
     set_y,
+    shown_params,
     styled,
 )
 
@@ -192,16 +193,11 @@ def bus_timeseries(table: pd.DataFrame, files: Mapping[str, Path | str] | None,
     be given instead. ``workers`` > 1 draws in that many processes.
     """
     fs = figure_set("timeseries", out_dir, opts, log)
-    pcols = param_columns(table, params)
-    shown = [c for c in pcols if c in fs.opts.group_by or table[c].nunique(dropna=False) > 1]
+    shown = shown_params(table, params, fs.opts)
     for _, row in table.iterrows():
         run_id = row["run_id"]
         name = run_name(row)
-        if series is not None:
-            ts = series.get(run_id)
-        else:
-            p = Path(files[run_id]) if files and run_id in files else None
-            ts = pd.read_parquet(p) if p is not None and p.is_file() else None
+        ts = run_frame(run_id, files, series)
         if ts is None:
             fs.skip(name, f"no {TIMESERIES}")
             continue
