@@ -103,6 +103,35 @@ def _check_slurm_fit(settings):
         raise WorkflowError(f"profiles/slurm does not fit this cluster: {problem}")
 
 
+# Local runs: no job rate limit. Snakemake (9.27) applies --max-jobs-per-timespan
+# (default 100/1s) to local runs too, and after every scheduling round that saw a
+# ready job it arms a timer that starts one more round a timespan later; that round
+# arms the next one, so each finished job adds a chain of one round per second that
+# lives as long as jobs are ready. With thousands of runs the main process ends up
+# spending more CPU in these empty rounds (each walks every ready and every pending
+# job) than the jobs themselves: 1000 runs, first 46 jobs: 1076 rounds, the 45th
+# job alone 62 (bench/bench_sched.py, docs/benchmarks.md "Scheduling cost").
+# A local machine has no submission rate to protect, so the limiter is dropped when
+# it is Snakemake's default; a limit set on purpose (and any cluster run) is kept.
+_DEFAULT_RATE_LIMIT = (100, 1)  # Snakemake's default --max-jobs-per-timespan: 100/1s
+
+
+def _no_rate_limit_for_local_runs():
+    settings = getattr(workflow, "scheduling_settings", None)
+    limit = getattr(settings, "max_jobs_per_timespan", None)
+    if (
+        limit is not None
+        and workflow.local_exec
+        and (limit.max_jobs, limit.timespan) == _DEFAULT_RATE_LIMIT
+    ):
+        settings.max_jobs_per_timespan = None
+
+
+def _settings_known_once_the_dag_is_built():
+    _group_runs_per_cluster_job()
+    _no_rate_limit_for_local_runs()
+
+
 # The input functions and params of the per-run rules need the run's files: scan
 # each run's folder once (one directory scan), not once per function call; with
 # thousands of runs this is a visible part of building the DAG.
@@ -114,7 +143,7 @@ def run_files(wildcards):
     key = (wildcards.campaign, wildcards.run)
     found = _RUN_FILES.get(key)
     if found is None:
-        _group_runs_per_cluster_job()
+        _settings_known_once_the_dag_is_built()
         found = _RUN_FILES[key] = scan_run(CAMPAIGNS[wildcards.campaign], run_of(wildcards).run_id)
     return found
 
