@@ -80,7 +80,7 @@ def test_campaign_dir_paths() -> None:
     cdir = layout.CampaignDir.of("res", "c1")
     assert cdir.run_file("k", layout.OMBT) == Path("res/c1/runs/k/ombt.parquet")
     assert cdir.campaign_files()["parquet"] == Path("res/c1/campaign.parquet")
-    assert cdir.run_files(["a/b"], layout.HIST) == {
-        "a/b": Path("res/c1/runs") / layout.run_key("a/b") / "latency_hist.parquet"}
+    assert cdir.run_file(layout.run_key("a/b"), layout.HIST) == \
+        Path("res/c1/runs") / layout.run_key("a/b") / "latency_hist.parquet"
     assert layout.run_pattern("res", layout.TIMELINE) == \
         "res/{campaign}/runs/{run}/timeline.parquet"

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -136,17 +135,9 @@ class CampaignDir:
     def run_file(self, key: str, name: str) -> Path:
         return self.runs / key / name
 
-    def run_files(self, run_ids: Iterable[str], name: str) -> dict[str, Path]:
-        """run_id -> its file ``name``, for the given run ids (as params.json lists them)."""
-        return {r: self.run_file(run_key(r), name) for r in run_ids}
-
     def file(self, name: str) -> Path:
         return self.root / name
 
     def campaign_files(self) -> dict[str, Path]:
         """The campaign rule's outputs, keyed as :data:`CAMPAIGN_FILES`."""
         return {k: self.root / v for k, v in CAMPAIGN_FILES.items()}
-
-    @property
-    def figures(self) -> Path:
-        return self.root / FIGURES_DIR

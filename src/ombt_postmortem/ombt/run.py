@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING
 import pyarrow as pa
 
 from .. import arrow_io as aio
-from ..backup import RunFiles, scan_run
 from ..errors import RunDataError
 from ..layout import SIDES
 from .parse import AgentResult, ParsedRun, parse_controller_files, parse_run_folder
@@ -89,13 +88,6 @@ def analyse_files(run_id: str, controller_logs: Sequence[Path], folder: Path | N
     except RunDataError as exc:
         return failed_run(run_id, exc.one_line())
     return _stats(run_id, parsed)
-
-
-def analyse_backup(campaign_dir: Path, run_id: str) -> RunStats:
-    """:func:`analyse_files` on what the run's folder holds; a ``backup_dir`` leading
-    outside the campaign folder is refused (status failed, the reason says why)."""
-    files: RunFiles = scan_run(campaign_dir, run_id)
-    return analyse_files(run_id, files.controller_logs, files.folder, files.problem)
 
 
 def _stats(run_id: str, parsed: ParsedRun) -> RunStats:
