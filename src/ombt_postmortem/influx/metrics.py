@@ -425,8 +425,8 @@ def _scalar(column: str, result: dict[str, Any], notes: list[str]) -> float:
 
 #: time-series queries of the export in flight at once, each on its own connection:
 #: influxd computes the next answers while this process decodes and converts the
-#: previous ones (the client's CPU time, ~0.2 s on a realistic run, is then hidden
-#: behind the server's work instead of added to it; bench/bench_export.py)
+#: previous ones (the client's CPU time, ~0.2 s on a realistic run, then overlaps
+#: the server's work when a core is free; 3 measured as 2: docs/benchmarks.md)
 EXPORT_IN_FLIGHT = 2
 
 
