@@ -7,18 +7,26 @@ restored data and, round after round (``--repeat``, interleaved), it times:
 
 - ``export``: the whole export step of the stage,
   :func:`ombt_postmortem.influx.metrics.export_timeseries` (influxdb client, msgpack,
-  columnar table), a new client included;
-- ``client fetch``: the same queries through the client only (HTTP + msgpack decode);
+  columnar table, ``EXPORT_IN_FLIGHT`` queries at a time, one client each), the
+  clients' creation included;
+- ``export 1 by 1``: the same with one query at a time (one client);
+- ``client fetch``: the same queries through the client only, one at a time (HTTP +
+  msgpack decode);
 - ``former export``: the export before it went columnar (urllib, JSON, one dict per
   value, one sort), the reference kept in tests/test_influx_export.py;
 - ``floor msgpack``: the same queries from a bare ``http.client`` connection that only
-  reads the msgpack bodies (no decoding);
-- ``floor JSON``: the same with JSON bodies, only read.
+  reads the msgpack bodies (no decoding), one at a time: the floor of the issue;
+- ``floor msgpack N``: the same on ``EXPORT_IN_FLIGHT`` bare connections, as many
+  queries in flight as the export (the floor of the very same exchange);
+- ``floor JSON``, ``floor CSV``: bare, one at a time, JSON or CSV bodies only read
+  (the other formats influxd offers; CSV would be parsed in C by pyarrow, but
+  influxd takes longer to write it).
 
 The steps run in turn, their order rotated every round.
 
 Each line: wall time, median [min-max] over the rounds, the ratio of medians to the
-msgpack floor, and the CPU time of the benchmark's own process (the client side:
+msgpack floor and to the floor with as many queries in flight as the export, and
+the CPU time of the benchmark's own process (the client side:
 the server's share of the work is the same for all). Usage::
 
     .venv/bin/python bench/bench_export.py [--campaign DIR] [--repeat 5] [--runs 1]
@@ -29,6 +37,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -37,9 +46,10 @@ import tempfile
 import time
 import urllib.parse
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from ombt_postmortem.influx.metrics import export_timeseries, influx_client
+from ombt_postmortem.influx.metrics import EXPORT_IN_FLIGHT, export_timeseries, influx_client
 from ombt_postmortem.influx.native import native_server
 from ombt_postmortem.influx.queries import QuerySet, epoch_ns
 from ombt_postmortem.influx.server import Limits
@@ -58,8 +68,13 @@ def run_window(run_dir: Path) -> tuple[float, float]:
     return min(a["start_time"] for a in agents), max(a["stop_time"] for a in agents)
 
 
-def bare_fetch(url: str, queries: list[str], accept: str) -> int:
-    """GET every query on one keep-alive connection, read the bodies; return their bytes."""
+def bare_fetch(url: str, queries: list[str], accept: str, connections: int = 1) -> int:
+    """GET every query, read the bodies; return their bytes. One keep-alive connection,
+    or ``connections`` of them each taking the next query (as many in flight)."""
+    if connections > 1:
+        with ThreadPoolExecutor(connections) as pool:
+            return sum(pool.map(lambda i: bare_fetch(url, queries[i::connections], accept),
+                                range(connections)))
     u = urllib.parse.urlsplit(url)
     conn = http.client.HTTPConnection(u.hostname, u.port, timeout=300)
     total = 0
@@ -87,7 +102,8 @@ def fmt(values: list[float]) -> str:
     return f"{statistics.median(values):7.3f} [{min(values):.3f}-{max(values):.3f}]"
 
 
-def bench_run(run_dir: Path, repeat: int, work: Path) -> dict[str, object]:
+def bench_run(run_dir: Path, repeat: int, work: Path, skip: frozenset[str] = frozenset()
+              ) -> dict[str, object]:
     start, stop = run_window(run_dir)
     lo, hi = epoch_ns(start), epoch_ns(stop, up=True)
     queries = [s.render(lo, hi) for s in QS.timeseries]
@@ -95,23 +111,20 @@ def bench_run(run_dir: Path, repeat: int, work: Path) -> dict[str, object]:
     data.mkdir()
     with tarfile.open(run_dir / "influxdb-data.tar.gz") as tf:
         tf.extractall(data, filter="data")
-    names = ("export", "client fetch", "former export", "floor msgpack", "floor JSON")
-    out: dict[str, list[float]] = {k: [] for k in names}
-    cpu: dict[str, list[float]] = {k: [] for k in names}
+    names = ("export", "export 1 by 1", "client fetch", "former export", "floor msgpack",
+             f"floor msgpack {EXPORT_IN_FLIGHT}", "floor JSON", "floor CSV")
+    out: dict[str, list[float]] = {k: [] for k in names if k not in skip}
+    cpu: dict[str, list[float]] = {k: [] for k in names if k not in skip}
     rows = 0
     sizes: dict[str, int] = {}
     with native_server(data / "influxdb-data", Limits(threads=1, mem_mb=1024),
                        log_path=work / f"{run_dir.name}.log") as server:
         url = server.url
 
-        def export() -> None:
+        def export(in_flight: int = EXPORT_IN_FLIGHT) -> None:
             nonlocal rows
-            client = influx_client(url)
-            try:
-                rows = export_timeseries(run_dir.name, run_dir, client, DB, QS, lo, hi,
-                                         []).num_rows
-            finally:
-                client.close()
+            rows = export_timeseries(run_dir.name, run_dir, url, DB, QS, lo, hi, [],
+                                     in_flight=in_flight).num_rows
 
         def client_fetch() -> None:
             client = influx_client(url)
@@ -123,13 +136,19 @@ def bench_run(run_dir: Path, repeat: int, work: Path) -> dict[str, object]:
 
         steps: dict[str, Callable[[], object]] = {
             "export": export,
+            "export 1 by 1": lambda: export(1),
             "client fetch": client_fetch,
             "former export": lambda: reference_export(url, DB, QS, lo, hi, []),
             "floor msgpack": lambda: sizes.__setitem__(
                 "msgpack", bare_fetch(url, queries, "application/x-msgpack")),
+            f"floor msgpack {EXPORT_IN_FLIGHT}": lambda: bare_fetch(
+                url, queries, "application/x-msgpack", EXPORT_IN_FLIGHT),
             "floor JSON": lambda: sizes.__setitem__(
                 "json", bare_fetch(url, queries, "application/json")),
+            "floor CSV": lambda: sizes.__setitem__(
+                "csv", bare_fetch(url, queries, "application/csv")),
         }
+        steps = {k: f for k, f in steps.items() if k not in skip}
         for f in steps.values():  # warm-up: caches of influxd and of the OS
             f()
         items = list(steps.items())
@@ -173,33 +192,43 @@ def main() -> int:
                     "`synth --preset realistic` campaign in a temp folder)")
     ap.add_argument("--runs", type=int, default=1, help="runs to generate/measure (1)")
     ap.add_argument("--repeat", type=int, default=5, help="rounds (>= 3; default 5)")
+    ap.add_argument("--skip", action="append", default=[], metavar="STEP",
+                    help="leave a step out (e.g. 'former export', 12 s a round); repeatable")
     args = ap.parse_args()
     if args.repeat < 3:
         ap.error("--repeat must be >= 3")
+    skip = frozenset(args.skip)
+    for needed in ("floor msgpack", f"floor msgpack {EXPORT_IN_FLIGHT}"):
+        if needed in skip:
+            ap.error(f"{needed!r} is a floor: it cannot be skipped")
+    print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     with tempfile.TemporaryDirectory(prefix="bench-export-") as tmp:
         camp = args.campaign or make_campaign(Path(tmp) / "campaign", args.runs)
         runs = sorted(p for p in camp.iterdir() if (p / "influxdb-data.tar.gz").is_file())
         for run_dir in runs[:args.runs]:
             work = Path(tmp) / "work"
             work.mkdir(exist_ok=True)
-            r = bench_run(run_dir, args.repeat, work)
+            r = bench_run(run_dir, args.repeat, work, skip)
             times: dict[str, list[float]] = r["times"]  # type: ignore[assignment]
             sizes: dict[str, int] = r["sizes"]  # type: ignore[assignment]
             cpu: dict[str, list[float]] = r["cpu"]  # type: ignore[assignment]
             floor = statistics.median(times["floor msgpack"])
+            floor_n = statistics.median(times[f"floor msgpack {EXPORT_IN_FLIGHT}"])
+            bodies = ", ".join(f"{sizes[k] / 1e6:.1f} MB {k}" for k in ("msgpack", "json", "csv")
+                               if k in sizes)
             print(f"\nrun {r['run'][:60]}...: {r['rows']} values exported, "
-                  f"{len(QS.timeseries)} queries, bodies {sizes['msgpack'] / 1e6:.1f} MB "
-                  f"msgpack / {sizes['json'] / 1e6:.1f} MB JSON; {args.repeat} rounds")
-            print(f"{'step':<15} {'wall: median [min-max] s':>26} {'/ floor':>8} "
-                  f"{'CPU of this process, s':>26}")
+                  f"{len(QS.timeseries)} queries, bodies {bodies}; {args.repeat} rounds; "
+                  f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+            print(f"{'step':<17} {'wall: median [min-max] s':>26} {'/ floor':>8} "
+                  f"{f'/ floor {EXPORT_IN_FLIGHT}':>10} {'CPU of this process, s':>26}")
             for name, vals in times.items():
-                print(f"{name:<15} {fmt(vals):>26} {statistics.median(vals) / floor:7.2f}x "
+                med = statistics.median(vals)
+                print(f"{name:<17} {fmt(vals):>26} {med / floor:7.2f}x {med / floor_n:9.2f}x "
                       f"{fmt(cpu[name]):>26}")
     print(f"\nimport in a fresh interpreter, {args.repeat} rounds")
     for name, vals in import_costs(args.repeat).items():
         print(f"{name:<18} {fmt(vals):>26}")
     return 0
-
 
 if __name__ == "__main__":
     raise SystemExit(main())

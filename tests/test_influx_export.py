@@ -25,7 +25,7 @@ import pytest
 from influx_helpers import influx_test, reference_server, run_dirs, run_window, untar
 
 from ombt_postmortem import arrow_io as aio
-from ombt_postmortem.influx.metrics import export_timeseries, influx_client
+from ombt_postmortem.influx.metrics import EXPORT_IN_FLIGHT, export_timeseries
 from ombt_postmortem.influx.queries import QuerySet, epoch_ns
 
 REPO = Path(__file__).resolve().parents[1]
@@ -97,13 +97,17 @@ def reference_export(url: str, db: str, qs: QuerySet, lo_ns: int, hi_ns: int,
 
 def both(url: str, db: str, qs: QuerySet, lo_ns: int, hi_ns: int
          ) -> tuple[pa.Table, list[str], pa.Table, list[str]]:
+    """The export (as many queries in flight as in the stage) and the former export, on
+    the same server; the export with 1 and with 3 queries in flight must agree with it."""
     new_notes: list[str] = []
     old_notes: list[str] = []
-    client = influx_client(url)
-    try:
-        new = export_timeseries("r", Path("x.tar.gz"), client, db, qs, lo_ns, hi_ns, new_notes)
-    finally:
-        client.close()
+    new = export_timeseries("r", Path("x.tar.gz"), url, db, qs, lo_ns, hi_ns, new_notes)
+    for in_flight in {1, 3} - {EXPORT_IN_FLIGHT}:
+        other_notes: list[str] = []
+        other = export_timeseries("r", Path("x.tar.gz"), url, db, qs, lo_ns, hi_ns,
+                                  other_notes, in_flight=in_flight)
+        assert other.schema == new.schema and other.equals(new), in_flight
+        assert other_notes == new_notes, in_flight
     old = reference_export(url, db, qs, lo_ns, hi_ns, old_notes)
     return new, new_notes, old, old_notes
 
@@ -180,7 +184,18 @@ def test_same_table_as_before_on_awkward_points(tmp_path: Path) -> None:
                 f"{url}/write?db=db", data=LINES.encode(), method="POST"), timeout=30) as r:
             assert r.status == 204
         new, new_notes, old, old_notes = both(url, "db", qs, 0, 10_000_000_000)
+        # each measurement once: the results' tables are put one after the other
+        once = QuerySet.from_dict({"timeseries": [
+            {"measurement": "disk", "fields": "*"},
+            {"measurement": "cpu", "fields": ["usage_user", "usage_idle"]},
+            {"measurement": "net", "fields": "*"}]})
+        new1, new1_notes, old1, old1_notes = both(url, "db", once, 0, 10_000_000_000)
     assert old.num_rows == 21  # counted by hand from LINES (6 disk, 8 + 6 cpu, 1 net)
     assert "zone" in old.column_names and "path" in old.column_names
+    assert new.column("time").num_chunks == 1  # cpu twice: all pieces sorted together
     assert_same(new, old)
     assert new_notes == old_notes == ["timeseries: 2 non-numeric values left out"]
+    assert old1.num_rows == 15  # the same without the second cpu query
+    assert new1.column("time").num_chunks == 3  # one chunk per measurement
+    assert_same(new1, old1)
+    assert new1_notes == old1_notes == ["timeseries: 2 non-numeric values left out"]

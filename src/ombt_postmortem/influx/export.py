@@ -10,9 +10,11 @@ one row per non-null numeric value, sorted by measurement (in the query set's
 order), field, host, role, the other tags (a missing tag first), then time. The
 sort keys are constant within a (series, field) *piece*, so pieces are ordered
 once by their key and each piece's values stay one numpy/Arrow array: no Python
-object is made per value (the decoded response holds the only ones). Values that
-are not numbers (string fields) are left out and counted; booleans count as 0/1;
-integers become floats (as ``float()`` rounds them).
+object is made per value (the decoded response holds the only ones). Each query's
+answer is sorted into its own table as soon as it is read, so that this work
+overlaps with the server computing the next answers; the tables are then put one
+after the other. Values that are not numbers (string fields) are left out and
+counted; booleans count as 0/1; integers become floats (as ``float()`` rounds them).
 """
 
 from __future__ import annotations
@@ -103,30 +105,26 @@ def _pieces(name: str, series: Mapping[str, Any]) -> tuple[list[_Piece], int]:
     return pieces, skipped
 
 
-def timeseries_table(results: Iterable[tuple[str, Mapping[str, Any]]],
-                     order: Mapping[str, int]) -> tuple[pa.Table, int]:
-    """The table of the exported series, and the number of non-numeric values left out.
+def _others(pieces: Iterable[_Piece]) -> tuple[str, ...]:
+    """The tag names of the pieces beyond TS_KEYS, sorted: the table's extra columns."""
+    return tuple(sorted({k for p in pieces for k in p.tags} - set(TS_KEYS)))
 
-    ``results``: (measurement queried, its query's result object) in query order;
-    ``order``: measurement -> rank in the query set (an unknown one sorts first).
-    """
-    pieces: list[_Piece] = []
-    skipped = 0
-    for measurement, result in results:
-        for s in result.get("series") or []:
-            got, bad = _pieces(str(s.get("name", measurement)), s)
-            pieces.extend(got)
-            skipped += bad
-    if not pieces:
-        return empty_timeseries(), skipped
-    others = tuple(sorted({k for p in pieces for k in p.tags} - set(TS_KEYS)))
 
-    def first_if_missing(v: object) -> tuple[bool, object]:
-        return (v is not None, v if v is not None else "")
+def _first_if_missing(v: object) -> tuple[bool, object]:
+    return (v is not None, v if v is not None else "")
+
+
+def _rank(p: _Piece, order: Mapping[str, int]) -> tuple[bool, object]:
+    return _first_if_missing(order.get(p.measurement))
+
+
+def _assemble(pieces: list[_Piece], order: Mapping[str, int],
+              others: tuple[str, ...]) -> pa.Table:
+    """The rows of ``pieces`` (at least one), sorted, as a table with the ``others`` tags."""
 
     def key(p: _Piece) -> tuple[Any, ...]:
-        return (first_if_missing(order.get(p.measurement)), p.field,
-                *(first_if_missing(p.tags.get(k)) for k in ("host", "role", *others)))
+        return (_rank(p, order), p.field,
+                *(_first_if_missing(p.tags.get(k)) for k in ("host", "role", *others)))
 
     # a stable sort of the pieces by key; pieces of equal keys (a measurement listed
     # twice, tags differing only in a dropped key) share a rank, and the values of a
@@ -159,4 +157,40 @@ def timeseries_table(results: Iterable[tuple[str, Mapping[str, Any]]],
         columns[k] = strings([p.tags.get(k) for p in ordered])
     columns["time"] = pa.array(times, type=aio.TIME_NS_UTC)
     columns["value"] = values
-    return pa.table(columns), skipped
+    return pa.table(columns)
+
+
+def timeseries_table(results: Iterable[tuple[str, Mapping[str, Any]]],
+                     order: Mapping[str, int]) -> tuple[pa.Table, int]:
+    """The table of the exported series, and the number of non-numeric values left out.
+
+    ``results``: (measurement queried, its query's result object) in query order;
+    ``order``: measurement -> rank in the query set (an unknown one sorts first).
+
+    Each result is sorted into a table of its own as soon as it is read (while the
+    next answers may still be on their way); when every result's measurements rank
+    after the previous result's (the query set's measurements, each queried once),
+    the table is these tables one after the other (one chunk each). Otherwise the
+    pieces of all results are sorted together.
+    """
+    blocks: list[tuple[list[_Piece], pa.Table]] = []
+    skipped = 0
+    for measurement, result in results:
+        pieces: list[_Piece] = []
+        for s in result.get("series") or []:
+            got, bad = _pieces(str(s.get("name", measurement)), s)
+            pieces.extend(got)
+            skipped += bad
+        if pieces:
+            blocks.append((pieces, _assemble(pieces, order, _others(pieces))))
+    if not blocks:
+        return empty_timeseries(), skipped
+    everything = [p for pieces, _ in blocks for p in pieces]
+    others = _others(everything)
+    names = [name for name, _ in ts_schema(others)]
+    ranks = [(min(_rank(p, order) for p in pieces), max(_rank(p, order) for p in pieces))
+             for pieces, _ in blocks]
+    if all(a[1] < b[0] for a, b in zip(ranks, ranks[1:], strict=False)):
+        table = pa.concat_tables([t for _, t in blocks], promote_options="default")
+        return table.select(names), skipped
+    return _assemble(everything, order, others), skipped
