@@ -1,0 +1,95 @@
+# The per-run jobs (ombt_stats, messages, influx_metrics) run as plain programs:
+# `python workflow/job.py STAGE SPEC`, ombt_postmortem.jobs, which never imports
+# Snakemake. (Snakemake's `script:` preamble imports snakemake.script in every job
+# to unpickle its `snakemake` object: 0.3 CPU s per job, as much as the work of a
+# small run; docs/benchmarks.md, "Parallel efficiency".)
+#
+# SPEC is the only params of each of these rules, one JSON object (inputs, outputs,
+# run, config) built by one params function per rule; a change of it re-runs the
+# job, like the params it replaces. It is passed as one quoted argument, not through a file: no
+# extra job or file to write before the job, and the command Snakemake prints
+# (`-p`) or records is the whole job, to run again by hand. The job's threads,
+# memory and log are options of the command, not in SPEC: Snakemake scales threads
+# to --cores and --set-resources changes the memory, which must not re-run jobs.
+import json
+import shlex
+import sys
+
+from snakemake.settings.types import DeploymentMethod
+
+
+def _job_python():
+    """The python of the jobs: that of the conda env with --sdm conda, else this one."""
+    settings = getattr(workflow, "deployment_settings", None)
+    if settings is not None and DeploymentMethod.CONDA in settings.deployment_method:
+        return "python"
+    return sys.executable
+
+
+JOB = " ".join(
+    shlex.quote(part)
+    for part in (_job_python(), str(Path(workflow.basedir) / "workflow" / "job.py"))
+)
+# a shell command is one argument of `bash -c`, at most 128 KiB on Linux
+# (MAX_ARG_STRLEN): a spec longer than this fails the DAG, not the job
+JOB_SPEC_MAX = 120_000
+
+
+def job_spec(wildcards, input, output, **spec):
+    """A per-run job's SPEC as JSON text: its run, declared inputs and outputs, `spec`."""
+    text = json.dumps(
+        {
+            "run_id": run_of(wildcards).run_id,
+            "strict": config["strict"],
+            "input": dict(input.items()),
+            "output": dict(output.items()),
+            **spec,
+        },
+        sort_keys=True,
+        separators=(",", ":"),
+    )
+    if len(text) > JOB_SPEC_MAX:
+        raise WorkflowError(
+            f"campaign {wildcards.campaign!r}, run {run_of(wildcards).run_id!r}: the job's "
+            f"spec is {len(text)} characters, more than a shell command may hold "
+            f"({JOB_SPEC_MAX}): too many input files ({len(input)})"
+        )
+    return text
+
+
+# One params function per rule (Snakemake inspects the signature of each function of
+# each job when it builds the DAG: one per rule, not one per parameter).
+def ombt_stats_spec(wildcards, input, output):
+    """The job's spec (ombt_postmortem.jobs)."""
+    files = run_files(wildcards)
+    return job_spec(
+        wildcards,
+        input,
+        output,
+        # for the reasons of a run without controller file or folder
+        folder=str(files.folder or ""),
+        folder_problem=files.problem or "",
+        # the run's own parameters: changing them re-runs this run only
+        run_params=run_of(wildcards).params,
+    )
+
+
+def messages_spec(wildcards, input, output):
+    """The job's spec (ombt_postmortem.jobs)."""
+    return job_spec(wildcards, input, output, folder_problem=run_files(wildcards).problem or "")
+
+
+# the stage's config, without the job's resources (options of the command)
+INFLUX_STAGE = {k: v for k, v in config["influx"].items() if k not in ("threads", "mem_mb")}
+
+
+def influx_metrics_spec(wildcards, input, output):
+    """The job's spec (ombt_postmortem.jobs)."""
+    return job_spec(
+        wildcards,
+        input,
+        output,
+        influx=INFLUX_STAGE,
+        base_dir=workflow.basedir,
+        overhead_mb=INFLUX_JOB_OVERHEAD_MB,  # influx.smk
+    )
