@@ -148,18 +148,19 @@ def ombt_stats(spec: Spec, opts: argparse.Namespace) -> None:
     from .logutil import check_strict, job_logger
     from .ombt.run import analyse_files, write_run_stats
 
-    run_id = spec.text("run_id")
+    # every value read (and checked) before any work
+    run_id, strict = spec.text("run_id"), spec.flag("strict")
+    logs, folder = spec.paths("logs", "input"), spec.optional_path("folder")
+    folder_problem = spec.text("folder_problem") or None
+    outputs = [spec.path(k, "output") for k in ("summary", "agents", "hist")]
     log = job_logger("ombt_stats", opts.log)
-    stats = analyse_files(run_id, spec.paths("logs", "input"),
-                          folder=spec.optional_path("folder"),
-                          folder_problem=spec.text("folder_problem") or None)
-    write_run_stats(stats, spec.path("summary", "output"), spec.path("agents", "output"),
-                    spec.path("hist", "output"))
+    stats = analyse_files(run_id, logs, folder=folder, folder_problem=folder_problem)
+    write_run_stats(stats, *outputs)
     log.info("run %s: status %s, %d clients, %d servers", run_id, stats.status,
              stats.summary["n_clients"], stats.summary["n_servers"])
     for problem in stats.problems:
         log.warning("%s", problem)
-    check_strict(spec.flag("strict"), stats.problems, f"run {run_id}")
+    check_strict(strict, stats.problems, f"run {run_id}")
 
 
 def messages(spec: Spec, opts: argparse.Namespace) -> None:
@@ -167,15 +168,15 @@ def messages(spec: Spec, opts: argparse.Namespace) -> None:
     from .logutil import check_strict, job_logger
     from .messages import analyse_message_logs, write_messages
 
-    run_id = spec.text("run_id")
-    log = job_logger("messages", opts.log)
+    run_id, strict = spec.text("run_id"), spec.flag("strict")
+    logs, folder_problem = spec.paths("logs", "input"), spec.text("folder_problem") or None
+    summary, timeline = spec.path("summary", "output"), spec.path("timeline", "output")
     per_message = spec.optional_path("per_message", "output")
-    result = analyse_message_logs(run_id, spec.paths("logs", "input"),
-                                  folder_problem=spec.text("folder_problem") or None,
+    log = job_logger("messages", opts.log)
+    result = analyse_message_logs(run_id, logs, folder_problem=folder_problem,
                                   keep_per_message=per_message is not None,
                                   threads=opts.threads)
-    write_messages(result, spec.path("summary", "output"), spec.path("timeline", "output"),
-                   per_message)
+    write_messages(result, summary, timeline, per_message)
     s = result.summary
     log.info("run %s: %d client log(s), %d server log(s), %d sent, %d received, "
              "%d bad line(s)", run_id, s["msg_clients_logged"], s["msg_servers_logged"],
@@ -184,7 +185,7 @@ def messages(spec: Spec, opts: argparse.Namespace) -> None:
         log.info("%s", note)
     for problem in result.problems:
         log.warning("%s", problem)
-    check_strict(spec.flag("strict"), result.problems, f"run {run_id}")
+    check_strict(strict, result.problems, f"run {run_id}")
 
 
 def influx_metrics(spec: Spec, opts: argparse.Namespace) -> None:
@@ -196,26 +197,25 @@ def influx_metrics(spec: Spec, opts: argparse.Namespace) -> None:
     from .influx.server import Limits
     from .influx.stage import run_influx_stage, write_stage
 
-    run_id = spec.text("run_id")
+    run_id, strict = spec.text("run_id"), spec.flag("strict")
     if opts.mem_mb is None:
         raise spec.fail("--mem-mb is required (the server's memory limit is taken from it)")
-    tars = spec.paths("tar", "input")
+    ombt, tars = spec.path("ombt", "input"), spec.paths("tar", "input")
     if len(tars) > 1:
         raise spec.fail("spec key 'input.tar' holds at most one path")
+    metrics, timeseries = spec.path("metrics", "output"), spec.optional_path("timeseries",
+                                                                             "output")
+    limits = Limits.for_job(opts.threads, opts.mem_mb, spec.integer("overhead_mb"))
     cfg = InfluxConfig.from_dict(spec.mapping("influx"), base_dir=spec.text("base_dir"))
     log_path = Path(opts.log) if opts.log else None
     if log_path is not None:
         log_path.parent.mkdir(parents=True, exist_ok=True)
         log_path.write_text("")  # the stage and influxd append to it
-    result = run_influx_stage(run_id, spec.path("ombt", "input"), tars[0] if tars else None,
-                              cfg, log_path,
-                              Limits.for_job(opts.threads, opts.mem_mb,
-                                             spec.integer("overhead_mb")))
-    write_stage(result, spec.path("metrics", "output"),
-                spec.optional_path("timeseries", "output"))
+    result = run_influx_stage(run_id, ombt, tars[0] if tars else None, cfg, log_path, limits)
+    write_stage(result, metrics, timeseries)
     for problem in result.problems:
         print(f"WARNING {problem}", file=sys.stderr)
-    check_strict(spec.flag("strict"), result.problems, f"run {run_id}")
+    check_strict(strict, result.problems, f"run {run_id}")
 
 
 STAGES: dict[str, Callable[[Spec, argparse.Namespace], None]] = {
@@ -263,7 +263,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if opts.threads < 1:
             raise spec.fail(f"--threads is at least 1, not {opts.threads}")
         STAGES[opts.stage](spec, opts)
-    except JobSpecError as exc:
+    except ConfigError as exc:  # a bad spec, or a bad stage config (the query set ...)
         print(f"ombt-postmortem-job: error: {exc}", file=sys.stderr)
         return 2
     return 0
