@@ -93,12 +93,13 @@ def test_the_commands_snakemake_ran_give_the_same_tables_by_hand(
 
 
 def test_a_job_imports_neither_snakemake_nor_pandas(one_run_workflow: Path) -> None:
-    """The point of the plain program: no Snakemake preamble, no pandas (0.3 s each)."""
+    """The point of the plain program: no Snakemake preamble, no pandas (0.3 s each);
+    ombt_stats, whose code uses no numpy, not even numpy (which pyarrow would import)."""
     cmd = next(iter(recorded_commands(one_run_workflow)["ombt_stats"]))
     argv = shlex.split(cmd)[2:]
     code = ("import sys; sys.path.insert(0, sys.argv[1]); from ombt_postmortem.jobs import main; "
             "rc = main(sys.argv[2:]); print(json.dumps(sorted({m.split('.')[0] for m in "
-            "sys.modules} & {'snakemake', 'pandas', 'yaml'}))); sys.exit(rc)")
+            "sys.modules} & {'snakemake', 'pandas', 'yaml', 'numpy'}))); sys.exit(rc)")
     proc = subprocess.run([sys.executable, "-c", "import json; " + code, str(REPO / "src"),
                            *argv], cwd=one_run_workflow, capture_output=True, text=True,
                           timeout=120)

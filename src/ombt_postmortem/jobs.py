@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError
+from .keepout import keep_out
 
 
 class JobSpecError(ConfigError):
@@ -218,6 +219,13 @@ def influx_metrics(spec: Spec, opts: argparse.Namespace) -> None:
     check_strict(strict, result.problems, f"run {run_id}")
 
 
+#: what each stage's process does without (see main)
+KEEP_OUT: dict[str, tuple[str, ...]] = {
+    "ombt_stats": ("pandas", "numpy"),
+    "messages": ("pandas",),
+    "influx_metrics": ("pandas",),
+}
+
 STAGES: dict[str, Callable[[Spec, argparse.Namespace], None]] = {
     "ombt_stats": ombt_stats,
     "messages": messages,
@@ -254,10 +262,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     opts = build_parser().parse_args(argv)
-    # these jobs only write Arrow tables: pandas would cost 0.3 CPU s (arrow_io)
-    from .arrow_io import keep_pandas_out
-
-    keep_pandas_out()
+    # Packages pyarrow would import and the stage does not need (keepout), refused
+    # before pyarrow is imported: pandas (0.3 CPU s) in every job, numpy (0.1 s)
+    # where no code of the stage uses it.
+    keep_out(*KEEP_OUT[opts.stage], by="ombt_postmortem.jobs")
     try:
         spec = parse_spec(opts.stage, opts.spec)
         if opts.threads < 1:
