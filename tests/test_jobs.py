@@ -173,3 +173,43 @@ def test_a_strict_job_fails_on_a_data_fault(tmp_path: Path) -> None:
     assert "strict mode: run r9 has data faults" in proc.stderr, proc.stderr
     row = pq.read_table(out["summary"]).to_pylist()[0]
     assert row["run_id"] == "r9" and row["status"] != "ok"
+
+
+def test_a_long_input_list_is_given_relative_to_its_folder() -> None:
+    """A run of 300 agents: its logs relative to the run folder, the same paths back."""
+    from ombt_postmortem.jobs import COMPACT_INPUTS_OVER, Spec, compact_inputs
+
+    folder = "/data/campaign/" + "run-with-a-long-name-" * 8
+    logs = [f"{folder}/agent-{i}-5f82c2d9-cfeb-4fa3-a1d7-d982f8bd1045-0.log" for i in range(300)]
+    plain = json.dumps({"logs": logs})
+    assert len(plain) > COMPACT_INPUTS_OVER
+    compact = compact_inputs({"logs": logs})
+    assert compact["input_dir"] == folder
+    assert compact["input"]["logs"][0] == "agent-0-5f82c2d9-cfeb-4fa3-a1d7-d982f8bd1045-0.log"
+    assert len(json.dumps(compact)) < len(plain) / 2
+    spec = Spec("messages", {"run_id": "r", "strict": False, "folder_problem": "",
+                             "output": {"summary": "s", "timeline": "t"}, **compact})
+    assert spec.paths("logs", "input") == [Path(p) for p in logs]
+    few = logs[:3]  # short: as they are
+    assert compact_inputs({"logs": few}) == {"input": {"logs": few}}
+
+
+def test_a_job_given_relative_inputs_writes_the_same_tables(tmp_path: Path) -> None:
+    run_id = run_ids()[0]
+    folder = EXAMPLE / run_id
+    names = sorted(p.name for p in folder.glob("*.log") if "_controller-" not in p.name)
+    assert len(names) >= 2
+
+    def spec(out: Path, **inputs: object) -> str:
+        return json.dumps({"run_id": run_id, "strict": False, "folder_problem": "",
+                           "output": {"summary": str(out / "s.parquet"),
+                                      "timeline": str(out / "t.parquet")}, **inputs})
+
+    a, b = tmp_path / "a", tmp_path / "b"
+    assert job("messages", spec(a, input={"logs": [str(folder / n) for n in names]})
+               ).returncode == 0
+    assert job("messages", spec(b, input={"logs": names}, input_dir=str(folder))
+               ).returncode == 0
+    for name in ("s.parquet", "t.parquet"):
+        assert pq.read_table(b / name).equals(pq.read_table(a / name))
+    assert pq.read_table(a / "s.parquet").to_pylist()[0]["msg_sent"] > 0

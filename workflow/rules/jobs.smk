@@ -17,6 +17,8 @@ import sys
 
 from snakemake.settings.types import DeploymentMethod
 
+from ombt_postmortem.jobs import compact_inputs as compact_job_inputs
+
 
 def _job_python():
     """The python of the jobs: that of the conda env with --sdm conda, else this one."""
@@ -31,7 +33,9 @@ JOB = " ".join(
     for part in (_job_python(), str(Path(workflow.basedir) / "workflow" / "job.py"))
 )
 # a shell command is one argument of `bash -c`, at most 128 KiB on Linux
-# (MAX_ARG_STRLEN): a spec longer than this fails the DAG, not the job
+# (MAX_ARG_STRLEN): a spec longer than this fails the DAG, not the job. Long input
+# lists are given relative to their folder (compact_job_inputs): about 80 characters
+# per agent log, 1500 agents per run.
 JOB_SPEC_MAX = 120_000
 
 
@@ -41,7 +45,7 @@ def job_spec(wildcards, input, output, **spec):
         {
             "run_id": run_of(wildcards).run_id,
             "strict": config["strict"],
-            "input": dict(input.items()),
+            **compact_job_inputs(dict(input.items())),
             "output": dict(output.items()),
             **spec,
         },
