@@ -33,18 +33,19 @@ def _imported_modules(path: Path) -> set[str]:
 
 def test_per_run_jobs_get_everything_from_their_command_line() -> None:
     """The per-run jobs (ombt_postmortem.jobs, launched by workflow/job.py) import
-    neither Snakemake nor the config reader: each rule hands its job one spec (its
-    only params) and the job's threads, memory and log, nothing else."""
+    neither Snakemake nor the config reader: each rule hands its job its spec and
+    files (its only params) and the job's threads, memory and log, nothing else."""
     for path in (REPO / "src" / "ombt_postmortem" / "jobs.py", REPO / "workflow" / "job.py"):
         imported = _imported_modules(path)
         assert not {m for m in imported if m.split(".")[0] in ("snakemake", "yaml")}, path
         assert not {m for m in imported if m.endswith("config") and m != ".errors"}, path
-    allowed = {"params.spec", "threads", "resources.mem_mb", "log"}
+    allowed = {"params.spec", "params.files", "threads", "resources.mem_mb", "log"}
     for rule in ("ombt", "messages", "influx"):
         text = (REPO / "workflow" / "rules" / f"{rule}.smk").read_text()
         params = re.search(r"\n    params:\n((?:        .*\n)+)", text)
-        assert params is not None and params.group(1).strip().startswith("spec="), rule
-        assert len(params.group(1).strip().splitlines()) == 1, rule  # one function
+        assert params is not None, rule  # one spec function, the shared job_files
+        assert [ln.split("=")[0] for ln in params.group(1).split()] == ["spec", "files"], rule
+        assert params.group(1).split()[1] == "files=job_files,", rule
         shell = re.search(r"\n    shell:\n((?:        .*\n)+)", text)
         assert shell is not None, rule
         name = r"(\w+(?:\.\w+)?)(?::q)?"  # {{name}} in an f-string, {name} in a plain one

@@ -22,6 +22,7 @@ rule influx_metrics:
         ),
     params:
         spec=influx_metrics_spec,
+        files=job_files,
     threads: INFLUX["threads"]
     group:
         RUN_GROUP
@@ -34,5 +35,5 @@ rule influx_metrics:
     conda:
         "../envs/ombt-postmortem.yaml"
     shell:
-        f"{JOB} influx_metrics {{params.spec:q}} --threads {{threads}}"
-        " --mem-mb {resources.mem_mb} --log {log:q}"
+        f"{JOB} influx_metrics {{params.spec:q}} --files {{params.files:q}}"
+        " --threads {threads} --mem-mb {resources.mem_mb} --log {log:q}"

@@ -4,13 +4,15 @@
 # to unpickle its `snakemake` object: 0.3 CPU s per job, as much as the work of a
 # small run; docs/benchmarks.md, "Parallel efficiency".)
 #
-# SPEC is the only params of each of these rules, one JSON object (inputs, outputs,
-# run, config) built by one params function per rule; a change of it re-runs the
-# job, like the params it replaces. It is passed as one quoted argument, not through a file: no
-# extra job or file to write before the job, and the command Snakemake prints
-# (`-p`) or records is the whole job, to run again by hand. The job's threads,
-# memory and log are options of the command, not in SPEC: Snakemake scales threads
-# to --cores and --set-resources changes the memory, which must not re-run jobs.
+# Each of these rules has two params, one function each: `spec`, the job's run and
+# config (a function of the wildcards only, so that a change of it re-runs the job:
+# Snakemake leaves params derived from input or output out of its params trigger),
+# and `files`, the job's declared inputs and outputs (job_files, shared; changes of
+# those are the input trigger's). Each is one JSON argument of the command, not a
+# file: no extra job or file to write before the job, and the command Snakemake
+# prints (`-p`) or records is the whole job, to run again by hand. The job's
+# threads, memory and log are options of the command: Snakemake scales threads to
+# --cores and --set-resources changes the memory, which must not re-run jobs.
 import json
 import shlex
 import sys
@@ -39,37 +41,38 @@ JOB = " ".join(
 JOB_SPEC_MAX = 120_000
 
 
-def job_spec(wildcards, input, output, **spec):
-    """A per-run job's SPEC as JSON text: its run, declared inputs and outputs, `spec`."""
+def job_spec(wildcards, **spec):
+    """A per-run job's SPEC as JSON text: its run, `strict` and `spec`."""
+    return json.dumps(
+        {"run_id": run_of(wildcards).run_id, "strict": config["strict"], **spec},
+        sort_keys=True,
+        separators=(",", ":"),
+    )
+
+
+def job_files(wildcards, input, output):
+    """The job's declared inputs and outputs as JSON text (ombt_postmortem.jobs)."""
     text = json.dumps(
-        {
-            "run_id": run_of(wildcards).run_id,
-            "strict": config["strict"],
-            **compact_job_inputs(dict(input.items())),
-            "output": dict(output.items()),
-            **spec,
-        },
+        {**compact_job_inputs(dict(input.items())), "output": dict(output.items())},
         sort_keys=True,
         separators=(",", ":"),
     )
     if len(text) > JOB_SPEC_MAX:
         raise WorkflowError(
             f"campaign {wildcards.campaign!r}, run {run_of(wildcards).run_id!r}: the job's "
-            f"spec is {len(text)} characters, more than a shell command may hold "
+            f"files take {len(text)} characters, more than a shell command may hold "
             f"({JOB_SPEC_MAX}): too many input files ({len(input)})"
         )
     return text
 
 
-# One params function per rule (Snakemake inspects the signature of each function of
-# each job when it builds the DAG: one per rule, not one per parameter).
-def ombt_stats_spec(wildcards, input, output):
+# One spec function per rule (Snakemake inspects the signature of each function of
+# each job when it builds the DAG: as few as possible).
+def ombt_stats_spec(wildcards):
     """The job's spec (ombt_postmortem.jobs)."""
     files = run_files(wildcards)
     return job_spec(
         wildcards,
-        input,
-        output,
         # for the reasons of a run without controller file or folder
         folder=str(files.folder or ""),
         folder_problem=files.problem or "",
@@ -78,21 +81,19 @@ def ombt_stats_spec(wildcards, input, output):
     )
 
 
-def messages_spec(wildcards, input, output):
+def messages_spec(wildcards):
     """The job's spec (ombt_postmortem.jobs)."""
-    return job_spec(wildcards, input, output, folder_problem=run_files(wildcards).problem or "")
+    return job_spec(wildcards, folder_problem=run_files(wildcards).problem or "")
 
 
 # the stage's config, without the job's resources (options of the command)
 INFLUX_STAGE = {k: v for k, v in config["influx"].items() if k not in ("threads", "mem_mb")}
 
 
-def influx_metrics_spec(wildcards, input, output):
+def influx_metrics_spec(wildcards):
     """The job's spec (ombt_postmortem.jobs)."""
     return job_spec(
         wildcards,
-        input,
-        output,
         influx=INFLUX_STAGE,
         base_dir=workflow.basedir,
         overhead_mb=INFLUX_JOB_OVERHEAD_MB,  # influx.smk

@@ -16,6 +16,7 @@ rule messages:
         **({"per_message": run_output(layout.PER_MESSAGE)} if MESSAGES_KEEP else {}),
     params:
         spec=messages_spec,
+        files=job_files,
     threads: MESSAGES["threads"]
     group:
         RUN_GROUP
@@ -27,4 +28,5 @@ rule messages:
     conda:
         "../envs/ombt-postmortem.yaml"
     shell:
-        f"{JOB} messages {{params.spec:q}} --threads {{threads}} --log {{log:q}}"
+        f"{JOB} messages {{params.spec:q}} --files {{params.files:q}}"
+        " --threads {threads} --log {log:q}"

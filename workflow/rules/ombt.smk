@@ -9,6 +9,7 @@ rule ombt_stats:
         hist=run_output(layout.HIST),
     params:
         spec=ombt_stats_spec,
+        files=job_files,
     group:
         RUN_GROUP
     log:
@@ -19,4 +20,4 @@ rule ombt_stats:
     conda:
         "../envs/ombt-postmortem.yaml"
     shell:
-        f"{JOB} ombt_stats {{params.spec:q}} --log {{log:q}}"
+        f"{JOB} ombt_stats {{params.spec:q}} --files {{params.files:q}} --log {{log:q}}"
