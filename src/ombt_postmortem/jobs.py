@@ -19,9 +19,10 @@ Snakemake scales a job's threads to ``--cores`` and ``--set-resources`` changes 
 memory, which must not re-run it.
 
 Why not Snakemake's ``script:``: its preamble imports ``snakemake.script`` in every
-job to unpickle the ``snakemake`` object, 0.3 s of CPU per job, about as much as
-the work of a small run (docs/benchmarks.md, "Parallel efficiency"). This module
-imports only the standard library at first; each stage imports what it needs.
+job to unpickle the ``snakemake`` object; run as plain programs, the jobs take
+0.05-0.14 CPU s less each (docs/benchmarks.md, "Parallel efficiency"), and can be
+run by hand. This module imports only the standard library at first; each stage
+imports what it needs, and keeps out what pyarrow would import for nothing.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 # The per-run jobs (ombt_stats, messages, influx_metrics) run as plain programs:
 # `python workflow/job.py STAGE SPEC`, ombt_postmortem.jobs, which never imports
 # Snakemake. (Snakemake's `script:` preamble imports snakemake.script in every job
-# to unpickle its `snakemake` object: 0.3 CPU s per job, as much as the work of a
-# small run; docs/benchmarks.md, "Parallel efficiency".)
+# to unpickle its `snakemake` object: 0.05-0.14 CPU s per job; docs/benchmarks.md,
+# "Parallel efficiency".)
 #
 # Each of these rules has two params, one function each: `spec`, the job's run and
 # config (a function of the wildcards only, so that a change of it re-runs the job:
