@@ -24,6 +24,37 @@ def test_no_job_script_reads_the_config_to_find_files() -> None:
         assert not re.search(r"\b(sm|snakemake)\.config\b", text), path.name
 
 
+def _imported_modules(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text())
+    names = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    names |= {n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+    return names
+
+
+def test_per_run_jobs_get_everything_from_their_command_line() -> None:
+    """The per-run jobs (ombt_postmortem.jobs, launched by workflow/job.py) import
+    neither Snakemake nor the config reader: each rule hands its job its spec and
+    files (its only params) and the job's threads, memory and log, nothing else."""
+    for path in (REPO / "src" / "ombt_postmortem" / "jobs.py", REPO / "workflow" / "job.py"):
+        imported = _imported_modules(path)
+        assert not {m for m in imported if m.split(".")[0] in ("snakemake", "yaml")}, path
+        assert not {m for m in imported if m.endswith("config") and m != ".errors"}, path
+    allowed = {"params.spec", "params.files", "threads", "resources.mem_mb", "log"}
+    for rule in ("ombt", "messages", "influx"):
+        text = (REPO / "workflow" / "rules" / f"{rule}.smk").read_text()
+        params = re.search(r"\n    params:\n((?:        .*\n)+)", text)
+        assert params is not None, rule  # one spec function, the shared job_files
+        assert [ln.split("=")[0] for ln in params.group(1).split()] == ["spec", "files"], rule
+        assert params.group(1).split()[1] == "files=job_files,", rule
+        shell = re.search(r"\n    shell:\n((?:        .*\n)+)", text)
+        assert shell is not None, rule
+        name = r"(\w+(?:\.\w+)?)(?::q)?"  # {{name}} in an f-string, {name} in a plain one
+        used = set(re.findall(rf"\{{\{{{name}\}}\}}|(?<!\{{)\{{{name}\}}(?!\}})",
+                              shell.group(1)))
+        placeholders = {a or b for a, b in used} - {"JOB"}
+        assert placeholders and placeholders <= allowed, (rule, placeholders)
+
+
 def _strings_in_code(path: Path) -> list[tuple[int, str]]:
     """(line, text) of every string constant of a Python file, docstrings left out."""
     tree = ast.parse(path.read_text())
@@ -35,7 +66,7 @@ def _strings_in_code(path: Path) -> list[tuple[int, str]]:
 
 def test_output_file_names_are_spelled_only_in_layout() -> None:
     """No rule, script, library module or bench script writes an output's name itself."""
-    py = [*(REPO / "workflow" / "scripts").glob("*.py"), *(REPO / "src").rglob("*.py"),
+    py = [*(REPO / "workflow").rglob("*.py"), *(REPO / "src").rglob("*.py"),
           *(REPO / "bench").glob("*.py")]
     offenders = []
     for path in py:

@@ -15,13 +15,14 @@ only writes calls :func:`keep_pandas_out` first.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+
+from .keepout import keep_out
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -32,29 +33,15 @@ FLOAT = pa.float64()
 TIME_NS_UTC = pa.timestamp("ns", tz="UTC")
 
 
-class _NoPandas:
-    """A meta path finder that refuses pandas (see :func:`keep_pandas_out`)."""
-
-    @staticmethod
-    def find_spec(name: str, path: object = None, target: object = None) -> None:
-        if name == "pandas" or name.startswith("pandas."):
-            raise ModuleNotFoundError(f"{name} is kept out of this process "
-                                      "(ombt_postmortem.arrow_io.keep_pandas_out)", name=name)
-
-
 def keep_pandas_out() -> None:
     """Make ``import pandas`` fail in this process, so pyarrow works without it.
 
     For the per-run job processes, which only build and write Arrow tables:
     pyarrow then finds no pandas and skips it, saving the 0.3 CPU s of importing
     it. Anything that does need pandas afterwards fails with ImportError, loudly.
-    Calling it once pandas is imported is an error. (A finder is used rather than
-    ``sys.modules["pandas"] = None``, which pyarrow's compiled import ignores.)
+    Calling it once pandas is imported is an error (:func:`ombt_postmortem.keepout.keep_out`).
     """
-    if "pandas" in sys.modules:
-        raise RuntimeError("keep_pandas_out(): pandas is already imported")
-    if not any(isinstance(f, _NoPandas) for f in sys.meta_path):
-        sys.meta_path.insert(0, _NoPandas())  # type: ignore[arg-type]
+    keep_out("pandas", by="ombt_postmortem.arrow_io.keep_pandas_out")
 
 
 def from_rows(rows: Sequence[Mapping[str, Any]], schema: Sequence[tuple[str, pa.DataType]]

@@ -1,13 +1,11 @@
 # Stage 2, one job per run: restore the run's InfluxDB backup in a private
 # server (own port on 127.0.0.1, own temp folder, CPU/memory limits) and query
 # the run's window. `--resources influx=N` bounds the servers running at once.
-from ombt_postmortem.config import in_schema_order
-
 INFLUX = config["influx"]
 INFLUX_ENABLED = INFLUX["enabled"]
 INFLUX_EXPORT = INFLUX["export_timeseries"]
 # the job asks for the server's memory plus room for its own Python process;
-# the server's limit is the job's mem_mb minus that room (see the script)
+# the server's limit is the job's mem_mb minus that room (ombt_postmortem.jobs)
 INFLUX_JOB_OVERHEAD_MB = 512
 
 
@@ -23,16 +21,8 @@ rule influx_metrics:
             else {}
         ),
     params:
-        run_id=lambda wc: run_of(wc).run_id,
-        # in the schema's order: the same params (no re-run) whatever the config's key order
-        influx={
-            k: v
-            for k, v in in_schema_order(INFLUX, "influx").items()
-            if k not in ("threads", "mem_mb")
-        },
-        base_dir=workflow.basedir,
-        strict=config["strict"],
-        overhead_mb=INFLUX_JOB_OVERHEAD_MB,
+        spec=influx_metrics_spec,
+        files=job_files,
     threads: INFLUX["threads"]
     group:
         RUN_GROUP
@@ -44,5 +34,6 @@ rule influx_metrics:
         f"{RESULTS}/{{campaign}}/logs/influx_metrics/{{run}}.log",
     conda:
         "../envs/ombt-postmortem.yaml"
-    script:
-        "../scripts/influx_metrics.py"
+    shell:
+        f"{JOB} influx_metrics {{params.spec:q}} --files {{params.files:q}}"
+        " --threads {threads} --mem-mb {resources.mem_mb} --log {log:q}"

@@ -15,9 +15,8 @@ rule messages:
         timeline=run_output(layout.TIMELINE),
         **({"per_message": run_output(layout.PER_MESSAGE)} if MESSAGES_KEEP else {}),
     params:
-        run_id=lambda wc: run_of(wc).run_id,
-        folder_problem=lambda wc: run_files(wc).problem or "",
-        strict=config["strict"],
+        spec=messages_spec,
+        files=job_files,
     threads: MESSAGES["threads"]
     group:
         RUN_GROUP
@@ -28,5 +27,6 @@ rule messages:
         runtime=30,
     conda:
         "../envs/ombt-postmortem.yaml"
-    script:
-        "../scripts/messages.py"
+    shell:
+        f"{JOB} messages {{params.spec:q}} --files {{params.files:q}}"
+        " --threads {threads} --log {log:q}"

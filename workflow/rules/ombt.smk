@@ -8,13 +8,8 @@ rule ombt_stats:
         agents=run_output(layout.AGENTS),
         hist=run_output(layout.HIST),
     params:
-        run_id=lambda wc: run_of(wc).run_id,
-        # for the reasons of a run without controller file or folder
-        folder=lambda wc: str(run_files(wc).folder or ""),
-        folder_problem=lambda wc: run_files(wc).problem or "",
-        # the run's own parameters: changing them re-runs this run only
-        run_params=lambda wc: run_of(wc).params,
-        strict=config["strict"],
+        spec=ombt_stats_spec,
+        files=job_files,
     group:
         RUN_GROUP
     log:
@@ -24,5 +19,5 @@ rule ombt_stats:
         runtime=10,
     conda:
         "../envs/ombt-postmortem.yaml"
-    script:
-        "../scripts/ombt_stats.py"
+    shell:
+        f"{JOB} ombt_stats {{params.spec:q}} --files {{params.files:q}} --log {{log:q}}"

@@ -1,0 +1,100 @@
+# The per-run jobs (ombt_stats, messages, influx_metrics) run as plain programs:
+# `python workflow/job.py STAGE SPEC`, ombt_postmortem.jobs, which never imports
+# Snakemake. (Snakemake's `script:` preamble imports snakemake.script in every job
+# to unpickle its `snakemake` object: 0.05-0.14 CPU s per job; docs/benchmarks.md,
+# "Parallel efficiency".)
+#
+# Each of these rules has two params, one function each: `spec`, the job's run and
+# config (a function of the wildcards only, so that a change of it re-runs the job:
+# Snakemake leaves params derived from input or output out of its params trigger),
+# and `files`, the job's declared inputs and outputs (job_files, shared; changes of
+# those are the input trigger's). Each is one JSON argument of the command, not a
+# file: no extra job or file to write before the job, and the command Snakemake
+# prints (`-p`) or records is the whole job, to run again by hand. The job's
+# threads, memory and log are options of the command: Snakemake scales threads to
+# --cores and --set-resources changes the memory, which must not re-run jobs.
+import json
+import shlex
+import sys
+
+from snakemake.settings.types import DeploymentMethod
+
+from ombt_postmortem.jobs import compact_inputs as compact_job_inputs
+
+
+def _job_python():
+    """The python of the jobs: that of the conda env with --sdm conda, else this one."""
+    settings = getattr(workflow, "deployment_settings", None)
+    if settings is not None and DeploymentMethod.CONDA in settings.deployment_method:
+        return "python"
+    return sys.executable
+
+
+JOB = " ".join(
+    shlex.quote(part)
+    for part in (_job_python(), str(Path(workflow.basedir) / "workflow" / "job.py"))
+)
+# a shell command is one argument of `bash -c`, at most 128 KiB on Linux
+# (MAX_ARG_STRLEN): a spec longer than this fails the DAG, not the job. Long input
+# lists are given relative to their folder (compact_job_inputs): about 80 characters
+# per agent log, 1500 agents per run.
+JOB_SPEC_MAX = 120_000
+
+
+def job_spec(wildcards, **spec):
+    """A per-run job's SPEC as JSON text: its run, `strict` and `spec`."""
+    return json.dumps(
+        {"run_id": run_of(wildcards).run_id, "strict": config["strict"], **spec},
+        sort_keys=True,
+        separators=(",", ":"),
+    )
+
+
+def job_files(wildcards, input, output):
+    """The job's declared inputs and outputs as JSON text (ombt_postmortem.jobs)."""
+    text = json.dumps(
+        {**compact_job_inputs(dict(input.items())), "output": dict(output.items())},
+        sort_keys=True,
+        separators=(",", ":"),
+    )
+    if len(text) > JOB_SPEC_MAX:
+        raise WorkflowError(
+            f"campaign {wildcards.campaign!r}, run {run_of(wildcards).run_id!r}: the job's "
+            f"files take {len(text)} characters, more than a shell command may hold "
+            f"({JOB_SPEC_MAX}): too many input files ({len(input)})"
+        )
+    return text
+
+
+# One spec function per rule (Snakemake inspects the signature of each function of
+# each job when it builds the DAG: as few as possible).
+def ombt_stats_spec(wildcards):
+    """The job's spec (ombt_postmortem.jobs)."""
+    files = run_files(wildcards)
+    return job_spec(
+        wildcards,
+        # for the reasons of a run without controller file or folder
+        folder=str(files.folder or ""),
+        folder_problem=files.problem or "",
+        # the run's own parameters: changing them re-runs this run only
+        run_params=run_of(wildcards).params,
+    )
+
+
+def messages_spec(wildcards):
+    """The job's spec (ombt_postmortem.jobs)."""
+    return job_spec(wildcards, folder_problem=run_files(wildcards).problem or "")
+
+
+# the stage's config, without the job's resources (options of the command)
+INFLUX_STAGE = {k: v for k, v in config["influx"].items() if k not in ("threads", "mem_mb")}
+
+
+def influx_metrics_spec(wildcards):
+    """The job's spec (ombt_postmortem.jobs)."""
+    return job_spec(
+        wildcards,
+        influx=INFLUX_STAGE,
+        base_dir=workflow.basedir,
+        overhead_mb=INFLUX_JOB_OVERHEAD_MB,  # influx.smk
+    )
