@@ -16,7 +16,8 @@ variant of Snakemake's options, measured in the same bench run, variants interle
 
 The processed state is made once per size without doing the jobs' work: the
 output and log files listed by the ``-n`` run are created empty, then a first
-``--touch`` records them in Snakemake's metadata (what a real run records).
+``--touch --forceall`` records them in Snakemake's metadata (what a real run
+records; a plain ``--touch`` finds nothing to do and records nothing).
 Nothing reads them: ``noop`` only compares dates and metadata.
 
 How the main process's CPU is measured: snakemake is started directly as a child
@@ -223,6 +224,11 @@ class Bench:
             if not sep:
                 raise SystemExit(f"--variant {spec!r}: expected NAME='FLAGS'")
             self.variants[name] = flags
+        if args.variants:  # which ones, in this order (the ratio: last / first)
+            unknown = [n for n in args.variants if n not in self.variants]
+            if unknown:
+                raise SystemExit(f"--variants: unknown {unknown}; known: {list(self.variants)}")
+            self.variants = {n: self.variants[n] for n in args.variants}
         self.touch_py = self.work / "touch.py"
         self.touch_py.write_text(TOUCH)
         # snakemake-executor-plugin-slurm runs `scontrol show config` at every start;
@@ -323,11 +329,15 @@ class Bench:
         if "noop" in a.sections or "touch" in a.sections:
             self.clean(state_wd)
             made = self.make_state(state_wd, plan_wd / f"plan-{names[-1]}-0.log")
-            self.log(f"{runs} runs: {made} empty outputs and logs; recording them (--touch)")
-            s = run_snakemake(self.cmd(state_wd, names[-1], "--touch", touch=True), state_wd,
-                              state_wd / "record.log")
+            self.log(f"{runs} runs: {made} empty outputs and logs; recording them "
+                     "(--touch --forceall)")
+            # --forceall: a plain --touch finds every output present and newer than its
+            # inputs, "Nothing to be done", and records no metadata; a real run records
+            # one metadata record per output, which every later run reads
+            s = run_snakemake(self.cmd(state_wd, names[-1], "--touch", "--forceall",
+                                       touch=True), state_wd, state_wd / "record.log")
             res["record"] = {names[-1]: [s]}
-            for rep in range(a.touch_reps):
+            for rep in range(a.touch_reps if "touch" in a.sections else 0):
                 for v in names:
                     s = run_snakemake(self.cmd(state_wd, v, "--touch", "--forceall", touch=True),
                                       state_wd, state_wd / f"touch-{v}-{rep}.log",
@@ -458,6 +468,11 @@ def main() -> None:
     ap.add_argument("--cores", type=int, default=2)
     ap.add_argument("--variant", action="append", default=[],
                     help="NAME='snakemake flags' (default: before, after; see the docstring)")
+    ap.add_argument("--variants", nargs="+", default=None,
+                    help="the variants to run, in this order (default: all; the ratio "
+                         "column is the last over the first). E.g. another checkout's "
+                         "workflow: --variant base='--snakefile OTHER/Snakefile' "
+                         "--variants base after (the last --snakefile wins)")
     ap.add_argument("--synth-args", action="append", default=[],
                     help="more arguments of `synth` (e.g. --synth-args=--agent-logs)")
     ap.add_argument("--config", action="append", default=[],

@@ -1,8 +1,9 @@
 """What one run's backup folder holds, found once: the files each per-run rule reads.
 
-The workflow calls :func:`scan_run` while it builds the DAG, so that every job is
-given the very files it reads as declared inputs; the library functions that the
-jobs call take those paths and never look for files themselves.
+The workflow calls :meth:`CampaignScan.scan` (or :func:`scan_run`) while it builds
+the DAG, so that every job is given the very files it reads as declared inputs; the
+library functions that the jobs call take those paths and never look for files
+themselves.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from .params import run_folder
 
 def is_controller_output(path: Path | str) -> bool:
     """``<host>_controller-....log`` but not the ``_docker.log`` human text."""
-    name = Path(path).name
+    name = os.path.basename(path)
     if not name.endswith(".log") or name.endswith(DOCKER_LOG_SUFFIX):
         return False
     _host, sep, agent = name.partition("_")
@@ -31,7 +32,7 @@ def is_agent_log_candidate(path: Path | str) -> bool:
     Whether it is an agent's log is told by its first line (see
     :mod:`ombt_postmortem.messages`), not by its name.
     """
-    name = Path(path).name
+    name = os.path.basename(path)
     return name.endswith(".log") and not name.endswith(DOCKER_LOG_SUFFIX) \
         and not is_controller_output(name)
 
@@ -57,6 +58,11 @@ def scan_run(campaign_dir: Path | str, run_id: str) -> RunFiles:
         folder = run_folder(campaign_dir, run_id)
     except RunDataError as exc:
         return RunFiles(run_id, None, exc.one_line())
+    return _scan_folder(run_id, folder)
+
+
+def _scan_folder(run_id: str, folder: Path) -> RunFiles:
+    """The files of ``folder``, the run's folder already checked to be inside its campaign."""
     controllers: list[Path] = []
     others: list[Path] = []
     tar: Path | None = None
@@ -76,3 +82,41 @@ def scan_run(campaign_dir: Path | str, run_id: str) -> RunFiles:
                         .one_line())
     return RunFiles(run_id, folder, None, tuple(sorted(controllers)), tuple(sorted(others)),
                     tar)
+
+
+class CampaignScan:
+    """:func:`scan_run` for the many runs of one campaign, paying per run only its own scan.
+
+    :func:`scan_run` resolves the campaign folder and the run's folder (``realpath``:
+    one ``lstat`` per path component, twice) to refuse a ``backup_dir`` leading
+    outside the campaign. Here the campaign folder is resolved once and listed once
+    (one ``os.scandir``); a run whose ``backup_dir`` is the name of a real folder of
+    that listing (not a symbolic link: a listed name holds no ``/``, is never ``..``
+    and cannot lead outside) is scanned directly. Any other ``backup_dir`` (a path,
+    a link, a missing folder) goes through :func:`scan_run`: the same checks, the
+    same problems. Same results as :func:`scan_run`, run by run (tests/test_backup_scan.py).
+    """
+
+    def __init__(self, campaign_dir: Path | str) -> None:
+        self.campaign_dir = Path(campaign_dir)
+        self._base: Path | None = None
+        self._folders: frozenset[str] | None = None
+
+    def _listing(self) -> tuple[Path, frozenset[str]]:
+        if self._base is None or self._folders is None:
+            base = self.campaign_dir.resolve()
+            try:
+                with os.scandir(base) as entries:
+                    folders = frozenset(e.name for e in entries
+                                        if e.is_dir(follow_symlinks=False))
+            except OSError:  # no campaign folder: every run goes through scan_run
+                folders = frozenset()
+            self._base, self._folders = base, folders
+        return self._base, self._folders
+
+    def scan(self, run_id: str) -> RunFiles:
+        """The run's files, as :func:`scan_run` finds them."""
+        base, folders = self._listing()
+        if run_id in folders:
+            return _scan_folder(run_id, base / run_id)
+        return scan_run(self.campaign_dir, run_id)

@@ -7,7 +7,7 @@ from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
 from ombt_postmortem import layout
-from ombt_postmortem.backup import scan_run
+from ombt_postmortem.backup import CampaignScan
 from ombt_postmortem.errors import CampaignError
 from ombt_postmortem.params import load_params
 from ombt_postmortem.slurm_fit import misfit as slurm_misfit
@@ -133,9 +133,12 @@ def _settings_known_once_the_dag_is_built():
 
 
 # The input functions and params of the per-run rules need the run's files: scan
-# each run's folder once (one directory scan), not once per function call; with
-# thousands of runs this is a visible part of building the DAG.
+# each run's folder once (one directory scan), not once per function call, and the
+# campaign folder once for all its runs (CampaignScan: resolved and listed once,
+# instead of resolving every run's path); with thousands of runs this is a visible
+# part of building the DAG.
 _RUN_FILES = {}
+_CAMPAIGN_SCANS = {name: CampaignScan(folder) for name, folder in CAMPAIGNS.items()}
 
 
 def run_files(wildcards):
@@ -144,7 +147,9 @@ def run_files(wildcards):
     found = _RUN_FILES.get(key)
     if found is None:
         _settings_known_once_the_dag_is_built()
-        found = _RUN_FILES[key] = scan_run(CAMPAIGNS[wildcards.campaign], run_of(wildcards).run_id)
+        found = _RUN_FILES[key] = _CAMPAIGN_SCANS[wildcards.campaign].scan(
+            run_of(wildcards).run_id
+        )
     return found
 
 
@@ -199,10 +204,14 @@ def run_ids(wildcards):
 
 
 def per_run(name):
-    """Input function: the file `name` of every run of the campaign, in params.json order."""
+    """Input function: the file `name` of every run of the campaign, in params.json order.
+
+    Spelled with the very pattern of the per-run rules' output (run_output), by string
+    formatting: thousands of paths per campaign rule, no Path object each."""
+    pattern = run_output(name)
 
     def inputs(wildcards):
-        cdir = layout.CampaignDir.of(RESULTS, wildcards.campaign)
-        return [str(cdir.run_file(key, name)) for key in RUNS[wildcards.campaign]]
+        campaign = wildcards.campaign
+        return [pattern.format(campaign=campaign, run=key) for key in RUNS[campaign]]
 
     return inputs
