@@ -10,7 +10,7 @@ round (``--repeat`` rounds), so that a shared machine slows every variant alike:
   ``unexpected_field_behavior="ignore"``, 8 MB blocks), nothing else;
 - ``floor: per file, threads``: the same on a thread pool (one per CPU);
 - ``floor: joined``: the files' bytes joined, one ``read_json``;
-- ``messages job``: ``keep_pandas_out()``, ``analyse_messages`` and
+- ``messages job``: ``keep_unneeded_out("messages")``, ``analyse_messages`` and
   ``write_messages`` (messages.parquet + timeline.parquet);
 - ``messages job + per_message``: the same with the per-message table kept and written.
 
@@ -65,8 +65,8 @@ print(rows)
 CHILD_JOB = r"""
 import sys
 from pathlib import Path
-from ombt_postmortem.arrow_io import keep_pandas_out
-keep_pandas_out()
+from ombt_postmortem.jobs import keep_unneeded_out
+keep_unneeded_out("messages")
 from ombt_postmortem.messages import analyse_messages, write_messages
 folder, out, keep = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3] == "1"
 r = analyse_messages(folder, folder.name, keep_per_message=keep)

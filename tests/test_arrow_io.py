@@ -18,6 +18,7 @@ from ombt_postmortem import arrow_io
 from ombt_postmortem.influx.metrics import InfluxConfig, empty_timeseries
 from ombt_postmortem.influx.server import Limits
 from ombt_postmortem.influx.stage import run_influx_stage, write_stage
+from ombt_postmortem.keepout import keep_out
 from ombt_postmortem.ombt.run import analyse_run, write_run_stats
 
 RUNS = run_ids()
@@ -55,10 +56,10 @@ def test_empty_timeseries_types() -> None:
     assert len(df) == 0
 
 
-def test_keep_pandas_out_refuses_when_pandas_is_loaded() -> None:
+def test_keep_out_refuses_when_pandas_is_loaded() -> None:
     assert "pandas" in sys.modules  # this test process imported it
     with pytest.raises(RuntimeError, match="already imported"):
-        arrow_io.keep_pandas_out()
+        keep_out("pandas", by="test")
 
 
 def test_per_run_work_runs_without_pandas(tmp_path: Path) -> None:
@@ -70,12 +71,12 @@ def test_per_run_work_runs_without_pandas(tmp_path: Path) -> None:
     code = textwrap.dedent(f"""
         import json, sys
         from pathlib import Path
-        from ombt_postmortem.arrow_io import keep_pandas_out
+        from ombt_postmortem.keepout import keep_out
         from ombt_postmortem.influx.metrics import InfluxConfig
         from ombt_postmortem.influx.server import Limits
         from ombt_postmortem.influx.stage import run_influx_stage, write_stage
         from ombt_postmortem.ombt.run import analyse_run, write_run_stats
-        keep_pandas_out()
+        keep_out("pandas", by="test")
         out = Path({str(out)!r})
         stats = analyse_run(Path({str(EXAMPLE / run)!r}), {run!r})
         write_run_stats(stats, out / "ombt.parquet", out / "agents.parquet", out / "hist.parquet")

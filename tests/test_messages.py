@@ -323,7 +323,8 @@ def test_job_path_runs_without_pandas(tmp_path: Path) -> None:
 
     run = run_ids()[2]
     code = ("import sys; from pathlib import Path\n"
-            "from ombt_postmortem.arrow_io import keep_pandas_out; keep_pandas_out()\n"
+            "from ombt_postmortem.jobs import keep_unneeded_out\n"
+            "keep_unneeded_out('messages')\n"
             "from ombt_postmortem.messages import analyse_messages, write_messages\n"
             "out = Path(sys.argv[2])\n"
             "r = analyse_messages(Path(sys.argv[1]), 'r', keep_per_message=True)\n"

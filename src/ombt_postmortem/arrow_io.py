@@ -9,8 +9,8 @@ figures or a user in a notebook. What a job writes and what ``to_frame`` gives
 in memory are the same Arrow table, so both read back identically.
 
 pyarrow itself imports pandas, when it is installed, the first time it converts
-anything (its lazy "pandas shim" looks for pandas objects). A job process that
-only writes calls :func:`keep_pandas_out` first.
+anything (its lazy "pandas shim" looks for pandas objects): the job processes
+refuse it before importing pyarrow (:func:`ombt_postmortem.jobs.keep_unneeded_out`).
 """
 
 from __future__ import annotations
@@ -22,8 +22,6 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .keepout import keep_out
-
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -31,17 +29,6 @@ STRING = pa.string()
 INT = pa.int64()
 FLOAT = pa.float64()
 TIME_NS_UTC = pa.timestamp("ns", tz="UTC")
-
-
-def keep_pandas_out() -> None:
-    """Make ``import pandas`` fail in this process, so pyarrow works without it.
-
-    For the per-run job processes, which only build and write Arrow tables:
-    pyarrow then finds no pandas and skips it, saving the 0.3 CPU s of importing
-    it. Anything that does need pandas afterwards fails with ImportError, loudly.
-    Calling it once pandas is imported is an error (:func:`ombt_postmortem.keepout.keep_out`).
-    """
-    keep_out("pandas", by="ombt_postmortem.arrow_io.keep_pandas_out")
 
 
 def from_rows(rows: Sequence[Mapping[str, Any]], schema: Sequence[tuple[str, pa.DataType]]
@@ -81,5 +68,5 @@ def to_frame(tbl: pa.Table) -> pd.DataFrame:
     return tbl.to_pandas()
 
 
-__all__ = ["FLOAT", "INT", "STRING", "TIME_NS_UTC", "from_rows", "keep_pandas_out", "one_row",
+__all__ = ["FLOAT", "INT", "STRING", "TIME_NS_UTC", "from_rows", "one_row",
            "read", "read_first_row", "to_frame", "write"]

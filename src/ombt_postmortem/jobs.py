@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -172,8 +173,6 @@ def compact_inputs(inputs: Mapping[str, str | Sequence[str]]) -> dict[str, Any]:
     relative to their common folder: ``{"input": {...}, "input_dir": DIR}``;
     otherwise as they are: ``{"input": {...}}``.
     """
-    import os
-
     plain = {k: v if isinstance(v, str) else list(v) for k, v in inputs.items()}
     every = [p for v in plain.values() for p in ([v] if isinstance(v, str) else v)]
     if len(json.dumps(plain)) <= COMPACT_INPUTS_OVER or len(every) < 2:
@@ -274,6 +273,14 @@ KEEP_OUT: dict[str, tuple[str, ...]] = {
     "influx_metrics": ("pandas",),
 }
 
+def keep_unneeded_out(stage: str) -> None:
+    """Refuse, in this process, the packages pyarrow would import and ``stage`` does
+    not need (:data:`KEEP_OUT`): pandas (0.3 CPU s) in every job, numpy (0.1 s)
+    where no code of the stage uses it. Call it before pyarrow is imported; the
+    job's own ``main`` does, and so do the benches and tests that do a job's work."""
+    keep_out(*KEEP_OUT[stage], by=f"ombt_postmortem.jobs ({stage})")
+
+
 STAGES: dict[str, Callable[[Spec, argparse.Namespace], None]] = {
     "ombt_stats": ombt_stats,
     "messages": messages,
@@ -331,10 +338,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     opts = build_parser().parse_args(argv)
-    # Packages pyarrow would import and the stage does not need (keepout), refused
-    # before pyarrow is imported: pandas (0.3 CPU s) in every job, numpy (0.1 s)
-    # where no code of the stage uses it.
-    keep_out(*KEEP_OUT[opts.stage], by="ombt_postmortem.jobs")
+    keep_unneeded_out(opts.stage)  # before anything imports pyarrow
     try:
         spec = parse_spec(opts.stage, opts.spec, opts.files)
         if opts.threads < 1:

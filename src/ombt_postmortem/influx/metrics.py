@@ -169,7 +169,7 @@ def _client_class() -> type[InfluxDBClient]:
     """``influxdb.InfluxDBClient``, imported on first use without pulling pandas in.
 
     The package's ``__init__`` imports its DataFrameClient, which imports pandas when
-    it can (0.4 s, and the per-run jobs keep pandas out: arrow_io.keep_pandas_out);
+    it can (0.4 s, and the per-run jobs keep pandas out: jobs.keep_unneeded_out);
     pandas is refused during that import, so influxdb.DataFrameClient is the
     package's stub in this process (nothing here uses it).
     """
