@@ -90,20 +90,6 @@ def test_defaults_are_the_schemas() -> None:
     assert (Limits().threads, Limits().mem_mb) == (influx["threads"], influx["mem_mb"])
 
 
-def test_the_schema_order_does_not_depend_on_the_config_files() -> None:
-    full = config.validate({"campaigns": {"a": "x"}, "influx": {"export_margin_s": 20,
-                                                                "docker": {"base_url": "u"}}})
-    influx = full["influx"]
-    shuffled = dict(reversed(list(influx.items())))
-    shuffled["docker"] = dict(reversed(list(influx["docker"].items())))
-    assert list(shuffled) != list(influx)
-    ordered = config.in_schema_order(shuffled, "influx")
-    want = list(raw_schema()["properties"]["influx"]["properties"])
-    assert list(ordered) == want and ordered == influx
-    assert repr(ordered) == repr(config.in_schema_order(influx, "influx"))
-    assert list(ordered["docker"]) == ["image", "base_url"]
-
-
 def test_validate_does_not_change_its_argument_nor_the_schema() -> None:
     given = {"campaigns": {"a": "x"}, "influx": {"docker": {"base_url": "unix:///s"}}}
     full = config.validate(given)

@@ -158,6 +158,21 @@ def test_changing_one_runs_params_redoes_only_that_run(done: tuple[Path, Path],
     assert table["pause"].tolist()[2] == 0.5
 
 
+def test_reordering_the_keys_of_params_json_redoes_no_run(done: tuple[Path, Path],
+                                                         campaign_copy: Path) -> None:
+    """The per-run jobs' specs are JSON with sorted keys (workflow/rules/jobs.smk): the
+    same run parameters (or config section) in another key order re-run no job; only
+    the campaign table, which reads params.json, is redone."""
+    work, cfg = done
+    params = json.loads((campaign_copy / "params.json").read_text())
+    reordered = [dict(reversed(list(entry.items()))) for entry in params]
+    assert [list(e) for e in reordered] != [list(e) for e in params]
+    (campaign_copy / "params.json").write_text(json.dumps(reordered))
+    second = snakemake(work, cfg)
+    assert second.returncode == 0, second.output
+    assert_jobs(second.job_counts(), ombt_stats=0, messages=0)
+
+
 @pytest.mark.parametrize("content, expected", [
     ('{"backup_dir": "x"}', "expected a JSON list"),
     ("[{\"backup_dir\": \"a\"}, {\"nbr_clients\": 3}]", "entry 1 has no non-empty string"),

@@ -113,23 +113,6 @@ def _describe(error: Any, section: str | None) -> str:
     return f"{where}: {error.message}"
 
 
-def in_schema_order(data: Mapping[str, Any], section: str | None = None) -> dict[str, Any]:
-    """``data`` with its keys (and those of its sub-sections) in the schema's order.
-
-    What a rule passes as ``params`` then reads the same whatever the order of the
-    keys in the user's config files: Snakemake compares params by their repr, so an
-    order of its own would make it re-run every job for an unchanged configuration.
-    """
-    return _ordered(data, schema(section))
-
-
-def _ordered(data: Mapping[str, Any], node: Mapping[str, Any]) -> dict[str, Any]:
-    props = node.get("properties") or {}
-    keys = [k for k in props if k in data] + [k for k in data if k not in props]
-    return {k: _ordered(data[k], props[k]) if isinstance(data[k], Mapping) and k in props
-            else data[k] for k in keys}
-
-
 def defaults(section: str) -> dict[str, Any]:
     """The default values of one top-level ``section`` (e.g. ``influx``, ``figures``)."""
     return validate({}, section)
