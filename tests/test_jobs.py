@@ -213,14 +213,3 @@ def test_a_job_given_relative_inputs_writes_the_same_tables(tmp_path: Path) -> N
     for name in ("s.parquet", "t.parquet"):
         assert pq.read_table(b / name).equals(pq.read_table(a / name))
     assert pq.read_table(a / "s.parquet").to_pylist()[0]["msg_sent"] > 0
-
-
-def test_files_complete_the_spec_and_may_not_repeat_it(tmp_path: Path) -> None:
-    files = json.dumps({"input": {"logs": []}, "output": {"summary": "s", "agents": "a",
-                                                         "hist": "h"}})
-    proc = job("ombt_stats", _spec(), "--files", files, cwd=tmp_path)
-    assert proc.returncode == 2 and "job ombt_stats: input, output given in both the spec " \
-        "and --files" in proc.stderr, proc.stderr
-    proc = job("ombt_stats", _spec(), "--files", json.dumps({"log": "x"}), cwd=tmp_path)
-    assert proc.returncode == 2 and "--files is a JSON object of input, input_dir, output" \
-        in proc.stderr, proc.stderr

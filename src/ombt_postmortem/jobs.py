@@ -1,6 +1,6 @@
 """The workflow's per-run jobs as plain programs: no Snakemake in the job's process.
 
-    python workflow/job.py STAGE SPEC [--files FILES] [--threads N] [--mem-mb N] [--log PATH]
+    python workflow/job.py STAGE SPEC [--threads N] [--mem-mb N] [--log PATH]
     python -m ombt_postmortem.jobs STAGE SPEC ...        (the same, package installed)
 
 STAGE is ``ombt_stats``, ``messages`` or ``influx_metrics``. SPEC is one JSON
@@ -9,14 +9,11 @@ object (or ``@FILE`` holding one): the job's run, config, inputs and outputs::
     {"run_id": "...", "strict": false,
      "input": {"logs": [...]}, "output": {"summary": "...", ...}, ...}
 
-(the keys of each stage: :data:`SPEC_KEYS`). The workflow gives it in two parts,
-SPEC without and FILES with the inputs and outputs ("input", "output",
-"input_dir"): Snakemake leaves params built from a job's inputs or outputs out of
-its params rerun trigger, so the rules keep them apart (``workflow/rules/jobs.smk``).
-A job is thus run by hand with the very command Snakemake ran (``snakemake -p``
-prints it). The job's threads, memory and log file are options, not in SPEC:
-Snakemake scales a job's threads to ``--cores`` and ``--set-resources`` changes its
-memory, which must not re-run it.
+(the keys of each stage: :data:`SPEC_KEYS`); it is the rule's one param
+(``workflow/rules/jobs.smk``). A job is thus run by hand with the very command
+Snakemake ran (``snakemake -p`` prints it). The job's threads, memory and log file
+are options, not in SPEC: Snakemake scales a job's threads to ``--cores`` and
+``--set-resources`` changes its memory, which must not re-run it.
 
 Why not Snakemake's ``script:``: its preamble imports ``snakemake.script`` in every
 job to unpickle the ``snakemake`` object; run as plain programs, the jobs take
@@ -288,39 +285,19 @@ STAGES: dict[str, Callable[[Spec, argparse.Namespace], None]] = {
 }
 
 
-#: the keys of FILES (--files): the job's declared inputs and outputs
-FILES_KEYS = frozenset({"input", "output", "input_dir"})
-
-
-def _json_object(stage: str, text: str, what: str) -> object:
+def parse_spec(stage: str, text: str) -> Spec:
+    """SPEC from its JSON text, or from a JSON file given as ``@path``."""
     where = f"job {stage}"
     if text.startswith("@"):
         try:
             text = Path(text[1:]).read_text(encoding="utf-8")
         except OSError as exc:
-            raise JobSpecError(f"{where}: cannot read the {what} file {text[1:]!r}: "
+            raise JobSpecError(f"{where}: cannot read the spec file {text[1:]!r}: "
                                f"{exc.strerror}") from None
     try:
-        return json.loads(text)
+        return Spec(stage, json.loads(text))
     except json.JSONDecodeError as exc:
-        raise JobSpecError(f"{where}: the {what} is not JSON: {exc}") from None
-
-
-def parse_spec(stage: str, text: str, files: str | None = None) -> Spec:
-    """SPEC from its JSON text (or a JSON file given as ``@path``), completed by FILES."""
-    data = _json_object(stage, text, "spec")
-    if files is not None:
-        more = _json_object(stage, files, "--files")
-        if not isinstance(more, Mapping) or set(more) - FILES_KEYS:
-            raise JobSpecError(f"job {stage}: --files is a JSON object of "
-                               f"{', '.join(sorted(FILES_KEYS))}")
-        if isinstance(data, Mapping):
-            both = sorted(set(data) & set(more))
-            if both:
-                raise JobSpecError(f"job {stage}: {', '.join(both)} given in both the spec "
-                                   "and --files")
-            data = {**data, **more}
-    return Spec(stage, data)
+        raise JobSpecError(f"{where}: the spec is not JSON: {exc}") from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -328,8 +305,6 @@ def build_parser() -> argparse.ArgumentParser:
                                  description="Run one per-run job of the workflow.")
     ap.add_argument("stage", choices=sorted(STAGES))
     ap.add_argument("spec", help="the job's spec: a JSON object, or @FILE holding one")
-    ap.add_argument("--files", default=None,
-                    help="the job's input, output (and input_dir), joined to the spec")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--mem-mb", type=int, default=None, help="the job's memory (influx_metrics)")
     ap.add_argument("--log", default=None, help="the job's log file")
@@ -340,7 +315,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     opts = build_parser().parse_args(argv)
     keep_unneeded_out(opts.stage)  # before anything imports pyarrow
     try:
-        spec = parse_spec(opts.stage, opts.spec, opts.files)
+        spec = parse_spec(opts.stage, opts.spec)
         if opts.threads < 1:
             raise spec.fail(f"--threads is at least 1, not {opts.threads}")
         STAGES[opts.stage](spec, opts)

@@ -7,22 +7,21 @@ INFLUX_EXPORT = INFLUX["export_timeseries"]
 # the job asks for the server's memory plus room for its own Python process;
 # the server's limit is the job's mem_mb minus that room (ombt_postmortem.jobs)
 INFLUX_JOB_OVERHEAD_MB = 512
+# The rule's inputs and outputs, also given to the job in its spec (jobs.smk).
+INFLUX_METRICS_INPUT = {"ombt": run_output(layout.OMBT), "tar": influx_tar}
+INFLUX_METRICS_OUTPUT = {
+    "metrics": run_output(layout.METRICS),
+    **({"timeseries": run_output(layout.TIMESERIES)} if INFLUX_EXPORT else {}),
+}
 
 
 rule influx_metrics:
     input:
-        ombt=run_output(layout.OMBT),
-        tar=influx_tar,
+        **INFLUX_METRICS_INPUT,
     output:
-        metrics=run_output(layout.METRICS),
-        **(
-            {"timeseries": run_output(layout.TIMESERIES)}
-            if INFLUX_EXPORT
-            else {}
-        ),
+        **INFLUX_METRICS_OUTPUT,
     params:
         spec=influx_metrics_spec,
-        files=job_files,
     threads: INFLUX["threads"]
     group:
         RUN_GROUP
@@ -35,5 +34,5 @@ rule influx_metrics:
     conda:
         "../envs/ombt-postmortem.yaml"
     shell:
-        f"{JOB} influx_metrics {{params.spec:q}} --files {{params.files:q}}"
+        f"{JOB} influx_metrics {{params.spec:q}}"
         " --threads {threads} --mem-mb {resources.mem_mb} --log {log:q}"

@@ -4,15 +4,20 @@
 # to unpickle its `snakemake` object: 0.05-0.14 CPU s per job; docs/benchmarks.md,
 # "Parallel efficiency".)
 #
-# Each of these rules has two params, one function each: `spec`, the job's run and
-# config (a function of the wildcards only, so that a change of it re-runs the job:
-# Snakemake leaves params derived from input or output out of its params trigger),
-# and `files`, the job's declared inputs and outputs (job_files, shared; changes of
-# those are the input trigger's). Each is one JSON argument of the command, not a
-# file: no extra job or file to write before the job, and the command Snakemake
-# prints (`-p`) or records is the whole job, to run again by hand. The job's
-# threads, memory and log are options of the command: Snakemake scales threads to
-# --cores and --set-resources changes the memory, which must not re-run jobs.
+# Each of these rules has one param, `spec`: one JSON argument of the command
+# holding the job's run, config, inputs and outputs. It is a function of the
+# wildcards only, so that a change of it re-runs the job (Snakemake leaves params
+# derived from input or output out of its params trigger); the inputs and outputs
+# in it are the rule's own, from the same dicts and input functions as the rule's
+# `input:` and `output:` (job_files). One function per job, not two: when it builds
+# the DAG, Snakemake evaluates every param of every job (even in a dry run) and
+# inspects each function's signature twice per job; the second param cost about a
+# tenth of `snakemake -n` at 10 000 runs (docs/benchmarks.md, "Scheduling cost").
+# A spec is not a file: no extra job or file to write before the job, and the
+# command Snakemake prints (`-p`) or records is the whole job, to run again by hand.
+# The job's threads, memory and log are options of the command: Snakemake scales
+# threads to --cores and --set-resources changes the memory, which must not re-run
+# jobs.
 import json
 import shlex
 import sys
@@ -41,38 +46,53 @@ JOB = " ".join(
 JOB_SPEC_MAX = 120_000
 
 
-def job_spec(wildcards, **spec):
-    """A per-run job's SPEC as JSON text: its run, `strict` and `spec`."""
-    return json.dumps(
-        {"run_id": run_of(wildcards).run_id, "strict": config["strict"], **spec},
-        sort_keys=True,
-        separators=(",", ":"),
-    )
+def job_files(wildcards, inputs, outputs):
+    """The job's inputs and outputs (ombt_postmortem.jobs): `inputs` and `outputs`
+    are the dicts of the rule's `input:` and `output:` (a pattern, or an input
+    function of the wildcards), given their values for this job."""
+
+    def value(declared):
+        if callable(declared):
+            return declared(wildcards)
+        return declared.format(campaign=wildcards.campaign, run=wildcards.run)
+
+    return {
+        **compact_job_inputs({k: value(v) for k, v in inputs.items()}),
+        "output": {k: value(v) for k, v in outputs.items()},
+    }
 
 
-def job_files(wildcards, input, output):
-    """The job's declared inputs and outputs as JSON text (ombt_postmortem.jobs)."""
+def job_spec(wildcards, inputs, outputs, **spec):
+    """A per-run job's SPEC as JSON text: its run, `strict`, files and `spec`."""
     text = json.dumps(
-        {**compact_job_inputs(dict(input.items())), "output": dict(output.items())},
+        {
+            "run_id": run_of(wildcards).run_id,
+            "strict": config["strict"],
+            **job_files(wildcards, inputs, outputs),
+            **spec,
+        },
         sort_keys=True,
         separators=(",", ":"),
     )
     if len(text) > JOB_SPEC_MAX:
         raise WorkflowError(
             f"campaign {wildcards.campaign!r}, run {run_of(wildcards).run_id!r}: the job's "
-            f"files take {len(text)} characters, more than a shell command may hold "
-            f"({JOB_SPEC_MAX}): too many input files ({len(input)})"
+            f"spec takes {len(text)} characters, more than a shell command may hold "
+            f"({JOB_SPEC_MAX}): too many input files"
         )
     return text
 
 
 # One spec function per rule (Snakemake inspects the signature of each function of
 # each job when it builds the DAG: as few as possible).
+@per_job_function
 def ombt_stats_spec(wildcards):
     """The job's spec (ombt_postmortem.jobs)."""
     files = run_files(wildcards)
     return job_spec(
         wildcards,
+        OMBT_STATS_INPUT,
+        OMBT_STATS_OUTPUT,
         # for the reasons of a run without controller file or folder
         folder=str(files.folder or ""),
         folder_problem=files.problem or "",
@@ -81,19 +101,28 @@ def ombt_stats_spec(wildcards):
     )
 
 
+@per_job_function
 def messages_spec(wildcards):
     """The job's spec (ombt_postmortem.jobs)."""
-    return job_spec(wildcards, folder_problem=run_files(wildcards).problem or "")
+    return job_spec(
+        wildcards,
+        MESSAGES_INPUT,
+        MESSAGES_OUTPUT,
+        folder_problem=run_files(wildcards).problem or "",
+    )
 
 
 # the stage's config, without the job's resources (options of the command)
 INFLUX_STAGE = {k: v for k, v in config["influx"].items() if k not in ("threads", "mem_mb")}
 
 
+@per_job_function
 def influx_metrics_spec(wildcards):
     """The job's spec (ombt_postmortem.jobs)."""
     return job_spec(
         wildcards,
+        INFLUX_METRICS_INPUT,
+        INFLUX_METRICS_OUTPUT,
         influx=INFLUX_STAGE,
         base_dir=workflow.basedir,
         overhead_mb=INFLUX_JOB_OVERHEAD_MB,  # influx.smk

@@ -5,18 +5,22 @@
 MESSAGES = config["messages"]
 MESSAGES_ENABLED = MESSAGES["enabled"]
 MESSAGES_KEEP = MESSAGES["keep_per_message"]
+# The rule's inputs and outputs, also given to the job in its spec (jobs.smk).
+MESSAGES_INPUT = {"logs": agent_logs}
+MESSAGES_OUTPUT = {
+    "summary": run_output(layout.MESSAGES),
+    "timeline": run_output(layout.TIMELINE),
+    **({"per_message": run_output(layout.PER_MESSAGE)} if MESSAGES_KEEP else {}),
+}
 
 
 rule messages:
     input:
-        logs=agent_logs,
+        **MESSAGES_INPUT,
     output:
-        summary=run_output(layout.MESSAGES),
-        timeline=run_output(layout.TIMELINE),
-        **({"per_message": run_output(layout.PER_MESSAGE)} if MESSAGES_KEEP else {}),
+        **MESSAGES_OUTPUT,
     params:
         spec=messages_spec,
-        files=job_files,
     threads: MESSAGES["threads"]
     group:
         RUN_GROUP
@@ -28,5 +32,5 @@ rule messages:
     conda:
         "../envs/ombt-postmortem.yaml"
     shell:
-        f"{JOB} messages {{params.spec:q}} --files {{params.files:q}}"
+        f"{JOB} messages {{params.spec:q}}"
         " --threads {threads} --log {log:q}"

@@ -1,15 +1,21 @@
 # Stage 1, one job per run: the ombt controller output files -> per-run parquet.
 # Group RUN_GROUP (common.smk): many runs per cluster job, see cluster.runs_per_job.
+# The rule's inputs and outputs, also given to the job in its spec (jobs.smk).
+OMBT_STATS_INPUT = {"logs": controller_logs}
+OMBT_STATS_OUTPUT = {
+    "summary": run_output(layout.OMBT),
+    "agents": run_output(layout.AGENTS),
+    "hist": run_output(layout.HIST),
+}
+
+
 rule ombt_stats:
     input:
-        logs=controller_logs,
+        **OMBT_STATS_INPUT,
     output:
-        summary=run_output(layout.OMBT),
-        agents=run_output(layout.AGENTS),
-        hist=run_output(layout.HIST),
+        **OMBT_STATS_OUTPUT,
     params:
         spec=ombt_stats_spec,
-        files=job_files,
     group:
         RUN_GROUP
     log:
@@ -20,4 +26,4 @@ rule ombt_stats:
     conda:
         "../envs/ombt-postmortem.yaml"
     shell:
-        f"{JOB} ombt_stats {{params.spec:q}} --files {{params.files:q}} --log {{log:q}}"
+        f"{JOB} ombt_stats {{params.spec:q}} --log {{log:q}}"
