@@ -45,6 +45,15 @@ plus the old profile's only key, ``--rerun-incomplete``: Snakemake's defaults
 (ILP scheduler, no subsampling, a job rate limiter: see ``VARIANTS``);
 ``after`` = this checkout's ``profiles/default`` (and the workflow dropping the
 rate limiter of local runs). ``--variant NAME='FLAGS'`` adds or replaces one.
+
+``--floor`` adds the variant ``floor``, first (so the ratio column is the last
+variant over it): Snakemake's own floor for a DAG of that shape, a trivial
+Snakefile (:data:`FLOOR`) with the same jobs and files and nothing of ours: per
+run, a job of 3 outputs and one of 2 (as ombt_stats and messages), each with one
+input (the run's folder) and one log, plain wildcard rules without params, input
+functions or groups, and one campaign job over the per-run outputs. It is
+measured in ``plan`` and ``noop`` (and ``touch``), not in ``e2e``. Each variant
+has its own processed state (its own metadata), recorded with it.
 """
 
 from __future__ import annotations
@@ -89,6 +98,45 @@ touch.Executor.SLEEPING_TIME = 0  # no 0.1 s sleep per touched job
 from snakemake.cli import main
 sys.argv[0] = "snakemake"
 main()
+"""
+FLOOR = """\
+# bench/bench_sched.py --floor: the workflow's DAG shape, nothing of the workflow's own
+import os
+
+CAMPAIGN = config["campaigns"]["{campaign}"]
+RUNS = sorted(e.name for e in os.scandir(CAMPAIGN) if e.is_dir())
+RUN_DIR = "results/{campaign}/runs/{{run}}/"
+
+
+rule campaign:
+    input:
+        expand(RUN_DIR + "{{name}}", run=RUNS, name={per_run_names!r}),
+    output:
+        {campaign_files!r},
+    shell:
+        "touch {{output}}"
+
+
+rule stats:
+    input:
+        CAMPAIGN + "/{{run}}",
+    output:
+        {stats_names!r},
+    log:
+        "results/{campaign}/logs/stats/{{run}}.log",
+    shell:
+        "touch {{output}} {{log}}"
+
+
+rule messages:
+    input:
+        CAMPAIGN + "/{{run}}",
+    output:
+        {messages_names!r},
+    log:
+        "results/{campaign}/logs/messages/{{run}}.log",
+    shell:
+        "touch {{output}} {{log}}"
 """
 TICK = os.sysconf("SC_CLK_TCK")
 FINISHED = re.compile(r"Finished jobid: \d+")
@@ -229,6 +277,10 @@ class Bench:
             if unknown:
                 raise SystemExit(f"--variants: unknown {unknown}; known: {list(self.variants)}")
             self.variants = {n: self.variants[n] for n in args.variants}
+        if args.floor:  # first: the ratio column is the last variant over it
+            # with this checkout's profile (the floor's own folder has none)
+            self.variants = {"floor": f"--snakefile {self.write_floor()} --workflow-profile "
+                                      f"{REPO / 'profiles' / 'default'}", **self.variants}
         self.touch_py = self.work / "touch.py"
         self.touch_py.write_text(TOUCH)
         # snakemake-executor-plugin-slurm runs `scontrol show config` at every start;
@@ -241,6 +293,27 @@ class Bench:
         os.environ["PYTHONPATH"] = os.pathsep.join(
             [str(REPO / "src"), *filter(None, [os.environ.get("PYTHONPATH")])])
         self.samples: dict[str, Any] = {}
+        # -n -q: the job counts without the per-job listing (which the processed state of
+        # noop and touch is made from)
+        self.plan_flags = ["-n", "-q"] if args.quiet_plan else ["-n"]
+        if args.quiet_plan and {"noop", "touch"} & set(args.sections):
+            raise SystemExit("--quiet-plan: with --sections plan (and e2e) only; the "
+                             "processed state of noop and touch is made from -n's listing")
+
+    def write_floor(self) -> Path:
+        """The trivial Snakefile of ``--floor`` (:data:`FLOOR`), same file names."""
+        stats = [layout.OMBT, layout.AGENTS, layout.HIST]
+        messages = [layout.MESSAGES, layout.TIMELINE]
+        run_dir = f"results/{CAMPAIGN}/runs/{{run}}/"
+        path = self.work / "floor" / "Snakefile"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(FLOOR.format(
+            campaign=CAMPAIGN, per_run_names=stats + messages,
+            campaign_files=[str(p) for p in
+                            layout.CampaignDir.of("results", CAMPAIGN).campaign_files().values()],
+            stats_names=[run_dir + n for n in stats],
+            messages_names=[run_dir + n for n in messages]))
+        return path
 
     def log(self, msg: str) -> None:
         print(f"[{dt.datetime.now():%H:%M:%S}] {msg}", file=sys.stderr, flush=True)
@@ -312,46 +385,50 @@ class Bench:
         res: dict[str, Any] = self.samples.setdefault(str(runs), {})
         names = list(self.variants)
         plan_wd = self.workdir(runs, "plan", camp)
-        state_wd = self.workdir(runs, "state", camp)
         e2e_wd = self.workdir(runs, "e2e", camp)
         if "plan" in a.sections or "noop" in a.sections or "touch" in a.sections:
             self.clean(plan_wd)
             for rep in range(a.reps):
                 for v in names:
-                    s = run_snakemake(self.cmd(plan_wd, v, "-n"), plan_wd,
+                    s = run_snakemake(self.cmd(plan_wd, v, *self.plan_flags), plan_wd,
                                       plan_wd / f"plan-{v}-{rep}.log")
                     text = (plan_wd / f"plan-{v}-{rep}.log").read_text()
                     m = re.search(r"^total\s+(\d+)", text, re.M)
                     s.extra["jobs planned"] = int(m.group(1)) if m else None
                     res.setdefault("plan", {}).setdefault(v, []).append(s)
-                    self.log(f"{runs} runs, -n, {v}: wall {s.wall:.1f} s, main CPU "
-                             f"{s.main_cpu:.1f} s, {s.extra['jobs planned']} jobs")
+                    self.log(f"{runs} runs, {' '.join(self.plan_flags)}, {v}: wall "
+                             f"{s.wall:.1f} s, main CPU {s.main_cpu:.1f} s, "
+                             f"{s.extra['jobs planned']} jobs")
         if "noop" in a.sections or "touch" in a.sections:
-            self.clean(state_wd)
-            made = self.make_state(state_wd, plan_wd / f"plan-{names[-1]}-0.log")
-            self.log(f"{runs} runs: {made} empty outputs and logs; recording them "
-                     "(--touch --forceall)")
-            # --forceall: a plain --touch finds every output present and newer than its
-            # inputs, "Nothing to be done", and records no metadata; a real run records
-            # one metadata record per output, which every later run reads
-            s = run_snakemake(self.cmd(state_wd, names[-1], "--touch", "--forceall",
-                                       touch=True), state_wd, state_wd / "record.log")
-            res["record"] = {names[-1]: [s]}
+            # one processed state per variant, recorded with it: its params, its files
+            state = {v: self.workdir(runs, f"state-{v}", camp) for v in names}
+            for v in names:
+                self.clean(state[v])
+                made = self.make_state(state[v], plan_wd / f"plan-{v}-0.log")
+                self.log(f"{runs} runs, {v}: {made} empty outputs and logs; recording them "
+                         "(--touch --forceall)")
+                # --forceall: a plain --touch finds every output present and newer than its
+                # inputs, "Nothing to be done", and records no metadata; a real run records
+                # one metadata record per output, which every later run reads
+                s = run_snakemake(self.cmd(state[v], v, "--touch", "--forceall", touch=True),
+                                  state[v], state[v] / "record.log")
+                res.setdefault("record", {})[v] = [s]
             for rep in range(a.touch_reps if "touch" in a.sections else 0):
                 for v in names:
-                    s = run_snakemake(self.cmd(state_wd, v, "--touch", "--forceall", touch=True),
-                                      state_wd, state_wd / f"touch-{v}-{rep}.log",
+                    s = run_snakemake(self.cmd(state[v], v, "--touch", "--forceall",
+                                               touch=True),
+                                      state[v], state[v] / f"touch-{v}-{rep}.log",
                                       max_seconds=a.touch_seconds)
                     res.setdefault("touch", {}).setdefault(v, []).append(s)
                     self.log(f"{runs} runs, --touch --forceall, {v}: {s.jobs} jobs, main CPU "
                              f"{s.main_cpu:.1f} s, per job {s.per_job_ms or 0:.1f} ms"
                              + (" (stopped)" if s.stopped else ""))
                     if s.stopped:  # put the state back in order for the next ones
-                        self.restore(state_wd, names[-1])
+                        self.restore(state[v], v)
             for rep in range(a.reps):
                 for v in names:
-                    log = state_wd / f"noop-{v}-{rep}.log"
-                    s = run_snakemake(self.cmd(state_wd, v), state_wd, log)
+                    log = state[v] / f"noop-{v}-{rep}.log"
+                    s = run_snakemake(self.cmd(state[v], v), state[v], log)
                     s.extra["nothing to be done"] = "Nothing to be done" in log.read_text()
                     res.setdefault("noop", {}).setdefault(v, []).append(s)
                     self.log(f"{runs} runs, no-op, {v}: wall {s.wall:.1f} s, main CPU "
@@ -360,7 +437,7 @@ class Bench:
         if "e2e" in a.sections:
             reps = a.e2e_reps if runs <= a.e2e_full_reps_upto else 1
             for rep in range(reps):
-                for v in names:
+                for v in (n for n in names if n != "floor"):
                     self.clean(e2e_wd)
                     s = run_snakemake(self.cmd(e2e_wd, v), e2e_wd, e2e_wd / f"e2e-{v}-{rep}.log",
                                       max_jobs=a.e2e_jobs, max_seconds=a.e2e_seconds,
@@ -394,8 +471,11 @@ class Bench:
             if "plan" in res:
                 p = res["plan"]
                 jobs = p[names[0]][0].extra["jobs planned"]
-                row(size, f"`-n` ({jobs} jobs): wall s", {v: [s.wall for s in p[v]] for v in p})
-                row(size, "`-n`: main CPU s", {v: [s.main_cpu for s in p[v]] for v in p})
+                plan = f"`{' '.join(self.plan_flags)}`"
+                plan += f" ({jobs} jobs)" if jobs else ""  # -q does not print the count
+                row(size, f"{plan}: wall s", {v: [s.wall for s in p[v]] for v in p})
+                row(size, f"{plan.split(' (')[0]}: main CPU s",
+                    {v: [s.main_cpu for s in p[v]] for v in p})
             if "touch" in res:
                 t = res["touch"]
                 jobs = {v: [s.jobs for s in t[v]] for v in t}
@@ -473,6 +553,11 @@ def main() -> None:
                          "column is the last over the first). E.g. another checkout's "
                          "workflow: --variant base='--snakefile OTHER/Snakefile' "
                          "--variants base after (the last --snakefile wins)")
+    ap.add_argument("--floor", action="store_true",
+                    help="also measure Snakemake's floor: a trivial Snakefile of the same "
+                         "DAG shape (see the docstring), first variant")
+    ap.add_argument("--quiet-plan", action="store_true",
+                    help="plan with `-n -q` (job counts only), with --sections plan")
     ap.add_argument("--synth-args", action="append", default=[],
                     help="more arguments of `synth` (e.g. --synth-args=--agent-logs)")
     ap.add_argument("--config", action="append", default=[],
