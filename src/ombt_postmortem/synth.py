@@ -44,7 +44,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from itertools import repeat
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -57,6 +57,9 @@ from .synth_model import (
     RunSim,
     SynthSpec,
 )
+
+if TYPE_CHECKING:
+    from .synth_influx import RunSeries
 
 POLL_PERIOD_S = 0.25
 #: 10**k as floats, for ombt's ``value / 10**log`` (int 10**k is exact as a float up to 1e22)
@@ -72,13 +75,23 @@ def backup_dir_name(params: dict[str, Any]) -> str:
 
 
 def plan_runs(spec: SynthSpec) -> list[dict[str, Any]]:
-    """The params.json entries: the sweep repeated (``iteration`` key) up to ``spec.runs``."""
-    combos = list(itertools.product(spec.call_types, spec.clients, spec.servers))
+    """The params.json entries: the sweep repeated (``iteration`` key) up to ``spec.runs``.
+
+    The sweep is call types x clients x servers; with ``spec.drivers`` the driver
+    names come first (ombt-orchestrator sorts its runs by driver, then call type),
+    and in the orchestrator layout ``delays`` x ``losses`` come last.
+    """
+    if spec.layout == "orchestrator":
+        from .synth_orchestrator import plan_orchestrator_runs
+
+        return plan_orchestrator_runs(spec)
+    drivers = spec.driver_names
+    combos = list(itertools.product(drivers, spec.call_types, spec.clients, spec.servers))
     n = spec.runs if spec.runs is not None else len(combos)
     repeated = n > len(combos)
     runs = []
     for i in range(n):
-        call_type, clients, servers = combos[i % len(combos)]
+        driver, call_type, clients, servers = combos[i % len(combos)]
         p: dict[str, Any] = {
             "nbr_clients": int(clients),
             "nbr_servers": int(servers),
@@ -86,10 +99,10 @@ def plan_runs(spec: SynthSpec) -> list[dict[str, Any]]:
             "pause": _num(spec.pause),
             "call_type": call_type,
             "timeout": int(spec.timeout),
-            "version": spec.version,
+            "version": spec.ombt_version,
             "length": int(spec.length),
             "executor": spec.executor,
-            "driver": spec.driver,
+            "driver": driver,
         }
         if repeated:
             p["iteration"] = i // len(combos)
@@ -628,12 +641,29 @@ def simulate_campaign(spec: SynthSpec) -> Iterable[RunSim]:
         t = math.floor(sim.end_time + float(gap))
 
 
+def series_of(sim: RunSim, spec: SynthSpec) -> RunSeries:
+    """The points written into the run's influxdb-data.tar.gz, for either layout
+    (line protocol, ms timestamps; ``.database`` says which database holds them)."""
+    if spec.layout == "orchestrator":
+        from .synth_orchestrator import orchestrator_series
+
+        return orchestrator_series(sim, spec).series
+    from .synth_influx import run_series
+
+    return run_series(sim, spec)
+
+
 def synth_campaign(out: Path | str, spec: SynthSpec, *, jobs: int = 1,
                    progress: Callable[[str], None] | None = None) -> SynthReport:
-    """Write the campaign into ``out`` (created; existing files are overwritten)."""
+    """Write the campaign into ``out`` (created; existing files are overwritten).
+
+    ``spec.layout == "orchestrator"`` writes what ombt-orchestrator 1.1.x backs up
+    (:mod:`ombt_postmortem.synth_orchestrator`); the default layout is unchanged.
+    """
     import time
 
-    from .synth_influx import InfluxWriter, run_series  # starts influxd: only when asked
+    from .synth_influx import InfluxWriter  # starts influxd: only when asked
+    from .synth_orchestrator import params_json, write_orchestrator_files
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -647,15 +677,19 @@ def synth_campaign(out: Path | str, spec: SynthSpec, *, jobs: int = 1,
             t = time.monotonic()
             folder = out / sim.backup_dir
             write_run_files(folder, sim, agent_logs=spec.agent_logs, faults=LogFaults.of(spec))
+            if spec.layout == "orchestrator":
+                write_orchestrator_files(folder, sim, spec)
             params.append(sim.params)
             agents += len(sim.clients) + len(sim.servers)
             messages += sum(a.results["msgs_ok"] + a.results["msgs_fail"] for a in sim.clients)
             timings["ombt"] += time.monotonic() - t
             if writer is not None:
-                writer.submit(folder / "influxdb-data.tar.gz", run_series(sim, spec))
+                writer.submit(folder / "influxdb-data.tar.gz", series_of(sim, spec))
             if progress is not None:
                 progress(f"run {sim.index + 1}: {sim.backup_dir}")
-        (out / "params.json").write_text(json.dumps(params, indent=4) + "\n", encoding="utf-8")
+        text = (params_json(params) if spec.layout == "orchestrator"
+                else json.dumps(params, indent=4) + "\n")
+        (out / "params.json").write_text(text, encoding="utf-8")
         t = time.monotonic()
         tars = writer.wait() if writer is not None else 0
         timings["influx_wait"] = time.monotonic() - t

@@ -59,6 +59,9 @@ class RunSeries:
 
     lines: list[str]  # line protocol, millisecond timestamps
     mtime: int  # for the tar headers: the run's backup time
+    database: str = DATABASE  # where the lines go
+    #: databases created and left empty (the orchestrator's ``telegraf``)
+    empty_databases: tuple[str, ...] = ()
 
 
 def _esc(tag: str) -> str:
@@ -168,19 +171,21 @@ def run_series(sim: RunSim, spec: SynthSpec) -> RunSeries:
             point("net", {"host": host, "interface": "eth0", "role": role}, {
                 "bytes_recv": rb, "bytes_sent": sb, "drop_in": 0, "drop_out": 0, "err_in": 0,
                 "err_out": 0, "packets_recv": rb // 900 + 1, "packets_sent": sb // 900 + 1}, i)
-    if spec.driver == "broker":
+    if (spec.bus(str(sim.params["driver"])).type == "rabbitmq" if spec.drivers
+            else spec.driver == "broker"):
         _rabbitmq(sim, times, step, up, published, delivered, replies, msg_bytes, point)
     return RunSeries(lines=lines, mtime=int(sim.end_time))
 
 
 def _rabbitmq(sim: RunSim, times: np.ndarray, step: float, up: np.ndarray,
               published: np.ndarray, delivered: np.ndarray, replies: np.ndarray,
-              msg_bytes: int, point) -> None:  # type: ignore[no-untyped-def]
+              msg_bytes: int, point,  # type: ignore[no-untyped-def]
+              url: str = "http://enos-bus-0:15672", node: str = "rabbit@enos-bus-0") -> None:
     nc, ns = len(sim.clients), len(sim.servers)
     call_type = str(sim.params["call_type"])
     broker_start = sim.deploy_time + 2.0
-    tags = {"host": "enos-bus-0", "role": "bus", "url": "http://enos-bus-0:15672"}
-    node_tags = {**tags, "node": "rabbit@enos-bus-0"}
+    tags = {"host": "enos-bus-0", "role": "bus", "url": url}
+    node_tags = {**tags, "node": node}
     pub_cum = np.cumsum(published + replies)
     del_cum = np.cumsum(delivered + replies)
     main_queue = "notify-topic-0.debug" if call_type == "notify" else "rpc-topic-0"
@@ -237,6 +242,11 @@ def _rabbitmq(sim: RunSim, times: np.ndarray, step: float, up: np.ndarray,
 # --------------------------------------------------------------------------- influxd + tar
 
 
+def quote_ident(name: str) -> str:
+    """An InfluxQL identifier in double quotes (``"ombt-orchestrator"``)."""
+    return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
 def _post(url: str, path: str, params: dict[str, str], body: bytes) -> None:
     req = urllib.request.Request(f"{url}{path}?{urllib.parse.urlencode(params)}", data=body,
                                  method="POST")
@@ -256,11 +266,13 @@ def write_influx_tar(tar_path: Path, series: RunSeries, *, influxd: str | None =
             (data / sub).mkdir(parents=True)
         with native_server(data, Limits(threads=1, mem_mb=256),
                            log_path=Path(tmp) / "influxd.log", influxd=influxd) as server:
-            body = urllib.parse.urlencode({"q": CREATE_DB}).encode()
-            _post(server.url, "/query", {}, body)
+            for db in (*series.empty_databases, series.database):
+                q = CREATE_DB.replace(f"DATABASE {DATABASE} ", f"DATABASE {quote_ident(db)} ",
+                                      1) if db != DATABASE else CREATE_DB
+                _post(server.url, "/query", {}, urllib.parse.urlencode({"q": q}).encode())
             for k in range(0, len(series.lines), LINES_PER_WRITE):
                 chunk = "\n".join(series.lines[k:k + LINES_PER_WRITE]).encode()
-                _post(server.url, "/write", {"db": DATABASE, "precision": "ms"}, chunk)
+                _post(server.url, "/write", {"db": series.database, "precision": "ms"}, chunk)
         deterministic_tar(data, tar_path, mtime=series.mtime)
     return tar_path
 

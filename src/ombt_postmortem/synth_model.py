@@ -14,6 +14,13 @@ from typing import Any
 import numpy as np
 
 CALL_TYPES = ("rpc-call", "rpc-cast", "rpc-fanout", "notify")
+#: ``SynthSpec.layout``: ``default`` is what synth always wrote (our own collector's
+#: database ``telegraf``, Telegraf every 2 s, cpu-total only); ``orchestrator`` is what
+#: ombt-orchestrator 1.1.x backs up (see :mod:`ombt_postmortem.synth_orchestrator`).
+LAYOUTS = ("default", "orchestrator")
+BUS_TYPES = ("rabbitmq", "qdr")
+#: ombt-orchestrator's default ombt image (orchestrator/constants.py, VERSION)
+ORCHESTRATOR_VERSION = "msimonin/ombt:singleton"
 TOPIC = "topic-0"
 CONTROLLER_HOST = "enos-control-bus-0"
 BUS_HOST = "enos-bus-0"
@@ -33,7 +40,9 @@ class SynthSpec:
     executor: str = "threading"
     driver: str = "broker"  # anything else ("router"): no rabbitmq_* measurements
     timeout: int = 60
-    version: str = "ombt-3.0.0"
+    #: None: "ombt-3.0.0" in the default layout, the orchestrator's docker image
+    #: (msimonin/ombt:singleton) in the orchestrator layout
+    version: str | None = None
     seed: int = 0
     fail_rate: float = 0.0  # probability that a client message fails
     influx: bool = True
@@ -46,6 +55,19 @@ class SynthSpec:
     telegraf_interval_s: float = 2.0
     agents_per_host: int = 10
     start_time: float = 1_700_000_000.0  # epoch of the first run's deployment
+    layout: str = "default"  # or "orchestrator" (see LAYOUTS)
+    #: driver NAMES swept (outermost, as the orchestrator sorts them), each ``name`` or
+    #: ``name=TYPE`` with TYPE ``rabbitmq``, ``qdr`` or ``qdr:N`` (N routers, complete
+    #: graph); without a type: names starting with "router" are qdr (``router-4``: 4
+    #: routers), the others rabbitmq. Empty: only ``driver``, not swept (as before).
+    drivers: tuple[str, ...] = ()
+    #: orchestrator layout: network constraints swept (params ``delay``, ``loss`` and
+    #: ``traffic``); None: not in params.json (test cases without a traffic setting)
+    delays: tuple[str | None, ...] | None = None
+    losses: tuple[float, ...] | None = None
+    #: orchestrator layout: the control bus's Telegraf ``rabbitmq`` input (its
+    #: telegraf.conf.j2 enables it on every control-bus host, whatever the driver)
+    control_bus_rabbitmq: bool = True
 
     def __post_init__(self) -> None:
         if self.runs is not None and self.runs < 1:
@@ -67,6 +89,63 @@ class SynthSpec:
             raise ValueError("lost_rate and dup_rate must be in [0, 1)")
         if self.telegraf_interval_s <= 0 or self.agents_per_host < 1:
             raise ValueError("telegraf_interval_s must be > 0 and agents_per_host >= 1")
+        if self.layout not in LAYOUTS:
+            raise ValueError(f"layout must be one of {', '.join(LAYOUTS)}: {self.layout!r}")
+        for d in self.drivers:
+            bus_of(d)  # raises on a bad type
+        if self.layout != "orchestrator" and (self.delays is not None
+                                              or self.losses is not None):
+            raise ValueError("delays and losses are params of the orchestrator layout")
+        if self.losses is not None and any(not 0 <= x < 100 for x in self.losses):
+            raise ValueError("losses are percentages in [0, 100)")
+
+    @property
+    def ombt_version(self) -> str:
+        if self.version is not None:
+            return self.version
+        return ORCHESTRATOR_VERSION if self.layout == "orchestrator" else "ombt-3.0.0"
+
+    @property
+    def driver_names(self) -> tuple[str, ...]:
+        """The driver names of the sweep (params.json's ``driver``)."""
+        return tuple(bus_of(d).name for d in self.drivers) if self.drivers else (self.driver,)
+
+    def bus(self, driver_name: str) -> Bus:
+        """The bus behind a driver name (params.json's ``driver``)."""
+        for d in self.drivers:
+            b = bus_of(d)
+            if b.name == driver_name:
+                return b
+        return bus_of(driver_name)
+
+
+@dataclass(frozen=True)
+class Bus:
+    """A driver name and the bus it deploys (the ``drivers:`` section of a conf.yaml)."""
+
+    name: str
+    type: str  # rabbitmq or qdr
+    routers: int = 1  # qdr: routers in a complete graph, all on the bus host
+
+
+def bus_of(driver: str) -> Bus:
+    """``broker`` -> rabbitmq; ``router``/``router-4`` -> qdr with 1/4 routers;
+    ``name=rabbitmq``, ``name=qdr``, ``name=qdr:3`` say it explicitly."""
+    name, _, kind = driver.partition("=")
+    name = name.strip()
+    if not name:
+        raise ValueError(f"empty driver name in {driver!r}")
+    if not kind:
+        if name.startswith("router"):
+            tail = name[len("router"):].lstrip("-_")
+            return Bus(name, "qdr", int(tail) if tail.isdigit() and int(tail) > 0 else 1)
+        return Bus(name, "rabbitmq")
+    kind, _, n = kind.partition(":")
+    if kind not in BUS_TYPES:
+        raise ValueError(f"driver {name!r}: bus type must be one of {', '.join(BUS_TYPES)}")
+    if n and (not n.isdigit() or int(n) < 1 or kind != "qdr"):
+        raise ValueError(f"driver {name!r}: only qdr takes a router count (qdr:N, N >= 1)")
+    return Bus(name, kind, int(n) if n else 1)
 
 
 @dataclass
