@@ -49,7 +49,7 @@ SYNTH_DEFAULTS: dict[str, Any] = {
     "calls": 500, "pause": 0.0, "length": 1024, "driver": "broker", "timeout": 60, "seed": 0,
     "fail_rate": 0.0, "agent_logs": False, "telegraf_interval": 2.0, "agents_per_host": 10,
     "start_time": 1_700_000_000.0, "stagger": 0.0, "lost_rate": 0.0, "dup_rate": 0.0,
-    "clock_skew": 0.0,
+    "clock_skew": 0.0, "layout": "default", "drivers": None, "delays": None, "losses": None,
 }
 
 #: ``--preset NAME``: other defaults; any option given on the command line wins.
@@ -72,6 +72,18 @@ def synth_options(args: argparse.Namespace) -> dict[str, Any]:
     return {**SYNTH_DEFAULTS, **preset, **given}
 
 
+def _listed(values: Sequence[str] | None) -> tuple[str, ...]:
+    """``["a,b", "c"]`` -> ("a", "b", "c")."""
+    return tuple(x.strip() for v in values or () for x in str(v).split(",") if x.strip())
+
+
+def _delays(values: Sequence[str] | None) -> tuple[str | None, ...] | None:
+    """``--delays null 10ms``: "null" (or "none") is params.json's null."""
+    if not values:
+        return None
+    return tuple(None if x.lower() in ("null", "none") else x for x in _listed(values))
+
+
 def cmd_synth(args: argparse.Namespace) -> int:
     from .synth import CALL_TYPES, SynthSpec, parse_counts, synth_campaign
 
@@ -91,7 +103,10 @@ def cmd_synth(args: argparse.Namespace) -> int:
             influx=not args.no_influx, agent_logs=o["agent_logs"],
             telegraf_interval_s=o["telegraf_interval"], agents_per_host=o["agents_per_host"],
             start_time=o["start_time"], stagger_s=o["stagger"], lost_rate=o["lost_rate"],
-            dup_rate=o["dup_rate"], clock_skew_s=o["clock_skew"])
+            dup_rate=o["dup_rate"], clock_skew_s=o["clock_skew"], layout=o["layout"],
+            drivers=_listed(o["drivers"]), delays=_delays(o["delays"]),
+            losses=tuple(float(x) for x in _listed(o["losses"])) if o["losses"] else None,
+            control_bus_rabbitmq=not args.no_control_bus_rabbitmq)
     except ValueError as exc:
         print(f"error: {exc} (call types: {', '.join(CALL_TYPES)})", file=sys.stderr)
         return 2
@@ -135,6 +150,28 @@ def build_parser() -> argparse.ArgumentParser:
     synth.add_argument("--length", type=int, default=None, help="message length (1024)")
     synth.add_argument("--driver", default=None,
                        help="broker (RabbitMQ metrics) or router (none) (default broker)")
+    synth.add_argument("--layout", choices=["default", "orchestrator"], default=None,
+                       help="default: as synth always wrote (database telegraf, Telegraf every "
+                       "--telegraf-interval s, cpu-total only); orchestrator: what "
+                       "ombt-orchestrator 1.1.x backs up (database ombt-orchestrator beside an "
+                       "empty telegraf, Telegraf every 10 s with per-core cpu and docker "
+                       "containers, netstat and rabbitmq every 30 s, collectd qdr counters for "
+                       "router drivers, broker log tarballs, fping outputs, one-line "
+                       "params.json, no agent logs unless --agent-logs)")
+    synth.add_argument("--drivers", nargs="+", default=None, metavar="NAME[=TYPE]",
+                       help="driver names swept (params.json's driver), e.g. broker router "
+                       "router-4 or broker,router: names starting with router are qdr "
+                       "(router-4: 4 routers), others rabbitmq; or say it: fast=qdr:2, "
+                       "rmq=rabbitmq (replaces --driver)")
+    synth.add_argument("--delays", nargs="+", default=None,
+                       help="orchestrator layout: params delay swept, e.g. null 10ms 50ms "
+                       "(adds delay, loss and traffic to params.json; fping sees 2x the delay "
+                       "between the bus and the server hosts)")
+    synth.add_argument("--losses", nargs="+", default=None,
+                       help="orchestrator layout: params loss swept, percentages, e.g. 0 0.5 1")
+    synth.add_argument("--no-control-bus-rabbitmq", action="store_true",
+                       help="orchestrator layout: no rabbitmq_* points of the control bus "
+                       "(upstream's telegraf.conf.j2 collects them on every control-bus host)")
     synth.add_argument("--timeout", type=int, default=None, help="ombt timeout, s (60)")
     synth.add_argument("--seed", type=int, default=None, help="random seed (0)")
     synth.add_argument("--fail-rate", type=float, default=None,

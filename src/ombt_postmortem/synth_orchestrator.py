@@ -109,6 +109,10 @@ TC_GROUPS = ("bus", "ombt-server")
 #: seconds of points before the run's agents are deployed: ``prepare`` deploys
 #: telegraf, influxdb and the buses before the test case starts the agents
 INFRA_LEAD_S = 120.0
+#: seconds from the controller's end to influxd's stop: the orchestrator polls
+#: ``docker ps`` every 10 s for the controller, then runs every role's backup
+#: before stopping influxdb (so a 30 s collector has read once after the test)
+BACKUP_TAIL_S = 40.0
 
 
 # --------------------------------------------------------------------------- params.json
@@ -245,7 +249,8 @@ def orchestrator_series(sim: RunSim, spec: SynthSpec) -> OrchestratorRun:
                      f"{int(round(t * 1000))}")
 
     first = sim.deploy_time - INFRA_LEAD_S  # telegraf and influxdb came first (prepare)
-    times = _ticks(first, sim.end_time, TELEGRAF_S)
+    last = backup_time(sim)
+    times = _ticks(first, last, TELEGRAF_S)
     edges = np.concatenate(([times[0] - TELEGRAF_S], times))
     agents_up = (sim.deploy_time + 8.0, sim.test_end + 2.0)
     up = (times >= agents_up[0]) & (times <= agents_up[1])
@@ -293,7 +298,7 @@ def orchestrator_series(sim: RunSim, spec: SynthSpec) -> OrchestratorRun:
     broker_start = sim.deploy_time + 2.0
     if bus.type == "rabbitmq":
         conns = np.where(up, 2 * (nc + ns), 0)
-        add("rabbitmq-bus-0", RABBIT_IMAGE, BUS_HOST, broker_start, sim.end_time,
+        add("rabbitmq-bus-0", RABBIT_IMAGE, BUS_HOST, broker_start, last,
             100.0 * bus_rate * 60e-6 + noise(0.5, 2.0),
             110e6 + 30_000 * conns + queued * (msg_bytes + 300) + rng.integers(0, 4e6, len(times)))
     else:
@@ -305,15 +310,15 @@ def orchestrator_series(sim: RunSim, spec: SynthSpec) -> OrchestratorRun:
                     + (per_bin([s.stamp for s in mine_s]) + per_bin([c.stamp for c in mine_c])
                        if calls else 0.0)) / TELEGRAF_S
             links = np.where(up, 2 * (len(mine_c) + len(mine_s)), 0)
-            add(r, QDR_IMAGE, BUS_HOST, broker_start, sim.end_time,
+            add(r, QDR_IMAGE, BUS_HOST, broker_start, last,
                 100.0 * rate * 35e-6 + noise(0.3, 1.2),
                 18e6 + 200_000 * links + rng.integers(0, 2e6, len(times)))
         add("qdrouterd-gui", "msimonin/qdrouterd-gui:1.0.1", BUS_HOST, broker_start,
-            sim.end_time, noise(0.0, 0.2), 9e6 + rng.integers(0, 1e6, len(times)))
-        add("websockify", "msimonin/websockify", BUS_HOST, broker_start, sim.end_time,
+            last, noise(0.0, 0.2), 9e6 + rng.integers(0, 1e6, len(times)))
+        add("websockify", "msimonin/websockify", BUS_HOST, broker_start, last,
             noise(0.0, 0.2), 12e6 + rng.integers(0, 1e6, len(times)))
     add("rabbitmq-control-bus-0", RABBIT_IMAGE, CONTROLLER_HOST, sim.deploy_time + 1.0,
-        sim.end_time, noise(0.5, 2.5), 95e6 + rng.integers(0, 4e6, len(times)))
+        last, noise(0.5, 2.5), 95e6 + rng.integers(0, 4e6, len(times)))
     add(controller_container(sim), image, CONTROLLER_HOST, sim.test_start - 1.0,
         sim.test_end + 0.5, noise(0.5, 3.0), 70e6 + rng.integers(0, 2e6, len(times)))
     for c in sim.clients:
@@ -324,10 +329,10 @@ def orchestrator_series(sim: RunSim, spec: SynthSpec) -> OrchestratorRun:
         rate = per_bin([s.stamp]) / TELEGRAF_S
         add(agent_container(sim, s), image, s.host, *agents_up,
             100.0 * rate * 300e-6 + noise(0.2, 0.8), 62e6 + rng.integers(0, 4e6, len(times)))
-    add("influxdb", "influxdb", DEFAULT_HOST, first - 1.0, sim.end_time + 60.0,
+    add("influxdb", "influxdb", DEFAULT_HOST, first - 1.0, last + 60.0,
         noise(1.0, 4.0), 180e6 + rng.integers(0, 20e6, len(times)))
     for host in hosts:
-        add("telegraf", "telegraf", host, first - 1.0, sim.end_time + 60.0,
+        add("telegraf", "telegraf", host, first - 1.0, last + 60.0,
             noise(0.2, 1.0), 28e6 + rng.integers(0, 2e6, len(times)))
 
     # ---- per host: cpu (per core and total), mem, system, net, docker
@@ -423,7 +428,7 @@ def orchestrator_series(sim: RunSim, spec: SynthSpec) -> OrchestratorRun:
                     "usage_percent": 100.0 * usage / total, "container_id": cid}, t)
 
     # ---- netstat (30 s) on the bus and control-bus hosts
-    slow = _ticks(first, sim.end_time, SLOW_S)
+    slow = _ticks(first, last, SLOW_S)
     slow_up = (slow >= agents_up[0]) & (slow <= agents_up[1])
     for host, role in hosts.items():
         if role not in ("bus", "control-bus"):
@@ -469,10 +474,15 @@ def orchestrator_series(sim: RunSim, spec: SynthSpec) -> OrchestratorRun:
     if topo is not None:
         _qdr_points(sim, spec, topo, call_type, rng, point, agents_up)
 
-    series = RunSeries(lines=lines, mtime=int(sim.end_time), database=DATABASE,
+    series = RunSeries(lines=lines, mtime=int(last), database=DATABASE,
                        empty_databases=(EMPTY_DATABASE,))
     return OrchestratorRun(series=series, bus_type=bus.type, containers=containers,
                            topology=topo)
+
+
+def backup_time(sim: RunSim) -> float:
+    """When influxd was stopped for the backup: the last points are before it."""
+    return sim.end_time + BACKUP_TAIL_S
 
 
 def _cid(key: str, run_uuid: str) -> str:
@@ -613,7 +623,7 @@ def _qdr_points(sim: RunSim, spec: SynthSpec, topo: QdrTopology, call_type: str,
 
     for k, router in enumerate(topo.routers):
         phase = float(rng.uniform(0.0, SLOW_S))
-        t = _ticks(sim.deploy_time + 3.0, sim.end_time, SLOW_S, phase)
+        t = _ticks(sim.deploy_time + 3.0, backup_time(sim), SLOW_S, phase)
         t = np.round(t, 3)
         up = (t >= agents_up[0]) & (t <= agents_up[1])
         mine_c = sorted((c for c in sim.clients if topo.client_router[c.ordinal] == k),
@@ -866,7 +876,7 @@ def write_orchestrator_files(folder: Path, sim: RunSim, spec: SynthSpec) -> list
             f.parent.mkdir(parents=True)
             f.write_text(text, encoding="utf-8")
             top = member.split("/")[0]
-            deterministic_tar(root / top, folder / name, mtime=int(sim.end_time), arcname=top,
+            deterministic_tar(root / top, folder / name, mtime=int(backup_time(sim)), arcname=top,
                               compresslevel=6)
         written.append(folder / name)
     for run in fping_results(sim, spec):
