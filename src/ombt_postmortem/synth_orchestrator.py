@@ -622,7 +622,7 @@ def _qdr_points(sim: RunSim, spec: SynthSpec, topo: QdrTopology, call_type: str,
         st[np.isinf(st)] = c.stamp[np.isinf(st)]  # type: ignore[index]
 
     for k, router in enumerate(topo.routers):
-        phase = float(rng.uniform(0.0, SLOW_S))
+        phase = round(float(rng.uniform(0.0, SLOW_S)), 3)
         t = _ticks(sim.deploy_time + 3.0, backup_time(sim), SLOW_S, phase)
         t = np.round(t, 3)
         up = (t >= agents_up[0]) & (t <= agents_up[1])
