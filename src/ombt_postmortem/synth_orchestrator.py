@@ -25,7 +25,10 @@ Read from msimonin/ombt-orchestrator at 406c79b (paths under ``orchestrator/``):
   ``usage_percent``, ``usage_total``... tagged ``container_name``,
   ``container_image``, ``cpu`` (``cpu-total``, and ``cpu0``.. carrying
   ``usage_total`` only), ``docker_container_mem`` with ``usage``, ``limit``...;
-  the image is split into ``container_image`` and ``container_version``): the
+  the image is split into ``container_image`` and ``container_version``, "unknown"
+  without a tag, beside ``engine_host`` and ``server_version``, and the field
+  ``container_id`` a string, as in ``plugins/inputs/docker/testcases/memory_stats/
+  expected.out``; newer Telegrafs add ``container_status``, not written here): the
   bus's broker (``roles/rabbitmq/tasks/start_single_rabbitmq.yml``: named by the
   bus agent id ``rabbitmq-bus-0``, image ``rabbitmq:3-management``; or
   ``roles/qdr/tasks/deploy.yml``: one ``routerN`` per router, image
