@@ -251,3 +251,42 @@ def test_workflow_columns_notes_and_unlisted_folders(tmp_path: Path) -> None:
         f"not analysed (failed runs?): failed-early, failed-late; see {problems_csv}" in summary
     assert problems_summary(tmp_path / "results", ["ex"])[-1].startswith(
         "campaign ex: 2 run folder(s) that params.json does not name")
+
+
+# ------------------------------------------------------------- a backup without agent logs
+
+
+def test_no_agent_logs_gives_a_note_and_no_empty_message_figure(tmp_path: Path) -> None:
+    """ombt-orchestrator's agents get no --output: a note per run, no fault, and the
+    message figures are skipped (with the reason), none drawn empty."""
+    from ombt_postmortem.figures.messages import latency_nines, message_timelines
+    from ombt_postmortem.messages import write_messages
+
+    campaign = tmp_path / "campaign"
+    shutil.copytree(EXAMPLE, campaign)
+    runs = [Run(key=r, run_id=r, params={"backup_dir": r, "nbr_clients": 1}) for r in run_ids()]
+    ombt, messages, timelines = {}, {}, {}
+    for run in runs:
+        folder = campaign / run.run_id
+        for p in folder.glob("*.log"):  # the agents' logs, by their first line here
+            if p.read_text().startswith('{"client-name"'):
+                p.unlink()
+        ombt[run.run_id] = analyse_run(folder, run.run_id).summary
+        result = analyse_messages(folder, run.run_id)
+        assert result.problems == []
+        assert result.summary["msg_notes"] == (
+            f"run {run.run_id}: no per-message logs in the backup (ombt writes them only "
+            "for RPC agents run with --output, which ombt-orchestrator does not give)")
+        paths = (tmp_path / f"{run.key}-m.parquet", tmp_path / f"{run.key}-t.parquet")
+        write_messages(result, *paths)
+        messages[run.run_id] = pd.read_parquet(paths[0]).to_dict("records")[0]
+        timelines[run.run_id] = paths[1]
+    table = build_table(runs, ombt, None, messages)
+    assert (table["status"] == "ok").all() and (table["msg_sent"] == 0).all()
+    nines = latency_nines(table, tmp_path / "nines")
+    assert nines.written == [] and len(nines.skipped) >= 1
+    assert all("no per-message latency" in why for _, why in nines.skipped)
+    tls = message_timelines(table, timelines, tmp_path / "timelines")
+    assert tls.written == [] and len(tls.skipped) == len(runs)
+    assert not list((tmp_path / "nines").glob("*.png"))
+    assert not list((tmp_path / "timelines").glob("*.png"))
