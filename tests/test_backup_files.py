@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 from conftest import EXAMPLE, controller_log, run_ids, snakemake, write_config
 
-from ombt_postmortem.backup import scan_run, unlisted_run_folders
+from ombt_postmortem.backup import CampaignScan, scan_run, unlisted_run_folders
 from ombt_postmortem.campaign import build_table
 from ombt_postmortem.campaign_io import problems_summary
 from ombt_postmortem.layout import BACKUP_NOTES
@@ -88,8 +88,9 @@ def test_network_check_columns_equal_the_samples_written(run_copy: Path) -> None
     for col, value in want.items():
         assert summary[col] == pytest.approx(value, rel=1e-12), col
     assert summary[BACKUP_NOTES] == "" and summary["status"] == "ok"
-    assert scan_run(run_copy.parent, RUN).net_checks == tuple(
-        sorted(run_copy / f"{h}.out" for h in SAMPLES))
+    found = scan_run(run_copy.parent, RUN)
+    assert found.net_checks == tuple(sorted(run_copy.resolve() / f"{h}.out" for h in SAMPLES))
+    assert CampaignScan(run_copy.parent).scan(RUN) == found
 
 
 def test_no_network_check_is_nan_and_a_note(run_copy: Path) -> None:

@@ -173,14 +173,22 @@ def unlisted_run_folders(campaign_dir: Path | str, run_ids: list[str]) -> list[U
     run to params.json only once it succeeded (``dump_parameters``, after the backup,
     in msimonin/ombt-orchestrator ``orchestrator/campaign.py``): such a folder is
     usually a failed run's."""
-    base = Path(campaign_dir)
     try:
-        real = base.resolve()
-        listed = {os.path.realpath(real / r) for r in run_ids}
+        real = Path(campaign_dir).resolve()
         with os.scandir(real) as entries:
             dirs = sorted(e.name for e in entries if e.is_dir(follow_symlinks=False))
     except OSError:
         return []
+    names = set(dirs)
+    listed: set[str] = set()
+    for r in run_ids:
+        if r in names:  # the name of a real folder (not a link) of the campaign: itself
+            listed.add(os.path.join(real, r))
+            continue
+        try:
+            listed.add(os.path.realpath(real / r))
+        except (OSError, ValueError):  # a NUL byte, a loop: no folder of the campaign
+            continue
     out = []
     for name in dirs:
         path = os.path.join(real, name)
