@@ -291,3 +291,9 @@ def test_no_agent_logs_gives_a_note_and_no_empty_message_figure(tmp_path: Path) 
     assert tls.written == [] and len(tls.skipped) == len(runs)
     assert not list((tmp_path / "nines").glob("*.png"))
     assert not list((tmp_path / "timelines").glob("*.png"))
+
+
+def test_a_params_key_named_backup_notes_is_kept_apart() -> None:
+    row = _row({"nbr_clients": 3, "backup_notes": "mine"}, 4, 2)
+    assert row["param_backup_notes"] == "mine"
+    assert row[BACKUP_NOTES].startswith("run r: params.json's nbr_clients is 3")

@@ -145,7 +145,8 @@ PARAM_COLUMNS = "param_columns"
 
 def _reserved(*stage_rows: Mapping[str, Mapping[str, Any]] | None) -> set[str]:
     """The table's own column names: those of every stage's rows, and the fixed ones."""
-    reserved = {"run_id", LABEL, *HEAD_COLUMNS, *side_columns(), INFLUX_NOTES, MSG_NOTES}
+    reserved = {"run_id", LABEL, *HEAD_COLUMNS, *side_columns(), INFLUX_NOTES, MSG_NOTES,
+                BACKUP_NOTES}
     for rows in stage_rows:
         for r in (rows or {}).values():
             reserved.update(r or {})

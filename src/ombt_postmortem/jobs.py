@@ -206,6 +206,8 @@ def ombt_stats(spec: Spec, opts: argparse.Namespace) -> None:
     write_run_stats(stats, *outputs)
     log.info("run %s: status %s, %d clients, %d servers", run_id, stats.status,
              stats.summary["n_clients"], stats.summary["n_servers"])
+    for note in filter(None, str(stats.summary.get("backup_notes") or "").split("; ")):
+        log.info("%s", note)
     for problem in stats.problems:
         log.warning("%s", problem)
     check_strict(strict, stats.problems, f"run {run_id}")
