@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections import Counter, defaultdict
 from pathlib import Path
 
@@ -44,12 +45,17 @@ def read_agent(path: Path) -> tuple[str | None, str | None, list[dict], int]:
         except ValueError:
             pass
     msgs, bad = [], 0
-    for raw in raw_lines:
+    i = 0
+    while i < len(raw_lines):
+        raw = raw_lines[i]
+        i += 1
         if not raw.strip():
             continue
-        try:
-            d = json.loads(raw)
-        except ValueError:
+        d = _ombt_line(raw, raw_lines[i] if i < len(raw_lines) else None)
+        if d is SPLIT:  # the record's closing brace was on the next line
+            d = json.loads(raw + b"}")
+            i += 1
+        if d is BAD:
             bad += 1
             continue
         if not isinstance(d, dict):  # valid JSON, but no message: not a bad line
@@ -61,9 +67,56 @@ def read_agent(path: Path) -> tuple[str | None, str | None, list[dict], int]:
     return head["kind"], test, msgs, bad
 
 
+#: _ombt_line's answers: the first half of a record split on two lines; no JSON
+SPLIT, BAD = object(), object()
+_ERROR_KEY = b', "error": "'
+
+
+def _ombt_line(raw: bytes, following: bytes | None) -> object:
+    """One line as ombt 3.0.0 meant it (kgiusti/ombt ``ombt/__init__.py``), or BAD
+    when it is not valid JSON even so: its server writes an "unsynchronized clocks"
+    receipt with a newline before the closing brace (SPLIT: join the next line,
+    ``}``), its client writes ``str(exc)`` unescaped after ``"error": "``."""
+    try:
+        return json.loads(raw)
+    except ValueError:
+        pass
+    if following is not None and following.strip() == b"}" \
+            and raw.rstrip().endswith(b'"unsynchronized clocks"'):
+        return SPLIT
+    head, key, tail = raw.rstrip().rpartition(_ERROR_KEY)
+    if key and tail.endswith(b'"}'):
+        try:
+            d = json.loads(head + b"}")
+            d["error"] = tail[:-2].decode("utf-8")
+            return d
+        except ValueError:
+            return BAD
+    return BAD
+
+
 def _num(d: dict, k: str) -> float:
+    """A time: a JSON number, or a string holding a decimal number (issue 25, item 2)."""
     v = d.get(k)
+    if isinstance(v, str) and re.fullmatch(r"-?[0-9]+(\.[0-9]*)?([eE][-+]?[0-9]+)?", v):
+        return float(v)
     return float(v) if isinstance(v, int | float) and not isinstance(v, bool) else NAN
+
+
+def first_client_lines(clients: list[tuple[str | None, list[dict]]]
+                       ) -> list[tuple[str | None, list[dict]]]:
+    """The clients' lines with every repeat of an id already logged (by any client,
+    in file order) left out: a message is counted once (issue 25, item 3)."""
+    seen: set[str] = set()
+    out = []
+    for test, msgs in clients:
+        kept = []
+        for m in msgs:
+            if m["id"] not in seen:
+                seen.add(m["id"])
+                kept.append(m)
+        out.append((test, kept))
+    return out
 
 
 def _q(values: list[float], q: float) -> float:
@@ -85,6 +138,7 @@ def expected_summary(folder: Path) -> dict[str, float]:
             clients.append((test, msgs))
         else:
             servers.append(msgs)
+    clients = first_client_lines(clients)
     out: dict[str, float] = {"msg_clients_logged": len(clients),
                              "msg_servers_logged": len(servers), "msg_bad_lines": bad}
     client_lines = [(test, m) for test, msgs in clients for m in msgs]
@@ -147,12 +201,16 @@ def expected_summary(folder: Path) -> dict[str, float]:
 def expected_timeline(folder: Path) -> dict[tuple[int, str], tuple[int, int, float, float, float]]:
     """(second, side) -> (count, errors, p50, p99, max) of the messages completed then."""
     groups: dict[tuple[int, str], list] = defaultdict(lambda: [0, 0, []])
+    seen: set[str] = set()  # client ids already counted: a repeat is counted once
     for p in sorted(folder.glob("*.log")):
         kind, _, msgs, _ = read_agent(p)
         if kind is None:
             continue
         for m in msgs:
             if kind == "RPCClient":
+                if m["id"] in seen:
+                    continue
+                seen.add(m["id"])
                 t = _num(m, "stop")
                 if math.isnan(t):
                     continue

@@ -83,8 +83,9 @@ def test_the_commands_snakemake_ran_give_the_same_tables_by_hand(
         assert proc.returncode == 0, proc.stderr
     after = {p: pq.read_table(p) for p in runs.rglob("*.parquet")}
     assert sorted(after) == sorted(before)
-    for p, table in before.items():
-        assert after[p].equals(table), p
+    for p, table in before.items():  # repr: NaN (a run without network check) equals NaN
+        assert after[p].schema == table.schema, p
+        assert repr(after[p].to_pylist()) == repr(table.to_pylist()), p
     for p, text in logs.items():
         if p.parent.name == "influx_metrics":  # ports, pids, temp folders differ: the gist
             assert "stopped" in p.read_text() and "timings (s):" in p.read_text()
@@ -157,8 +158,8 @@ def test_a_spec_file_is_the_same_job(tmp_path: Path) -> None:
     assert job("ombt_stats", f"@{tmp_path / 'spec.json'}").returncode == 0
     first = {k: pq.read_table(v) for k, v in out.items()}
     assert job("ombt_stats", spec).returncode == 0
-    for k, v in out.items():
-        assert pq.read_table(v).equals(first[k])
+    for k, v in out.items():  # repr: NaN (no network check in the example) equals NaN
+        assert repr(pq.read_table(v).to_pylist()) == repr(first[k].to_pylist())
     summary = first["summary"].to_pylist()[0]
     assert summary["run_id"] == run_ids()[0] and summary["status"] == "ok"
 

@@ -24,6 +24,8 @@ from ombt_postmortem.messages import (
 from ombt_postmortem.messages.read import parse_agent_logs
 from ombt_postmortem.synth import SynthSpec, synth_campaign
 
+NO_AGENT_LOGS = ("no per-message logs in the backup (ombt writes them only for RPC agents "
+                 "run with --output, which ombt-orchestrator does not give)")
 CONTRACT = [c for c in SUMMARY_SCHEMA.names if c not in ("msg_notes", "msg_problems")]
 
 
@@ -208,7 +210,7 @@ def test_notify_without_logs(tmp_path: Path) -> None:
     got = check(folder)
     assert got["msg_clients_logged"] == got["msg_servers_logged"] == got["msg_sent"] == 0
     assert math.isnan(got["rtt_p99_ms"]) and math.isnan(got["steady_rate"])
-    assert got["problems"] == [] and got["msg_notes"] == ""
+    assert got["problems"] == [] and got["msg_notes"] == f"run {folder.name}: {NO_AGENT_LOGS}"
     result = analyse_messages(tmp_path / "nowhere", "gone")
     assert result.summary["msg_sent"] == 0 and "run folder missing" in result.problems[0]
 
@@ -343,3 +345,118 @@ def test_threads_do_not_change_the_result(tmp_path: Path) -> None:
     assert repr(one.summary) == repr(four.summary)
     assert repr(one.timeline.to_pylist()) == repr(four.timeline.to_pylist())
     assert one.timeline.num_rows > 0
+
+
+# ------------------------------------------- ombt 3.0.0's own log bugs, odd agent logs
+
+
+def _rewrite(path: Path, change) -> None:
+    """Apply ``change(index, line) -> bytes`` to every message line of ``path``."""
+    lines = path.read_bytes().splitlines(keepends=True)
+    path.write_bytes(b"".join(change(i, ln) if b'"id"' in ln else ln
+                              for i, ln in enumerate(lines)))
+
+
+def test_split_unsynchronized_clocks_records_are_rejoined(tmp_path: Path) -> None:
+    """ombt 3.0.0's server writes this receipt as ``{... "recv": %f, "error":
+    "unsynchronized clocks"\\n}\\n`` (kgiusti/ombt ombt/__init__.py, _update_stats)."""
+    folder = synth_run(tmp_path)
+    before = analyse_messages(folder, "r").summary
+    server = logs_of(folder, "rpc-server")[0]
+
+    def split(i: int, ln: bytes) -> bytes:
+        if i % 7:
+            return ln
+        return ln.rstrip(b"}\n") + b', "error": "unsynchronized clocks"\n}\n'
+
+    _rewrite(server, split)
+    n_split = sum(1 for ln in server.read_bytes().splitlines() if ln == b"}")
+    assert n_split > 10
+    got = check(folder)
+    assert got["msg_bad_lines"] == 0 and got["problems"] == []
+    assert got["msg_received"] == before["msg_received"]
+    assert f"{n_split} split records rejoined" in got["msg_notes"]
+
+
+def test_unescaped_error_strings_are_read(tmp_path: Path) -> None:
+    """ombt 3.0.0's client writes ``, "error": "%s"`` with str(exc) unescaped."""
+    folder = synth_run(tmp_path)
+    client = logs_of(folder, "rpc-client")[1]
+    raw = 'MessagingTimeout: Timed out waiting for "reply" in C:\\queue'
+
+    def unescaped(i: int, ln: bytes) -> bytes:
+        if i % 10:
+            return ln
+        return ln.rstrip(b"}\n") + f', "error": "{raw}"}}\n'.encode()
+
+    _rewrite(client, unescaped)
+    n = client.read_text().count(raw)
+    assert n > 10
+    result = analyse_messages(folder, "r", keep_per_message=True)
+    got = check(folder)
+    assert got["msg_bad_lines"] == 0 and got["problems"] == []
+    assert got["msg_errors"] == n and got["msg_sent"] == 900
+    assert f"{n} unescaped error strings read" in got["msg_notes"]
+    assert result.per_message is not None
+    errors = [e for e in result.per_message.column("error").to_pylist() if e is not None]
+    assert errors == [raw] * n
+
+
+def test_times_written_as_strings_are_read_and_counted(tmp_path: Path) -> None:
+    folder = synth_run(tmp_path)
+    before = analyse_messages(folder, "r").summary
+    client = logs_of(folder, "rpc-client")[0]
+    import re
+
+    _rewrite(client, lambda i, ln: re.sub(rb'"(start|stop)": ([0-9.]+)', rb'"\1": "\2"', ln))
+    assert client.read_text().count('"start": "') == 300
+    got = check(folder)
+    assert got["msg_sent"] == 900 and got["msg_bad_lines"] == 0 and got["problems"] == []
+    for col in ("rtt_p50_ms", "rtt_p99_ms", "steady_rate"):
+        assert got[col] == before[col], col
+    assert "600 time values written as strings read as numbers" in got["msg_notes"]
+
+
+def test_times_of_another_type_are_counted(tmp_path: Path) -> None:
+    folder = synth_run(tmp_path)
+    client = logs_of(folder, "rpc-client")[0]
+    _rewrite(client, lambda i, ln: ln.replace(b'"stop": ', b'"stop": "x", "z": ', 1)
+             if i in (5, 6) else ln)
+    got = check(folder)
+    assert "2 time values that are not numbers left out" in got["msg_notes"]
+
+
+def test_repeated_client_lines_are_counted_once(tmp_path: Path) -> None:
+    folder = synth_run(tmp_path)
+    before = analyse_messages(folder, "r").summary
+    client = logs_of(folder, "rpc-client")[0]
+    lines = client.read_bytes().splitlines(keepends=True)
+    lines[10:11] = [lines[10]] * 5  # one line repeated 5 times
+    client.write_bytes(b"".join(lines))
+    got = check(folder)
+    assert got["msg_sent"] == 900 == before["msg_sent"]
+    for col in CONTRACT:
+        assert repr(got[col]) == repr(before[col]), col
+    assert "4 repeated client lines (an id logged more than once) counted once" \
+        in got["msg_notes"]
+
+
+@pytest.mark.parametrize(("content", "what"), [(b"", "empty (0 bytes)"),
+                                               (bytes(range(256)) * 8, "binary")])
+def test_empty_or_binary_agent_log_is_named(tmp_path: Path, content: bytes, what: str) -> None:
+    folder = synth_run(tmp_path)
+    client = logs_of(folder, "rpc-client")[2]
+    client.write_bytes(content)
+    got = check(folder)
+    assert got["msg_clients_logged"] == 2 and got["msg_unknown"] == 300
+    assert f"{client.name} ({what}) not read as an agent log" in got["msg_notes"]
+    assert folder.name in got["msg_notes"]
+
+
+def test_run_without_agent_logs_gets_a_note(tmp_path: Path) -> None:
+    folder = synth_run(tmp_path)
+    for p in logs_of(folder, "rpc-client") + logs_of(folder, "rpc-server"):
+        p.unlink()
+    got = check(folder)
+    assert got["msg_sent"] == got["msg_clients_logged"] == 0 and got["problems"] == []
+    assert got["msg_notes"] == f"run {folder.name}: {NO_AGENT_LOGS}"

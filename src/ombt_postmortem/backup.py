@@ -14,6 +14,7 @@ from pathlib import Path
 
 from .errors import RunDataError
 from .layout import DOCKER_LOG_SUFFIX, INFLUX_TAR
+from .netcheck import is_netcheck
 from .params import run_folder
 
 
@@ -50,6 +51,8 @@ class RunFiles:
     #: every other ``*.log`` (the agents' own logs among them)
     other_logs: tuple[Path, ...] = ()
     influx_tar: Path | None = None
+    #: the network check: enoslib's ``<host>.out`` fping files (:mod:`.netcheck`)
+    net_checks: tuple[Path, ...] = ()
 
 
 def scan_run(campaign_dir: Path | str, run_id: str) -> RunFiles:
@@ -65,6 +68,7 @@ def _scan_folder(run_id: str, folder: Path) -> RunFiles:
     """The files of ``folder``, the run's folder already checked to be inside its campaign."""
     controllers: list[Path] = []
     others: list[Path] = []
+    checks: list[Path] = []
     tar: Path | None = None
     try:
         with os.scandir(folder) as entries:
@@ -77,11 +81,15 @@ def _scan_folder(run_id: str, folder: Path) -> RunFiles:
                     controllers.append(Path(e.path))
                 elif is_agent_log_candidate(e.name):
                     others.append(Path(e.path))
+                elif is_netcheck(e.name):
+                    checks.append(Path(e.path))
+                # anything else is never read: the brokers' log tarballs
+                # (<host>_oo-<id>-logs.tar.gz), the controllers' _docker.log ...
     except (FileNotFoundError, NotADirectoryError):
         return RunFiles(run_id, folder, RunDataError(run_id, folder, "run folder missing")
                         .one_line())
     return RunFiles(run_id, folder, None, tuple(sorted(controllers)), tuple(sorted(others)),
-                    tar)
+                    tar, tuple(sorted(checks)))
 
 
 class CampaignScan:
@@ -120,3 +128,73 @@ class CampaignScan:
         if run_id in folders:
             return _scan_folder(run_id, base / run_id)
         return scan_run(self.campaign_dir, run_id)
+
+
+@dataclass(frozen=True)
+class UnlistedFolder:
+    """A folder of the campaign that looks like a run's backup but that no params.json
+    entry names."""
+
+    name: str  # its name in the campaign folder
+    holds: str  # what makes it look like a run folder, e.g. "a controller log"
+
+    def reason(self) -> str:
+        return (f"folder {self.name!r} holds {self.holds} but params.json names no run "
+                "in it: not analysed (ombt-orchestrator lists only the runs that "
+                "succeeded: a failed run?)")
+
+
+def _looks_like_a_run(folder: str) -> str | None:
+    """What in ``folder`` is a run backup's (a controller log, influxdb-data.tar.gz,
+    an enoslib network check <host>.out, which ombt-orchestrator writes before the
+    test: a run that failed may hold only that), or None."""
+    found: list[str] = []
+    try:
+        with os.scandir(folder) as entries:
+            for e in entries:
+                if not e.is_file():
+                    continue
+                if is_controller_output(e.name):
+                    found.append("a controller log")
+                elif e.name == INFLUX_TAR:
+                    found.append(INFLUX_TAR)
+                elif is_netcheck(e.name):
+                    found.append("a network check (<host>.out)")
+    except OSError:
+        return None
+    kinds = list(dict.fromkeys(sorted(found)))
+    return ", ".join(kinds) if kinds else None
+
+
+def unlisted_run_folders(campaign_dir: Path | str, run_ids: list[str]) -> list[UnlistedFolder]:
+    """The folders directly in ``campaign_dir`` (not links) that look like a run's
+    backup (:func:`_looks_like_a_run`) and are the folder of no run of ``run_ids``
+    (params.json's ``backup_dir``, compared resolved). ombt-orchestrator appends a
+    run to params.json only once it succeeded (``dump_parameters``, after the backup,
+    in msimonin/ombt-orchestrator ``orchestrator/campaign.py``): such a folder is
+    usually a failed run's."""
+    try:
+        real = Path(campaign_dir).resolve()
+        with os.scandir(real) as entries:
+            dirs = sorted(e.name for e in entries if e.is_dir(follow_symlinks=False))
+    except OSError:
+        return []
+    names = set(dirs)
+    listed: set[str] = set()
+    for r in run_ids:
+        if r in names:  # the name of a real folder (not a link) of the campaign: itself
+            listed.add(os.path.join(real, r))
+            continue
+        try:
+            listed.add(os.path.realpath(real / r))
+        except (OSError, ValueError):  # a NUL byte, a loop: no folder of the campaign
+            continue
+    out = []
+    for name in dirs:
+        path = os.path.join(real, name)
+        if path in listed:
+            continue
+        holds = _looks_like_a_run(path)
+        if holds:
+            out.append(UnlistedFolder(name, holds))
+    return out

@@ -12,6 +12,7 @@ import pandas as pd
 
 from .labels import run_labels
 from .layout import (
+    BACKUP_NOTES,
     HEAD_COLUMNS,
     INFLUX_NOTES,
     INFLUX_PROBLEMS,
@@ -85,6 +86,9 @@ def build_table(
         for k, v in o.items():
             if k not in row and k not in ("status", "problems", "run_id"):
                 row[k] = v
+        if o:
+            backup = [n for n in str(o.get(BACKUP_NOTES) or "").split("; ") if n]
+            row[BACKUP_NOTES] = "; ".join(backup + count_notes(run, o, ombt_status))
         for k, v in m.items():
             if k != "run_id":
                 row[k] = v
@@ -102,13 +106,47 @@ def build_table(
     return df
 
 
+#: params.json's agent counts, and the controller's column of each
+COUNT_PARAMS = (("nbr_clients", "n_clients", "clients"), ("nbr_servers", "n_servers", "servers"))
+
+
+def count_notes(run: Run, ombt: Mapping[str, Any], ombt_status: str) -> list[str]:
+    """A note per agent count of params.json that is not the controller's: the table's
+    ``n_clients``/``n_servers`` are the controller's (the agents that reported), never
+    params.json's. In incremental mode (entries with ``iteration_id``), ombt-orchestrator
+    rewrites ``nbr_clients``/``nbr_servers`` into the step's deltas after naming the
+    folder (msimonin/ombt-orchestrator ``orchestrator/campaign.py``, incremental), while
+    the controller counts the whole group so far: the note says so."""
+    if ombt_status == STATUS_FAILED:
+        return []  # no controller count to compare with; the run's problems say why
+    incremental = "iteration_id" in run.params
+    notes = []
+    for key, column, what in COUNT_PARAMS:
+        declared, counted = run.params.get(key), ombt.get(column)
+        if not _count(declared) or not _count(counted) or int(declared) == int(counted):
+            continue
+        note = (f"run {run.run_id}: params.json's {key} is {int(declared)}, the controller "
+                f"files count {int(counted)} {what} (the table's n_{what})")
+        if incremental:
+            note += (": in incremental mode params.json's counts are deltas (the agents "
+                     "added at this step), the controller's the whole group so far")
+        notes.append(note)
+    return notes
+
+
+def _count(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) \
+        and float(v).is_integer()
+
+
 #: ``table.attrs[PARAM_COLUMNS]``: the run-parameter columns of a table from build_table
 PARAM_COLUMNS = "param_columns"
 
 
 def _reserved(*stage_rows: Mapping[str, Mapping[str, Any]] | None) -> set[str]:
     """The table's own column names: those of every stage's rows, and the fixed ones."""
-    reserved = {"run_id", LABEL, *HEAD_COLUMNS, *side_columns(), INFLUX_NOTES, MSG_NOTES}
+    reserved = {"run_id", LABEL, *HEAD_COLUMNS, *side_columns(), INFLUX_NOTES, MSG_NOTES,
+                BACKUP_NOTES}
     for rows in stage_rows:
         for r in (rows or {}).values():
             reserved.update(r or {})

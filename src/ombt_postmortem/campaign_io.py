@@ -13,6 +13,7 @@ import pandas as pd
 
 from . import arrow_io as aio
 from . import layout
+from .backup import unlisted_run_folders
 from .campaign import (
     PARAM_COLUMNS,
     Distribution,
@@ -41,6 +42,9 @@ NOTEBOOK_METRIC_GROUPS = {
     "sockets_used": "rabbitmq_node",
 }
 PROBLEM_COLUMNS = ["run_id", layout.LABEL, "status", "problems"]
+#: problems.csv's status of a folder that looks like a run's but that params.json does
+#: not name (its run_id: the folder's name; no row in the campaign table)
+NOT_ANALYSED = "not analysed"
 
 
 @dataclass(frozen=True)
@@ -85,11 +89,15 @@ def write_campaign_outputs(
     name: str = "",
     strict: bool = False,
     log: logging.Logger | None = None,
+    campaign_dir: Path | str | None = None,
 ) -> pd.DataFrame:
     """Build and write campaign.parquet/csv, problems.csv, the notebook JSON files and
     layout.json (``outputs`` keyed as :data:`ombt_postmortem.layout.CAMPAIGN_FILES`).
 
-    ``inputs`` holds each run's per-run files, in the order of ``runs``.
+    ``inputs`` holds each run's per-run files, in the order of ``runs``. With
+    ``campaign_dir``, the folders of it that look like a run's but that params.json
+    does not name (a failed run of the orchestrator) are listed in problems.csv,
+    status :data:`NOT_ANALYSED` (:func:`ombt_postmortem.backup.unlisted_run_folders`).
     """
     log = log or logging.getLogger(__name__)
     inputs.check(runs)
@@ -116,6 +124,13 @@ def write_campaign_outputs(
         all_stats(table, metric_cols or extra_metrics),
     )
     bad = table[table["status"] != "ok"][PROBLEM_COLUMNS]
+    unlisted = [] if campaign_dir is None else \
+        unlisted_run_folders(campaign_dir, [r.run_id for r in runs])
+    if unlisted:
+        bad = pd.concat([bad, pd.DataFrame(
+            [{"run_id": u.name, layout.LABEL: "", "status": NOT_ANALYSED,
+              "problems": u.reason()} for u in unlisted], columns=PROBLEM_COLUMNS)],
+            ignore_index=True)
     bad.to_csv(outputs["problems"], index=False)
     if "layout" in outputs:
         write_layout_marker(Path(outputs["layout"]), name, len(table),
@@ -135,8 +150,8 @@ def write_campaign(campaign_dir: Path | str, cdir: layout.CampaignDir, with_metr
     """:func:`write_campaign_outputs` over the workflow's layout, without Snakemake."""
     runs = load_params(campaign_dir)
     inputs = RunOutputs.in_layout(runs, cdir, with_metrics, with_messages)
-    return write_campaign_outputs(runs, inputs,
-                                  cdir.campaign_files(), cdir.root.name, strict, log)
+    return write_campaign_outputs(runs, inputs, cdir.campaign_files(), cdir.root.name,
+                                  strict, log, campaign_dir=campaign_dir)
 
 
 def write_layout_marker(path: Path, name: str, n_runs: int, params: Sequence[str] = ()) -> None:
@@ -174,4 +189,12 @@ def problems_summary(results_dir: Path | str, campaigns: list[str] | dict[str, A
         else:
             lines.append(f"campaign {name}: {failed + partial} of {len(status)} runs have "
                          f"problems ({failed} failed, {partial} partial), see {problems}")
+        listed = pd.read_csv(problems, usecols=["run_id", "status"], dtype=str,
+                             keep_default_na=False)
+        unlisted = listed.loc[listed["status"] == NOT_ANALYSED, "run_id"].tolist()
+        if unlisted:
+            shown = ", ".join(unlisted[:5]) + (f" and {len(unlisted) - 5} more"
+                                               if len(unlisted) > 5 else "")
+            lines.append(f"campaign {name}: {len(unlisted)} run folder(s) that params.json "
+                         f"does not name not analysed (failed runs?): {shown}; see {problems}")
     return lines

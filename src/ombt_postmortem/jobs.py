@@ -49,7 +49,8 @@ SPEC_KEYS: dict[str, dict[str, tuple[frozenset[str], frozenset[str]]]] = {
         # changing them re-runs this run only
         "": (frozenset({"run_id", "strict", "input", "output", "folder", "folder_problem"}),
              frozenset({"run_params"})),
-        "input": (frozenset({"logs"}), frozenset()),
+        # netcheck: the run's <host>.out network check files (ombt_postmortem.netcheck)
+        "input": (frozenset({"logs"}), frozenset({"netcheck"})),
         "output": (frozenset({"summary", "agents", "hist"}), frozenset()),
     },
     "messages": {
@@ -196,13 +197,17 @@ def ombt_stats(spec: Spec, opts: argparse.Namespace) -> None:
     # every value read (and checked) before any work
     run_id, strict = spec.text("run_id"), spec.flag("strict")
     logs, folder = spec.paths("logs", "input"), spec.optional_path("folder")
+    checks = spec.paths("netcheck", "input") if "netcheck" in spec.data["input"] else []
     folder_problem = spec.text("folder_problem") or None
     outputs = [spec.path(k, "output") for k in ("summary", "agents", "hist")]
     log = job_logger("ombt_stats", opts.log)
-    stats = analyse_files(run_id, logs, folder=folder, folder_problem=folder_problem)
+    stats = analyse_files(run_id, logs, folder=folder, folder_problem=folder_problem,
+                          net_checks=checks)
     write_run_stats(stats, *outputs)
     log.info("run %s: status %s, %d clients, %d servers", run_id, stats.status,
              stats.summary["n_clients"], stats.summary["n_servers"])
+    for note in filter(None, str(stats.summary.get("backup_notes") or "").split("; ")):
+        log.info("%s", note)
     for problem in stats.problems:
         log.warning("%s", problem)
     check_strict(strict, stats.problems, f"run {run_id}")

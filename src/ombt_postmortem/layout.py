@@ -76,10 +76,14 @@ INFLUX_PROBLEMS = "influx_problems"  # metrics.parquet: the stage's problems, ";
 INFLUX_NOTES = "influx_notes"  # metrics.parquet and the table: what the stage noticed
 MSG_PROBLEMS = "msg_problems"  # messages.parquet: the stage's problems, ";"-joined
 MSG_NOTES = "msg_notes"  # messages.parquet and the table: what the stage noticed
+#: ombt.parquet and the table: what the backup's other files told (network check,
+#: params.json's agent counts against the controller's)
+BACKUP_NOTES = "backup_notes"
 #: columns of the campaign table that are computed, not run parameters (besides the
 #: "<side>_*" columns and the stages' figures)
 COMPUTED_COLUMNS = frozenset({"run_id", LABEL, "backup_dir", *HEAD_COLUMNS, CONTROLLER_FILES,
-                              INFLUX_NOTES, INFLUX_PROBLEMS, MSG_NOTES, MSG_PROBLEMS})
+                              INFLUX_NOTES, INFLUX_PROBLEMS, MSG_NOTES, MSG_PROBLEMS,
+                              BACKUP_NOTES})
 
 #: the folder of the campaign comparison, under the results folder
 COMPARISON = "comparison"

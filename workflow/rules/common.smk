@@ -182,6 +182,12 @@ def agent_logs(wildcards):
 
 
 @per_job_function
+def net_checks(wildcards):
+    """The run's network check: enoslib's <host>.out fping files (ombt_postmortem.netcheck)."""
+    return [str(p) for p in run_files(wildcards).net_checks]
+
+
+@per_job_function
 def influx_tar(wildcards):
     """The run's influxdb-data.tar.gz, or nothing: the job then reports it missing."""
     tar = run_files(wildcards).influx_tar

@@ -20,4 +20,5 @@ write_campaign_outputs(
     name=sm.params.campaign,
     strict=sm.params.strict,
     log=log,
+    campaign_dir=Path(sm.input.params).parent,  # its folders params.json does not name
 )

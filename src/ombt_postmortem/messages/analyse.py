@@ -13,11 +13,16 @@ import pyarrow as pa
 from .. import arrow_io
 from ..errors import RunDataError
 from .contract import SUMMARY_SCHEMA, empty_summary, latency_figures, matching
-from .discover import AgentLog, read_agent_logs, scan_agent_logs
+from .discover import Discovery, discover, scan_folder
 from .frame import Lines, id_codes, lines_of
-from .read import ParsedLogs, parse_agent_logs
+from .read import ParsedLogs, Salvage, parse_agent_logs
 from .timeline import SCHEMA as TIMELINE_SCHEMA
 from .timeline import timeline
+
+#: the note of a run whose backup holds no agent log (ombt-orchestrator's: its agents
+#: get no --output; ombt 3.0.0's notifiers and listeners write none either)
+NO_AGENT_LOGS = ("no per-message logs in the backup (ombt writes them only for RPC agents "
+                 "run with --output, which ombt-orchestrator does not give)")
 
 PER_MESSAGE_SCHEMA = pa.schema([
     ("agent", pa.dictionary(pa.int32(), pa.string())), ("id", pa.string()),
@@ -39,9 +44,31 @@ class MessagesResult:
                                                            SUMMARY_SCHEMA.types, strict=True)))
 
 
-def _notes(run: str, row: dict[str, Any], call_like: bool) -> list[str]:
-    """What the figures show that a reader must know (not faults of the backup)."""
+def _salvage_notes(salvage: Salvage, repeated: int) -> list[str]:
+    """What was read although written oddly (module :mod:`.read`), or counted once."""
     notes: list[str] = []
+    if salvage.rejoined:
+        notes.append(f"{salvage.rejoined} split records rejoined (ombt 3.0.0 writes an "
+                     "\"unsynchronized clocks\" receipt on two lines)")
+    if salvage.unescaped:
+        notes.append(f"{salvage.unescaped} unescaped error strings read (ombt 3.0.0 writes "
+                     "an error's text into its JSON unescaped)")
+    if salvage.string_times:
+        notes.append(f"{salvage.string_times} time values written as strings read as numbers")
+    if salvage.other_times:
+        notes.append(f"{salvage.other_times} time values that are not numbers left out "
+                     "(their latencies unknown)")
+    if repeated:
+        notes.append(f"{repeated} repeated client lines (an id logged more than once) "
+                     "counted once")
+    return notes
+
+
+def _notes(run: str, row: dict[str, Any], call_like: bool, first: Sequence[str] = ()
+           ) -> list[str]:
+    """What the figures show that a reader must know (not faults of the backup);
+    ``first``: notes already known (what was salvaged)."""
+    notes: list[str] = list(first)
     ok_short = int(row["msg_unreceived_ok"])
     if ok_short and call_like:
         notes.append(f"{ok_short} answered call(s) without a receipt line: server log lines "
@@ -57,6 +84,22 @@ def _notes(run: str, row: dict[str, Any], call_like: bool) -> list[str]:
         notes.append(f"{row['oneway_negative']} receipt(s) before their send: clock skew "
                      "between hosts (one-way times unreliable)")
     return [RunDataError(run, None, n).one_line() for n in notes]
+
+
+def _count_repeats_once(ln: Lines, code: np.ndarray, n_ids: int) -> int:
+    """Make every client line whose id an earlier client line already has (file
+    order) no message line, so that the message is counted once (issue 25, item 3);
+    returns how many. One ``bincount`` when there is none (ombt's ids are unique)."""
+    cm = ln.client & ln.message
+    cc = code[cm]
+    if not len(cc) or int(np.bincount(cc, minlength=n_ids).max()) <= 1:
+        return 0
+    rows = np.flatnonzero(cm)
+    _, first = np.unique(cc, return_index=True)
+    repeat = np.ones(len(cc), dtype=bool)
+    repeat[first] = False
+    ln.message[rows[repeat]] = False
+    return int(repeat.sum())
 
 
 def _per_message(parsed: ParsedLogs, ln: Lines) -> pa.Table:
@@ -85,10 +128,10 @@ def analyse_messages(folder: Path, run_id: str, keep_per_message: bool = False,
     A missing folder is a problem (the per-run job is told it by the ombt stage
     instead: see :func:`analyse_message_logs`).
     """
-    logs, problems = scan_agent_logs(folder, run_id)
+    found = scan_folder(folder, run_id)
     if not folder.is_dir():
-        problems.append(RunDataError(run_id, folder, "run folder missing").one_line())
-    return _analyse(run_id, logs, problems, keep_per_message, threads)
+        found.problems.append(RunDataError(run_id, folder, "run folder missing").one_line())
+    return _analyse(run_id, found, keep_per_message, threads)
 
 
 def analyse_message_logs(run_id: str, candidates: Sequence[Path], *,
@@ -102,23 +145,29 @@ def analyse_message_logs(run_id: str, candidates: Sequence[Path], *,
     so the result is empty without a problem of its own.
     """
     if folder_problem:
-        return _analyse(run_id, [], [], keep_per_message, threads)
-    logs, problems = read_agent_logs(candidates, run_id)
-    return _analyse(run_id, logs, problems, keep_per_message, threads)
+        return _analyse(run_id, Discovery([], [], []), keep_per_message, threads,
+                        folder_ok=False)
+    return _analyse(run_id, discover(candidates, run_id), keep_per_message, threads)
 
 
-def _analyse(run_id: str, logs: list[AgentLog], problems: list[str], keep_per_message: bool,
-             threads: int | None) -> MessagesResult:
+def _analyse(run_id: str, found: Discovery, keep_per_message: bool, threads: int | None,
+             folder_ok: bool = True) -> MessagesResult:
     """``threads``: files read and parsed at once (default: the CPUs this process
     may use; give the job's ``threads`` when several jobs share a machine).
-    No agent log: counts 0, figures NaN, no problem. An unreadable log or
-    invalid JSON lines: one problem line naming the file; the rest still counts.
+    No agent log: counts 0, figures NaN, no problem, the note :data:`NO_AGENT_LOGS`
+    (unless the run's folder is unusable: that is the ombt stage's problem). An
+    unreadable log or invalid JSON lines: one problem line naming the file; the rest
+    still counts. An empty or binary candidate file: a note naming it.
     """
-    parsed = parse_agent_logs(logs, run_id, threads=threads)
-    problems = problems + parsed.problems
+    parsed = parse_agent_logs(found.logs, run_id, threads=threads)
+    problems = found.problems + parsed.problems
     if not parsed.logs:
         row = empty_summary()
         row["msg_problems"] = "; ".join(problems)
+        notes = list(found.notes)
+        if folder_ok and not problems:
+            notes.append(RunDataError(run_id, None, NO_AGENT_LOGS).one_line())
+        row["msg_notes"] = "; ".join(notes)
         return MessagesResult(summary=row, timeline=TIMELINE_SCHEMA.empty_table(),
                               per_message=PER_MESSAGE_SCHEMA.empty_table()
                               if keep_per_message else None, problems=problems)
@@ -133,12 +182,14 @@ def _analyse(run_id: str, logs: list[AgentLog], problems: list[str], keep_per_me
     # RSS on 2M messages, for a wall gain lost in the noise of a shared 2-CPU machine)
     code, n_ids = id_codes(parsed.table["id"])
     ln = lines_of(parsed, keep_table=keep_per_message)
+    repeated = _count_repeats_once(ln, code, n_ids)
     row.update(matching(ln, code, n_ids, n_servers, fanout))
     del code
     row.update(latency_figures(ln))
     tl = timeline(ln)
     call_like = any(n == "test_call" for n in parsed.test_names)
-    row["msg_notes"] = "; ".join(_notes(run_id, row, call_like))
+    first = _salvage_notes(parsed.salvage, repeated)
+    row["msg_notes"] = "; ".join([*found.notes, *_notes(run_id, row, call_like, first)])
     row["msg_problems"] = "; ".join(problems)
     return MessagesResult(summary=row, timeline=tl,
                           per_message=_per_message(parsed, ln) if keep_per_message else None,

@@ -3,7 +3,9 @@
 Definitions (a separate oracle in ``tests/independent_messages.py`` recomputes them):
 
 - ``msg_clients_logged``/``msg_servers_logged``: agent logs found per kind;
-- ``msg_sent``: client lines with an ``id``; ``msg_errors``: those with ``error``;
+- ``msg_sent``: client lines with an ``id`` (a line whose id an earlier client line
+  already has is no message line: counted once, said in the notes, see
+  :mod:`.analyse`); ``msg_errors``: those with ``error``;
   ``msg_received``: server lines with an ``id``;
 - receipts of an id = its server lines; expected receipts of a sent id = the
   number of server logs when its client's test is ``test_fanout``, else 1;

@@ -12,8 +12,9 @@ from typing import TYPE_CHECKING
 import pyarrow as pa
 
 from .. import arrow_io as aio
+from .. import netcheck
 from ..errors import RunDataError
-from ..layout import SIDES
+from ..layout import BACKUP_NOTES, SIDES
 from .parse import AgentResult, ParsedRun, parse_controller_files, parse_run_folder
 from .stats import SIDE_COLUMNS, bucket_bounds, merge_latency, side_summary
 
@@ -63,31 +64,51 @@ class RunStats:
 
 
 def analyse_run(folder: Path, run_id: str) -> RunStats:
-    """Parse all controller files of ``folder`` and compute the run's statistics.
+    """Parse all controller files of ``folder`` and compute the run's statistics, with
+    its network check (the ``<host>.out`` files, :mod:`ombt_postmortem.netcheck`).
 
     Data faults do not raise: they end up in ``status`` and ``problems``.
     """
     try:
         parsed = parse_run_folder(folder, run_id)
     except RunDataError as exc:
-        return failed_run(run_id, exc.one_line())
-    return _stats(run_id, parsed)
+        return _with_netcheck(failed_run(run_id, exc.one_line()), None)
+    try:
+        checks = sorted(p for p in folder.iterdir()
+                        if netcheck.is_netcheck(p.name) and p.is_file())
+    except OSError:
+        checks = []
+    return _with_netcheck(_stats(run_id, parsed), checks)
 
 
 def analyse_files(run_id: str, controller_logs: Sequence[Path], folder: Path | None = None,
-                  folder_problem: str | None = None) -> RunStats:
-    """The run's statistics from exactly these controller files (a job's declared inputs).
+                  folder_problem: str | None = None,
+                  net_checks: Sequence[Path] = ()) -> RunStats:
+    """The run's statistics from exactly these controller files (a job's declared
+    inputs), with the network check of ``net_checks`` (the run's ``<host>.out``).
 
     ``folder_problem`` is the reason the run's folder is unusable (see
     :class:`ombt_postmortem.backup.RunFiles`): the run is then failed with it.
     """
     if folder_problem:
-        return failed_run(run_id, folder_problem)
+        return _with_netcheck(failed_run(run_id, folder_problem), None)
     try:
         parsed = parse_controller_files(list(controller_logs), run_id, folder)
     except RunDataError as exc:
-        return failed_run(run_id, exc.one_line())
-    return _stats(run_id, parsed)
+        return _with_netcheck(failed_run(run_id, exc.one_line()), net_checks)
+    return _with_netcheck(_stats(run_id, parsed), net_checks)
+
+
+def _with_netcheck(stats: RunStats, files: Sequence[Path] | None) -> RunStats:
+    """``stats`` with the network check's columns and notes (``files`` None: the run's
+    folder is unusable, which ``problems`` already says: NaN without a note)."""
+    if files is None:
+        check = netcheck.NetCheck(dict.fromkeys(netcheck.COLUMNS, math.nan))
+    else:
+        check = netcheck.summarise(stats.run_id, files)
+    stats.summary.update(check.columns)
+    stats.summary[BACKUP_NOTES] = "; ".join(check.notes)
+    return stats
 
 
 def _stats(run_id: str, parsed: ParsedRun) -> RunStats:
