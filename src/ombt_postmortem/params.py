@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +21,14 @@ class Run:
     run_id: str  # = backup_dir, verbatim
     key: str  # safe folder name under results/<campaign>/runs/
     params: dict[str, Any]
+
+    @cached_property
+    def params_digest(self) -> str:
+        """SHA-256 of the run's params.json entry as JSON with sorted keys: what changes
+        when, and only when, a value of the entry changes (not its key order); a short
+        stand-in for the entry where its size must not matter (a job's command line)."""
+        text = json.dumps(self.params, sort_keys=True, separators=(",", ":"), default=str)
+        return hashlib.sha256(text.encode("ascii")).hexdigest()
 
 
 def load_params(campaign_dir: Path | str) -> list[Run]:
