@@ -77,7 +77,9 @@ def test_figures_of_the_long_driver_are_drawn_under_short_names(
     assert names and max(len(n.encode()) for n in names) <= 120, max(names, key=len)
     # the groups of the long driver: drawn, named by its first characters and a hash
     long_ones = [p for p in figures.rglob("*.png") if "driver=ddd" in p.name]
-    assert long_ones, sorted(names)
+    # the group figures that failed with ENAMETOOLONG: figures_campaign's load curves,
+    # figures_messages' latency nines
+    assert {"load_curves", "latency_nines"} <= {p.parent.name for p in long_ones}, names
     for png in long_ones:
         assert len(png.stem) <= 100 and png.stat().st_size > 0, png.name
     # every figure the manifests list as written exists, and a group of the long

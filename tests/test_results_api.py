@@ -254,12 +254,16 @@ def test_per_run_files_leading_out_of_the_campaign_are_refused(tmp_path: Path) -
     assert list(c.agents("r1")["run_id"]) == ["r1", "r2"]
 
 
-def test_the_campaign_table_linked_out_is_refused(tmp_path: Path) -> None:
+def test_the_campaign_table_and_layout_json_linked_out_are_refused(tmp_path: Path) -> None:
     ex, other = tiny_results(tmp_path), tiny_results(tmp_path, "other")
     (ex / "campaign.parquet").unlink()
     (ex / "campaign.parquet").symlink_to(other / "campaign.parquet")
     with pytest.raises(ResultsError, match="campaign.parquet leads to .*, outside"):
         open_campaign(ex).table  # noqa: B018
+    (ex / "layout.json").unlink()
+    (ex / "layout.json").symlink_to(other / "layout.json")
+    with pytest.raises(ResultsError, match="layout.json leads to .*other/layout.json, outside"):
+        open_campaign(ex)
 
 
 @pytest.mark.parametrize("marker", [

@@ -156,8 +156,12 @@ def _read_marker(root: Path) -> dict[str, Any]:
         raise LayoutMismatch(f"{root}: no {layout.LAYOUT_FILE}: written by an older "
                              f"ombt-postmortem (this one reads layout version "
                              f"{layout.LAYOUT_VERSION}); {rerun}")
+    real = marker.resolve()
+    if not real.is_relative_to(root.resolve()):
+        raise OutsideResults(f"{marker} leads to {real}, outside the campaign's results "
+                             f"folder {root.resolve()}; refused ({rerun})")
     try:
-        data = json.loads(marker.read_text(encoding="utf-8"))
+        data = json.loads(real.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:  # JSONDecodeError, UnicodeDecodeError
         raise LayoutMismatch(f"{marker}: unreadable ({exc}); {rerun}") from None
     except RecursionError:
