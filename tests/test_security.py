@@ -266,3 +266,11 @@ def test_odd_params_json_stops_the_workflow_with_one_line(tmp_path: Path, case: 
     assert lines[0].startswith(f"campaign 'ex': {camp / 'params.json'}: "), res.output
     assert "Traceback" not in res.output and "RecursionError" not in res.output, res.output
     assert not (tmp_path / "results").exists()
+
+
+def test_a_nul_in_backup_dir_is_no_duplicate_folder(tmp_path: Path) -> None:
+    """A name with NUL is refused for its run alone (run_folder), never taken for another
+    entry's folder."""
+    runs = validate_params([{"backup_dir": "nul\x00byte"}, {"backup_dir": "nulbyte"}],
+                           tmp_path / "params.json")
+    assert [r.run_id for r in runs] == ["nul\x00byte", "nulbyte"]
