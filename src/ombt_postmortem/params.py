@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sys
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -53,15 +54,12 @@ def load_params_file(path: Path | str) -> list[Run]:
         raise CampaignError(f"{path}: not valid JSON: {exc}") from None
     except RecursionError:
         raise CampaignError(f"{path}: nested too deeply to be read (lists or objects "
-                            f"inside one another, over {MAX_DEPTH_HINT} levels); a "
-                            "params.json is a list of flat objects") from None
+                            f"inside one another, deeper than Python's recursion limit, "
+                            f"{sys.getrecursionlimit()}); a params.json is a list of flat "
+                            "objects") from None
     if repeated:
         raise CampaignError(_repeated_key(data, repeated, path))
     return validate_params(data, path)
-
-
-#: what the message of a too deeply nested file says (Python's own limit is near 1000)
-MAX_DEPTH_HINT = 900
 
 
 def _noting_repeats(found: list[tuple[dict[str, Any], str]]) -> Any:
