@@ -17,6 +17,7 @@ configfile: "config/config.yaml"
 
 
 include: "workflow/rules/common.smk"
+include: "workflow/rules/runlock.smk"
 include: "workflow/rules/jobs.smk"
 include: "workflow/rules/ombt.smk"
 include: "workflow/rules/influx.smk"

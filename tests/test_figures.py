@@ -502,3 +502,16 @@ def test_figure_paths_follow_the_options() -> None:
 def test_params_json_keys_are_the_parameters() -> None:
     keys = {k for p in json.loads((EXAMPLE / "params.json").read_text()) for k in p}
     assert set(PARAMS) == keys - {"backup_dir"}
+
+
+def test_group_names_of_long_values_are_capped_and_distinct() -> None:
+    """A figure's file name comes from its group's values: 240 characters of driver
+    gave ENAMETOOLONG (issue 25); capped like the run labels, a hash keeps them apart."""
+    from ombt_postmortem.figures.common import stem_of
+
+    short = stem_of({"driver": "broker", "call_type": "rpc-call"})
+    assert short == "driver=broker__call_type=rpc-call"
+    a = stem_of({"driver": "d" * 240, "call_type": "rpc-call"})
+    b = stem_of({"driver": "d" * 239 + "e", "call_type": "rpc-call"})
+    assert a != b and len(a) == len(b) == 100
+    assert a.startswith("driver=ddd") and b.startswith("driver=ddd")

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import shlex
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -160,3 +163,82 @@ def test_sigterm_of_an_influx_job_stops_its_server_and_empties_its_folder(
     assert "timings (s):" not in text  # in the middle of its hold, not after it
     assert not (tmp_path / "results/ex/runs").exists() or \
         list((tmp_path / "results/ex/runs").rglob("metrics.parquet")) == []
+
+
+def test_a_second_writer_is_refused_and_a_sigkilled_runs_lock_is_named(tmp_path: Path) -> None:
+    """Snakemake's locks hold one working directory; two clones share an absolute
+    results_dir with none (issue 25). A runs and holds its influx job (a certain
+    window): B, another clone writing the same results_dir, and C, a second snakemake
+    in A's own folder, are refused before any job with one line naming A. Then A is
+    killed with SIGKILL (a node failure, a hard scancel): Snakemake's lock stays; the
+    next run names it and gives the exact --unlock command, which frees the folder."""
+    camp = tmp_path / "campaign"
+    shutil.copytree(EXAMPLE, camp)
+    params = json.loads((camp / "params.json").read_text())
+    (camp / "params.json").write_text(json.dumps(params[:1]))
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    shared = tmp_path / "shared-results"
+    clones = {}
+    for name in ("a", "b"):
+        work = tmp_path / name
+        work.mkdir()
+        clones[name] = (work, write_config(work, {"ex": camp}, results_dir=str(shared), influx={
+            "backend": "native", "tmpdir": str(tmp)}))
+    (work_a, cfg_a), (work_b, cfg_b) = clones["a"], clones["b"]
+    targets_ = [str(shared / "ex" / name) for name in ("campaign.parquet", "problems.csv")]
+    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"),
+           "--directory", str(work_a), "--configfile", str(cfg_a), "--cores", "1", *targets_]
+    env = {**os.environ, "TMPDIR": str(tmp), "OMBT_POSTMORTEM_HOLD_S": "600"}
+    proc = subprocess.Popen(cmd, cwd=work_a, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, env=env, start_new_session=True)
+    logs = shared / "ex/logs/influx_metrics"
+    try:
+        deadline = time.monotonic() + 120
+        held: list[Path] = []
+        while time.monotonic() < deadline and proc.poll() is None and not held:
+            held = [p for p in logs.glob("*.log") if "holding the server" in p.read_text()]
+            time.sleep(0.05)
+        assert held, "the influx job never held its server"
+        before = sorted(str(p) for p in shared.rglob("*"))
+        for work, cfg in ((work_b, cfg_b), (work_a, cfg_a)):
+            other = snakemake(work, cfg, *targets_, env={"TMPDIR": str(tmp)})
+            assert other.returncode != 0, other.output
+            mine = [ln for ln in other.output.splitlines() if ln.startswith("ombt-postmortem:")]
+            assert len(mine) == 1, other.output
+            assert re.fullmatch(re.escape(
+                f"ombt-postmortem: the results of campaign 'ex' in {shared} are being written "
+                f"by another snakemake (pid {proc.pid} on {socket.gethostname()}, working "
+                f"directory {work_a}, since ") + r"[-0-9]+ [0-9:]+ \w*" + re.escape(
+                "): wait for it to end, or give this one another results_dir"), mine[0]), mine
+            assert "Job stats" not in other.output and "Traceback" not in other.output
+        assert sorted(str(p) for p in shared.rglob("*")) == before  # B and C wrote nothing
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert our_influxd(work_a) == []  # the job's server died with it (parent-death signal)
+    assert list((work_a / ".snakemake/locks").glob("*.lock"))  # Snakemake's lock stayed
+
+    again = snakemake(work_a, cfg_a, *targets_, env={"TMPDIR": str(tmp)})
+    assert again.returncode != 0, again.output
+    mine = [ln for ln in again.output.splitlines() if ln.startswith("ombt-postmortem:")]
+    assert len(mine) == 1 and "LockException" not in again.output, again.output
+    assert "Job stats" not in again.output and "Traceback" not in again.output
+    assert mine[0].startswith(f"ombt-postmortem: {work_a / '.snakemake/locks'} holds the lock "
+                              "of a snakemake that is no longer running"), mine
+    unlock = mine[0].split("run once `")[1].split("`")[0]
+    # the command of that run (conftest.snakemake), plus --unlock
+    assert shlex.split(unlock) == [
+        sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory",
+        str(work_a), "--configfile", str(cfg_a), "--cores", "2", *targets_, "--unlock"]
+    freed = subprocess.run(shlex.split(unlock), cwd=work_a, capture_output=True, text=True,
+                           timeout=300)
+    assert freed.returncode == 0, freed.stdout + freed.stderr
+    done = snakemake(work_a, cfg_a, *targets_, env={"TMPDIR": str(tmp)})
+    assert done.returncode == 0, done.output
+    table = pd.read_parquet(shared / "ex/campaign.parquet")
+    assert list(table["run_id"]) == [params[0]["backup_dir"]]
+    assert list(table["status"]) == ["ok"]

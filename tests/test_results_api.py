@@ -211,6 +211,104 @@ def test_several_campaigns_need_a_name(results_copy: Path) -> None:
         open_campaign(results_copy.parent, "third")
 
 
+def tiny_results(root: Path, name: str = "ex", params: object = ("driver",)) -> Path:
+    """A campaign's results written by hand (two runs, one agents.parquet each): what the
+    API reads, without a workflow run."""
+    cdir = root / name
+    table = pd.DataFrame({"run_id": ["r1", "r2"], "label": ["driver=a", "driver=b"],
+                          "status": ["ok", "ok"], "problems": ["", ""], "driver": ["a", "b"]})
+    for i, run in enumerate(table["run_id"]):
+        (cdir / "runs" / run).mkdir(parents=True)
+        pd.DataFrame({"agent": [f"{name}-{run}-{j}" for j in range(3 + i)]}).to_parquet(
+            cdir / "runs" / run / "agents.parquet", index=False)
+    table.to_parquet(cdir / "campaign.parquet", index=False)
+    marker = {"layout_version": 3, "campaign": name, "runs": 2, "params": params}
+    (cdir / "layout.json").write_text(json.dumps(marker))
+    return cdir
+
+
+def test_per_run_files_leading_out_of_the_campaign_are_refused(tmp_path: Path) -> None:
+    ex, other = tiny_results(tmp_path), tiny_results(tmp_path, "other")
+    c = open_campaign(ex)
+    assert list(c.agents("r2")["agent"]) == ["ex-r2-0", "ex-r2-1", "ex-r2-2", "ex-r2-3"]
+    (ex / "runs/r1/agents.parquet").unlink()
+    (ex / "runs/r1/agents.parquet").symlink_to("/etc/passwd")
+    with pytest.raises(ResultsError) as err:
+        c.agents("r1")
+    assert str(err.value) == (
+        f"run driver=a (r1): {ex / 'runs/r1/agents.parquet'} leads to /etc/passwd, outside "
+        f"the campaign's results folder {ex}; refused (remove it and run the workflow again)")
+    # another campaign's file: its rows would pass for this run's
+    (ex / "runs/r1/agents.parquet").unlink()
+    (ex / "runs/r1/agents.parquet").symlink_to(other / "runs/r1/agents.parquet")
+    with pytest.raises(ResultsError, match="leads to .*other/runs/r1/agents.parquet, outside"):
+        c.agents("r1")
+    # a whole run folder linked out
+    shutil.rmtree(ex / "runs/r2")
+    (ex / "runs/r2").symlink_to(other / "runs/r2")
+    with pytest.raises(ResultsError, match="outside the campaign's results folder"):
+        c.agents("r2")
+    # a link inside the campaign's own folder is followed
+    (ex / "runs/r1/agents.parquet").unlink()
+    (ex / "runs/r1/agents.parquet").symlink_to(ex / "campaign.parquet")
+    assert list(c.agents("r1")["run_id"]) == ["r1", "r2"]
+
+
+def test_the_campaign_table_and_layout_json_linked_out_are_refused(tmp_path: Path) -> None:
+    ex, other = tiny_results(tmp_path), tiny_results(tmp_path, "other")
+    (ex / "campaign.parquet").unlink()
+    (ex / "campaign.parquet").symlink_to(other / "campaign.parquet")
+    with pytest.raises(ResultsError, match="campaign.parquet leads to .*, outside"):
+        open_campaign(ex).table  # noqa: B018
+    (ex / "layout.json").unlink()
+    (ex / "layout.json").symlink_to(other / "layout.json")
+    with pytest.raises(ResultsError, match="layout.json leads to .*other/layout.json, outside"):
+        open_campaign(ex)
+
+
+@pytest.mark.parametrize("marker", [
+    {"layout_version": 3, "params": [1, None, {"a": 1}]},
+    {"layout_version": 3, "params": "driver"},
+    {"layout_version": 3, "campaign": ["ex"], "params": ["driver"]},
+    ["layout_version", 3],
+])
+def test_layout_json_of_wrong_types_is_refused(tmp_path: Path, marker: object) -> None:
+    ex = tiny_results(tmp_path)
+    (ex / "layout.json").write_text(json.dumps(marker))
+    with pytest.raises(LayoutMismatch) as err:
+        c = open_campaign(ex)
+        c.runs(), c.varying  # noqa: B018
+    assert str(err.value).startswith(f"{ex / 'layout.json'}: ")
+    assert "run the workflow again" in str(err.value)
+
+
+def test_layout_json_nested_too_deeply_is_refused(tmp_path: Path) -> None:
+    ex = tiny_results(tmp_path)
+    (ex / "layout.json").write_text("[" * 100_000 + "]" * 100_000)
+    with pytest.raises(LayoutMismatch, match=r"layout\.json: unreadable \(nested too deeply"):
+        open_campaign(ex)
+
+
+@pytest.mark.parametrize("which", ["campaign.parquet", "runs/r1/agents.parquet"])
+def test_a_corrupt_parquet_file_gives_the_apis_error(tmp_path: Path, which: str) -> None:
+    ex = tiny_results(tmp_path)
+    good = (ex / which).read_bytes()
+    (ex / which).write_bytes(good[: len(good) // 2] + b"\0" * 64)
+    c = open_campaign(ex)
+    with pytest.raises(ResultsError) as err:
+        c.agents("r1") if which.startswith("runs") else c.table  # noqa: B018
+    assert str(err.value).startswith(f"{ex / which}: unreadable as parquet (")
+    assert str(err.value).endswith("remove it and run the workflow again to rewrite it")
+
+
+def test_a_campaign_table_without_its_columns_is_refused(tmp_path: Path) -> None:
+    ex = tiny_results(tmp_path)
+    pd.DataFrame({"x": [1]}).to_parquet(ex / "campaign.parquet")
+    with pytest.raises(ResultsError, match="campaign.parquet: no column 'run_id', 'label', "
+                                           "'status', 'problems'"):
+        open_campaign(ex).runs()
+
+
 # --------------------------------------------------------------------------- figures
 
 

@@ -200,3 +200,77 @@ def test_decompression_bomb_stops_at_the_cap(tmp_path: Path) -> None:
         extract(tar, target, max_bytes=8 * 2**20)
     written = sum(p.stat().st_size for p in target.rglob("*") if p.is_file())
     assert 0 < written <= 8 * 2**20
+
+
+# --------------------------------------------------------------------------- params.json oddities
+
+
+def test_one_folder_under_four_spellings_stops_the_campaign(tmp_path: Path) -> None:
+    camp = tmp_path / "campaign"
+    (camp / "run1").mkdir(parents=True)
+    (camp / "alias").symlink_to(camp / "run1")
+    for other in ("run1/", "./run1", "run1//", "alias"):
+        with pytest.raises(CampaignError) as err:
+            validate_params([{"backup_dir": "run1"}, {"backup_dir": other}],
+                            camp / "params.json")
+        assert str(err.value) == (
+            f"{camp / 'params.json'}: entries 0 and 1 name the same folder: backup_dir "
+            f"'run1' and {other!r} are both {camp / 'run1'}")
+    # distinct folders stay distinct, even with names alike
+    assert len(validate_params([{"backup_dir": d} for d in ("run1", "run10", "run1x", "Run1")],
+                               camp / "params.json")) == 4
+
+
+def test_deep_nesting_and_repeated_keys_name_the_file(tmp_path: Path) -> None:
+    from ombt_postmortem.params import load_params
+
+    camp = tmp_path / "campaign"
+    camp.mkdir()
+    (camp / "params.json").write_text("[" * 100_000 + "]" * 100_000)
+    with pytest.raises(CampaignError, match=r"params\.json: nested too deeply") as err:
+        load_params(camp)
+    assert str(camp / "params.json") in str(err.value)
+    (camp / "params.json").write_text(
+        '[{"backup_dir": "a", "driver": "x"},'
+        ' {"backup_dir": "b", "driver": "x", "n": {"k": 1, "k": 2}}]')
+    with pytest.raises(CampaignError) as err:
+        load_params(camp)
+    assert str(err.value) == (f"{camp / 'params.json'}: entry 1 (backup_dir 'b') holds key 'k' "
+                              "twice (JSON would keep the last value only); keep one")
+    (camp / "params.json").write_text('[{"backup_dir": "a", "driver": "x", "driver": "y"}]')
+    with pytest.raises(CampaignError, match=r"entry 0 \(backup_dir 'a'\) holds key 'driver' "):
+        load_params(camp)
+
+
+@pytest.mark.workflow
+@pytest.mark.parametrize("case", ["four spellings", "deep nesting", "repeated key"])
+def test_odd_params_json_stops_the_workflow_with_one_line(tmp_path: Path, case: str) -> None:
+    """Stopped while the DAG is built, before any job: one line naming the campaign,
+    the file and the entry."""
+    camp = tmp_path / "campaign"
+    (camp / "run1").mkdir(parents=True)
+    text, want = {
+        "four spellings": (
+            '[{"backup_dir": "run1"}, {"backup_dir": "run1/"}, {"backup_dir": "./run1"},'
+            ' {"backup_dir": "run1//"}]',
+            "entries 0 and 1 name the same folder: backup_dir 'run1' and 'run1/'"),
+        "deep nesting": ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
+        "repeated key": ('[{"backup_dir": "run1", "driver": "a", "driver": "b"}]',
+                         "entry 0 (backup_dir 'run1') holds key 'driver' twice"),
+    }[case]
+    (camp / "params.json").write_text(text)
+    res = snakemake(tmp_path, write_config(tmp_path, {"ex": camp}))
+    assert res.returncode != 0
+    lines = [ln for ln in res.output.splitlines() if want in ln]
+    assert len(lines) == 1, res.output
+    assert lines[0].startswith(f"campaign 'ex': {camp / 'params.json'}: "), res.output
+    assert "Traceback" not in res.output and "RecursionError" not in res.output, res.output
+    assert not (tmp_path / "results").exists()
+
+
+def test_a_nul_in_backup_dir_is_no_duplicate_folder(tmp_path: Path) -> None:
+    """A name with NUL is refused for its run alone (run_folder), never taken for another
+    entry's folder."""
+    runs = validate_params([{"backup_dir": "nul\x00byte"}, {"backup_dir": "nulbyte"}],
+                           tmp_path / "params.json")
+    assert [r.run_id for r in runs] == ["nul\x00byte", "nulbyte"]

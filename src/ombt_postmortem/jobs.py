@@ -45,10 +45,11 @@ class JobSpecError(ConfigError):
 #: Every stage also takes "input_dir" (see :func:`compact_inputs`).
 SPEC_KEYS: dict[str, dict[str, tuple[frozenset[str], frozenset[str]]]] = {
     "ombt_stats": {
-        # run_params: the run's own parameters, unused by the job; in the spec so that
-        # changing them re-runs this run only
+        # run_params_sha256: the digest of the run's params.json entry, unused by the
+        # job; in the spec so that changing the entry re-runs this run only, whatever
+        # its size (the entry itself could hold more than a command line may)
         "": (frozenset({"run_id", "strict", "input", "output", "folder", "folder_problem"}),
-             frozenset({"run_params"})),
+             frozenset({"run_params_sha256"})),
         # netcheck: the run's <host>.out network check files (ombt_postmortem.netcheck)
         "input": (frozenset({"logs"}), frozenset({"netcheck"})),
         "output": (frozenset({"summary", "agents", "hist"}), frozenset()),

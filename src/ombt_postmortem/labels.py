@@ -99,12 +99,18 @@ def _key(key: str) -> str:
     return safe(key).strip(".+-") or "param"
 
 
+def capped(text: str, limit: int = MAX_LABEL) -> str:
+    """``text`` if at most ``limit`` characters, else cut and ended by a hash of all of it
+    (``-`` and 10 hex digits): distinct texts stay distinct, and a name stays far
+    below the 255 bytes a file name may take."""
+    if len(text) <= limit:
+        return text
+    digest = hashlib.sha1(text.encode("utf-8")).hexdigest()[:10]
+    return f"{text[:limit - 11].rstrip('._+-')}-{digest}"
+
+
 def _label(p: Mapping[str, Any], keys: Sequence[str]) -> str:
-    text = SEPARATOR.join(f"{_key(k)}={safe(_text(p.get(k, _ABSENT)))}" for k in keys)
-    if len(text) > MAX_LABEL:
-        digest = hashlib.sha1(text.encode("utf-8")).hexdigest()[:10]
-        text = f"{text[:MAX_LABEL - 11].rstrip('._+-')}-{digest}"
-    return text
+    return capped(SEPARATOR.join(f"{_key(k)}={safe(_text(p.get(k, _ABSENT)))}" for k in keys))
 
 
 def labels_of(params: Sequence[Mapping[str, Any]], run_ids: Sequence[str]) -> list[str]:

@@ -34,6 +34,8 @@ LAYOUT_VERSION = 3  # 3: the table's "label" column, per-run figures named by it
 LAYOUT_FILE = "layout.json"
 
 RUNS_DIR = "runs"
+#: <results>/.locks/<campaign>.lock: held by the run writing that campaign (runlock.py)
+RESULTS_LOCKS_DIR = ".locks"
 FIGURES_DIR = "figures"
 LOGS_DIR = "logs"
 

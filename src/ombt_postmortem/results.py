@@ -77,6 +77,20 @@ class UnknownRun(ResultsError, LookupError):
     """No run of the campaign has this label, run_id or run key."""
 
 
+class UnreadableFile(ResultsError):
+    """A file of the results cannot be read (damaged, cut short, not parquet)."""
+
+
+class OutsideResults(ResultsError):
+    """A file of the results is a link leading out of the campaign's results folder."""
+
+
+#: what every reading error ends with
+_REWRITE = "remove it and run the workflow again to rewrite it"
+#: the columns the API needs in campaign.parquet
+_TABLE_COLUMNS = ("run_id", layout.LABEL, "status", "problems")
+
+
 @dataclass(frozen=True)
 class RunInfo:
     """One run of the campaign, as the campaign table has it."""
@@ -142,14 +156,30 @@ def _read_marker(root: Path) -> dict[str, Any]:
         raise LayoutMismatch(f"{root}: no {layout.LAYOUT_FILE}: written by an older "
                              f"ombt-postmortem (this one reads layout version "
                              f"{layout.LAYOUT_VERSION}); {rerun}")
+    real = marker.resolve()
+    if not real.is_relative_to(root.resolve()):
+        raise OutsideResults(f"{marker} leads to {real}, outside the campaign's results "
+                             f"folder {root.resolve()}; refused ({rerun})")
     try:
-        data = json.loads(marker.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
+        data = json.loads(real.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:  # JSONDecodeError, UnicodeDecodeError
         raise LayoutMismatch(f"{marker}: unreadable ({exc}); {rerun}") from None
+    except RecursionError:
+        raise LayoutMismatch(f"{marker}: unreadable (nested too deeply); {rerun}") from None
     version = data.get("layout_version") if isinstance(data, dict) else None
     if version != layout.LAYOUT_VERSION:
         raise LayoutMismatch(f"{marker}: layout version {version!r}, this ombt-postmortem "
                              f"reads version {layout.LAYOUT_VERSION}; {rerun}")
+    # the types the workflow writes (campaign_io.write_layout_marker)
+    for key, ok, what in (
+        ("campaign", lambda v: isinstance(v, str), "a string"),
+        ("runs", lambda v: isinstance(v, int) and not isinstance(v, bool), "an integer"),
+        ("params", lambda v: isinstance(v, list) and all(isinstance(c, str) for c in v),
+         "a list of column names"),
+    ):
+        if key in data and not ok(data[key]):
+            raise LayoutMismatch(f"{marker}: {key!r} is {what}, not "
+                                 f"{_short(repr(data[key]))}; {rerun}")
     if not (root / layout.CAMPAIGN_PARQUET).is_file():
         raise NotAResultsFolder(f"{root}: {layout.CAMPAIGN_PARQUET} missing next to "
                                 f"{layout.LAYOUT_FILE}; {rerun}")
@@ -175,7 +205,32 @@ class CampaignResults:
 
     @cached_property
     def _table(self) -> pd.DataFrame:
-        return pd.read_parquet(self.dir.file(layout.CAMPAIGN_PARQUET))
+        path = self.dir.file(layout.CAMPAIGN_PARQUET)
+        table = self._read_parquet(path, f"campaign {self.name}")
+        missing = [c for c in _TABLE_COLUMNS if c not in table.columns]
+        if missing:
+            raise UnreadableFile(f"{path}: no column {', '.join(map(repr, missing))}: not a "
+                                 f"campaign table of ombt-postmortem; {_REWRITE}")
+        return table
+
+    def _read_parquet(self, path: Path, who: str) -> pd.DataFrame:
+        """A parquet file of this campaign's results: refused when it resolves outside
+        the campaign's folder (a link to another campaign's file would pass for this
+        one's), any reading error given as :class:`UnreadableFile` naming the file."""
+        root = self.dir.root.resolve()
+        real = path.resolve()
+        if not real.is_relative_to(root):
+            raise OutsideResults(f"{who}: {path} leads to {real}, outside the campaign's "
+                                 f"results folder {root}; refused (remove it and run the "
+                                 f"workflow again)")
+        import pyarrow as pa
+
+        try:
+            return pd.read_parquet(real)
+        except (OSError, ValueError, NotImplementedError, pa.ArrowException) as exc:
+            reason = " ".join(str(exc).split()) or type(exc).__name__
+            raise UnreadableFile(f"{path}: unreadable as parquet ({_short(reason, 200)}); "
+                                 f"{_REWRITE}") from None
 
     @property
     def table(self) -> pd.DataFrame:
@@ -261,11 +316,11 @@ class CampaignResults:
     def read(self, run: str | pd.Series, name: str) -> pd.DataFrame:
         """The run's parquet file ``name``; :class:`MissingRunFile` naming it if absent."""
         path = self.file(run, name)
+        info = self.run(run)
         if not path.is_file():
-            info = self.run(run)
             raise MissingRunFile(f"run {info.label} ({info.run_id}): {path} not found; it is "
                                  f"written by {_WRITTEN_BY.get(name, 'the workflow')}")
-        return pd.read_parquet(path)
+        return self._read_parquet(path, f"run {info.label} ({info.run_id})")
 
     def summary(self, run: str | pd.Series) -> pd.DataFrame:
         """The run's ``ombt.parquet``: its one-row summary of the ombt stage."""
@@ -498,6 +553,11 @@ def _legend(ax: Axes, handles: Mapping[str, Any], title: str) -> None:
 def _check_choice(what: str, value: str, choices: Sequence[str]) -> None:
     if value not in choices:
         raise ResultsError(f"{what} must be one of {', '.join(choices)}, not {value!r}")
+
+
+def _short(value: Any, limit: int = 80) -> str:
+    text = value if isinstance(value, str) else repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _canonical(v: Any) -> str:

@@ -131,6 +131,7 @@ def _no_rate_limit_for_local_runs():
 def _settings_known_once_the_dag_is_built():
     _group_runs_per_cluster_job()
     _no_rate_limit_for_local_runs()
+    hold_run_locks()  # runlock.smk
 
 
 # The input functions and params of the per-run rules need the run's files: scan

@@ -76,10 +76,11 @@ def job_spec(wildcards, inputs, outputs, **spec):
         separators=(",", ":"),
     )
     if len(text) > JOB_SPEC_MAX:
+        run_id = run_of(wildcards).run_id
         raise WorkflowError(
-            f"campaign {wildcards.campaign!r}, run {run_of(wildcards).run_id!r}: the job's "
-            f"spec takes {len(text)} characters, more than a shell command may hold "
-            f"({JOB_SPEC_MAX}): too many input files"
+            f"campaign {wildcards.campaign!r}, run {run_id[:200]!r}: the job's spec "
+            f"takes {len(text)} characters, more than a shell command may hold "
+            f"({JOB_SPEC_MAX}): too many input files, or paths too long"
         )
     return text
 
@@ -97,8 +98,9 @@ def ombt_stats_spec(wildcards):
         # for the reasons of a run without controller file or folder
         folder=str(files.folder or ""),
         folder_problem=files.problem or "",
-        # the run's own parameters: changing them re-runs this run only
-        run_params=run_of(wildcards).params,
+        # the run's own parameters, by their digest (a 200 KB value would not fit in
+        # the command): changing them re-runs this run only
+        run_params_sha256=run_of(wildcards).params_digest,
     )
 
 

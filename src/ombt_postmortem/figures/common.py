@@ -27,6 +27,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, NullLocator
 
 from ..figspec import FORMATS, FigureOptions  # noqa: F401  (re-exported)
+from ..labels import capped
 from ..layout import COMPUTED_COLUMNS, LABEL, SIDES, run_key  # noqa: F401  (SIDES re-exported)
 
 P = ParamSpec("P")
@@ -101,8 +102,11 @@ def slug(v: Any) -> str:
 
 
 def stem_of(keys: Mapping[str, Any]) -> str:
-    """File name of a figure from its group: ``driver=broker__call_type=rpc-call``."""
-    return "__".join(f"{slug(k)}={slug(v)}" for k, v in keys.items()) or "all"
+    """File name of a figure from its group: ``driver=broker__call_type=rpc-call``; over
+    :data:`~ombt_postmortem.labels.MAX_LABEL` characters, cut and ended by a hash of
+    the whole (as the run labels are), so a long parameter value makes no name too
+    long for the file system."""
+    return capped("__".join(f"{slug(k)}={slug(v)}" for k, v in keys.items()) or "all")
 
 
 def run_name(row: Mapping[str, Any] | pd.Series) -> str:
