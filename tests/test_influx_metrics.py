@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import statistics
 import urllib.request
 from pathlib import Path
 
 import pandas as pd
 import pytest
+import yaml
 from influx_helpers import (
     http_query,
     influx_test,
@@ -407,3 +409,44 @@ def test_export_margin_widens_the_series_not_the_metrics(tmp_path: Path) -> None
     assert series and mine == series
     with pytest.raises(ValueError, match="export_margin_s"):
         cfg_for(tmp_path, export_margin_s=-1)
+
+
+def test_query_set_include_buses_and_measurements(tmp_path: Path) -> None:
+    ok = 'SELECT max("q") FROM "m" WHERE time >= {start} AND time <= {stop}'
+    sub = ('SELECT sum("s") FROM (SELECT spread("value") AS "s" FROM "address_value" '
+           "WHERE \"type\" = 'FROM \"nope\"' AND time >= {start} AND time <= {stop} GROUP BY *)")
+    (tmp_path / "child.yaml").write_text(yaml.safe_dump({
+        "queries": [{"column": "c2", "template": sub}],
+        "timeseries": [{"measurement": "t2", "fields": "*"}],
+        "buses": [{"name": "qdr", "measurements": ["router_value"]}]}))
+    parent = {"queries": [{"column": "c1", "template": ok}],
+              "timeseries": [{"measurement": "t1", "fields": ["f"]}],
+              "buses": [{"name": "rabbitmq", "measurements": ["rabbitmq_overview"],
+                         "role": "bus"}],
+              "include": ["child.yaml"]}
+    (tmp_path / "parent.yaml").write_text(yaml.safe_dump(parent))
+    qs = QuerySet.load(tmp_path / "parent.yaml")
+    assert qs.columns == ["c1", "c2"]
+    assert [s.measurement for s in qs.timeseries] == ["t1", "t2"]
+    assert [(b.name, b.measurements, b.role) for b in qs.buses] == [
+        ("rabbitmq", ("rabbitmq_overview",), "bus"), ("qdr", ("router_value",), None)]
+    # the FROM of a subquery's inner SELECT counts, a string literal's does not
+    assert qs.measurements == ["m", "address_value", "t1", "t2", "rabbitmq_overview",
+                               "router_value"]
+    # inline, relative to the config's folder
+    assert InfluxConfig.from_dict({"queries": parent}, base_dir=tmp_path).query_set.columns == \
+        ["c1", "c2"]
+    bad = [
+        ({**parent, "include": ["nope.yaml"]}, "not found"),
+        ({**parent, "include": ["parent.yaml"]}, "includes itself"),
+        ({**parent, "queries": [{"column": "c2", "template": ok}]}, "column 'c2' is defined twice"),
+        ({**parent, "buses": [{"name": "qdr", "measurements": ["x"]}]}, "bus 'qdr'"),
+        ({**parent, "buses": [{"name": "b", "measurements": []}]}, "non-empty list"),
+        ({**parent, "buses": [{"name": "b", "measurements": ["x"], "colour": 1}]},
+         "unknown keys"),
+        ({**parent, "include": "child.yaml"}, "'include' must be a list"),
+    ]
+    for data, words in bad:
+        (tmp_path / "parent.yaml").write_text(yaml.safe_dump(data))
+        with pytest.raises(QueryConfigError, match=re.escape(words)):
+            QuerySet.load(tmp_path / "parent.yaml")

@@ -198,10 +198,13 @@ def qdr_backup(seed: int) -> Backup:
 
 
 def http_post(url: str, path: str, params: dict[str, str], body: bytes = b"") -> None:
+    """POST and read the whole answer (influxd stops a query whose client went away)."""
     req = urllib.request.Request(f"{url}{path}?{urllib.parse.urlencode(params)}", data=body,
                                  method="POST")
     with urllib.request.urlopen(req, timeout=30) as r:
-        assert r.status in (200, 204), r.read()
+        text = r.read()
+        assert r.status in (200, 204), text
+        assert b'"error"' not in text, text
 
 
 def write_backup(folder: Path, dbs: dict[str, Iterable[Point]]) -> Path:
@@ -433,3 +436,46 @@ def test_database_choice(server: str, dbs: dict[str, bool], wanted: str, chosen:
         client.close()
     assert db == chosen and present == {"cpu"}
     assert notes == ([note] if note else [])
+
+
+# --------------------------------------------------------------------------- the example, upstream
+
+
+def test_the_example_rewritten_as_upstream_keeps_every_metric(tmp_path: Path) -> None:
+    """A real run of the example moved into ``ombt-orchestrator`` (an empty ``telegraf``
+    left beside it) with per-core cpu series of extreme values added at each cpu-total
+    point: every metric equals the original's, the database is said once."""
+    from influx_helpers import points, run_dirs, run_window, untar
+
+    run_dir = run_dirs()[3]  # rpc-call 6x3: the longest run, every metric has data
+    tar = run_dir / "influxdb-data.tar.gz"
+    window = run_window(run_dir)
+    cfg = cfg_for(tmp_path, window_margin_s=4.0, export_timeseries=False)
+    original = collect_run_metrics("ex", tar, window, cfg, None, LIMITS)
+    ref = untar(tar, tmp_path / "up")
+    with reference_server(ref) as url:
+        cpu = points(url, "telegraf", "SELECT usage_idle FROM cpu GROUP BY *")
+        assert cpu and {p["cpu"] for p in cpu} == {"cpu-total"}
+        http_post(url, "/query", {"q": f'CREATE DATABASE "{DB}"'})
+        http_post(url, "/query", {"db": "telegraf", "q": f'SELECT * INTO "{DB}"..:MEASUREMENT '
+                                  "FROM /.*/ GROUP BY *"})
+        http_post(url, "/query", {"q": 'DROP DATABASE "telegraf"'})
+        http_post(url, "/query", {"q": 'CREATE DATABASE "telegraf"'})
+        cores = [Point("cpu", {**{k: p[k] for k in ("host", "role")}, "cpu": f"cpu{i}"},
+                       {"usage_idle": [0.0, 100.0][i]}, p["time"] / 1e9) for p in cpu
+                 for i in (0, 1)]
+        http_post(url, "/write", {"db": DB, "precision": "ns"},
+                  "\n".join(c.line() for c in cores).encode())
+        moved = points(url, DB, "SELECT count(usage_idle) FROM cpu GROUP BY cpu")
+        assert {p["cpu"]: p["count"] for p in moved} == {c: len(cpu) for c in
+                                                         ("cpu-total", "cpu0", "cpu1")}
+    upstream = make_tar_of(ref / "influxdb-data", tmp_path / "influxdb-data.tar.gz")
+    got = collect_run_metrics("ex", upstream, window, cfg, None, LIMITS)
+    assert got.database == DB
+    assert not any(math.isnan(original.values[c]) for c in CPU_COLUMNS + RABBIT_COLUMNS)
+    for col, v in original.values.items():
+        assert same(got.values[col], v), (col, got.values[col], v)
+    assert got.notes == [("database telegraf holds none of the queried measurements: used "
+                          "ombt-orchestrator, the one database holding them"),
+                         *(n.replace("database telegraf)", f"database {DB})")
+                           for n in original.notes)]

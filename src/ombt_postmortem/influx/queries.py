@@ -20,8 +20,8 @@ A query set (YAML, e.g. ``config/queries/telegraf.yaml``) has two lists::
 
 A run's bus is named in its notes from the ``buses`` whose measurements have a
 series in the run's database (``none`` when no bus's do). ``include`` appends the
-queries, time series and buses of other query sets (a column, measurement or bus
-defined twice is an error). The measurements a query set reads (the ``FROM`` of
+queries, time series and buses of other query sets (a column or bus defined
+twice is an error). The measurements a query set reads (the ``FROM`` of
 its templates, its time series and buses) decide which database of a backup
 holds the run's data (:func:`ombt_postmortem.influx.metrics.resolve_database`).
 
@@ -230,7 +230,6 @@ class QuerySet:
             series += other.timeseries
             buses += other.buses
         for what, names in (("column", [q.column for q in queries]),
-                            ("time series of measurement", [s.measurement for s in series]),
                             ("bus", [b.name for b in buses])):
             twice = sorted({n for n in names if names.count(n) > 1})
             if twice:
