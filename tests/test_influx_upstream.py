@@ -26,6 +26,7 @@ import urllib.parse
 import urllib.request
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -373,8 +374,25 @@ def test_every_metric_nan_says_why(backups: dict[str, tuple[Backup, Path]],
                               LIMITS)
     assert all(math.isnan(v) for v in got.values.values())
     why = [n for n in got.notes if n.startswith("every metric is NaN")]
-    assert len(why) == 1
-    assert "database ombt-orchestrator holds points from 2026-11-28T08:" in why[0]
+    b, _ = backups["rabbitmq"]
+
+    def iso(t: float) -> str:
+        return datetime.fromtimestamp(t, UTC).isoformat(timespec="milliseconds")
+
+    assert why == [f"every metric is NaN: no point of the queried measurements in the window "
+                   f"{iso(late)} .. {iso(late + 30)} (shorter than the sampling interval, or "
+                   f"outside the data: database {DB} holds points from "
+                   f"{iso(min(p.t for p in b.points))} to {iso(max(p.t for p in b.points))})"]
+    # points in the window, but not what the queries select
+    queries = {"queries": [{"column": "x", "template": 'SELECT max("nope") FROM "netstat" '
+                            "WHERE time >= {start} AND time <= {stop}"}]}
+    got = collect_run_metrics("run-nope", tar, (T0, T0 + RUN_S), cfg_for(tmp_path,
+                              queries=queries), None, LIMITS)
+    assert math.isnan(got.values["x"])
+    assert [n for n in got.notes if n.startswith("every metric is NaN")] == [
+        f"every metric is NaN: the window {iso(T0)} .. {iso(T0 + RUN_S)} has points of the "
+        "queried measurements, but none that the queries select (fields, roles or tags "
+        "absent, or fewer samples than a counter needs)"]
 
 
 # --------------------------------------------------------------------------- database choice

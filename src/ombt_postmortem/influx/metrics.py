@@ -44,6 +44,7 @@ from ombt_postmortem.influx.queries import (
     resolve_query_set_path,
     string_literal,
     template_measurements,
+    time_literal,
 )
 from ombt_postmortem.influx.ready import ServerNotReady
 from ombt_postmortem.influx.restore import restored
@@ -325,8 +326,9 @@ def collect_run_metrics(
                 try:
                     out.database, present = resolve_database(
                         run, tar_path, client, cfg.database, qs.measurements, out.notes)
-                    out.notes.append(bus_note(run, tar_path, client, out.database, qs,
-                                              present))
+                    if qs.buses:
+                        out.notes.append(bus_note(run, tar_path, client, out.database, qs,
+                                                  present))
                     out.values = _run_queries(run, tar_path, client, out.database, qs,
                                               lo_ns, hi_ns, out.notes, present)
                     if qs.queries and all(math.isnan(v) for v in out.values.values()):
@@ -441,8 +443,6 @@ def bus_note(run: str, tar_path: Path, client: InfluxDBClient, db: str, qs: Quer
                 continue
         role = f" of role {bus.role}" if bus.role is not None else ""
         found.append(f"{bus.name} ({', '.join(ms)}{role})")
-    if not qs.buses:
-        return "bus: not looked for (the query set has no buses)"
     if not found:
         return ("bus: none found (no series of "
                 + ", ".join(m for b in qs.buses for m in b.measurements) + ")")
@@ -451,21 +451,32 @@ def bus_note(run: str, tar_path: Path, client: InfluxDBClient, db: str, qs: Quer
 
 def all_nan_note(run: str, tar_path: Path, client: InfluxDBClient, db: str, qs: QuerySet,
                  present: set[str], lo: float, hi: float) -> str:
-    """Why every metric is NaN: the queried measurements' points lie outside the window."""
-    spans = []
+    """Why every metric is NaN: no point of the queried measurements in the window (and
+    where the database's points are), or points the queries do not select."""
+    window = f"{_iso(lo)} .. {_iso(hi)}"
+    inside = (f"time >= {time_literal(epoch_ns(lo))} "
+              f"AND time <= {time_literal(epoch_ns(hi, up=True))}")
+    spans, in_window = [], False
     for m in sorted(present):
-        first = _query(run, tar_path, client, f"SELECT * FROM {identifier(m)} "
-                       "ORDER BY time ASC LIMIT 1", db, f"first point of {m}")
-        last = _query(run, tar_path, client, f"SELECT * FROM {identifier(m)} "
-                      "ORDER BY time DESC LIMIT 1", db, f"last point of {m}")
-        times = [row[0] for r in (first, last) for s in r.get("series", [])
-                 for row in s.get("values", [])]
-        if times:
-            spans.append((min(times), max(times)))
-    where = (f"; database {db} holds points from {_iso(min(a for a, _ in spans) / 1e9)} "
-             f"to {_iso(max(b for _, b in spans) / 1e9)}") if spans else ""
-    return (f"every metric is NaN: no point of the queried measurements in the window "
-            f"{_iso(lo)} .. {_iso(hi)}{where}")
+        for order, where in (("ASC", ""), ("DESC", ""), ("ASC", f" WHERE {inside}")):
+            r = _query(run, tar_path, client, f"SELECT * FROM {identifier(m)}{where} "
+                       f"ORDER BY time {order} LIMIT 1", db, f"a point of {m}")
+            times = [row[0] for s in r.get("series", []) for row in s.get("values", [])]
+            if where:
+                in_window = in_window or bool(times)
+            else:
+                spans.extend(times)
+    if not spans:
+        return f"every metric is NaN: database {db} holds no point of the queried measurements"
+    held = (f"database {db} holds points from {_iso(min(spans) / 1e9)} to "
+            f"{_iso(max(spans) / 1e9)}")
+    if not in_window:
+        return (f"every metric is NaN: no point of the queried measurements in the window "
+                f"{window} (shorter than the sampling interval, or outside the data: "
+                f"{held})")
+    return (f"every metric is NaN: the window {window} has points of the queried "
+            "measurements, but none that the queries select (fields, roles or tags absent, "
+            "or fewer samples than a counter needs)")
 
 
 def _query(run: str, tar_path: Path, client: InfluxDBClient, q: str, db: str | None,
