@@ -29,6 +29,7 @@ from ombt_postmortem.figures import (
     latency_histograms,
     latency_overlay,
     load_curves,
+    resources_comparison,
     resources_vs_load,
 )
 from ombt_postmortem.figures.distributions import histogram_data
@@ -353,6 +354,84 @@ def test_resources_csv_equals_metric_columns(table: pd.DataFrame, tmp_path: Path
                                       else "count"}
 
 
+RABBIT_ONLY = ["queues", "connections", "messages_delivered_in_run"]
+QDR_ONLY = ["qdr_deliveries_ingress", "qdr_deliveries_ingress_rate", "qdr_connections_max"]
+SHARED = ["min_usage_idle_bus", "bus_container_cpu_max", "bus_tcp_established_max"]
+
+
+def mixed_drivers(table: pd.DataFrame) -> pd.DataFrame:
+    """The example's runs twice: as driver broker (RabbitMQ columns) and as driver router
+    (qdr columns), with the metrics both drivers have; NaN where a bus lacks one."""
+    rabbit, router = table.copy(), table.copy()
+    router["driver"] = "router"
+    router["run_id"] = router["run_id"] + "-router"
+    n = np.arange(len(table), dtype=float)
+    for i, c in enumerate([*RABBIT_ONLY, *QDR_ONLY, *SHARED]):
+        rabbit[c] = np.nan if c in QDR_ONLY else (n + 1) * (i + 1)
+        router[c] = np.nan if c in RABBIT_ONLY else (n + 1) * (i + 1) + 0.5
+    return pd.concat([rabbit, router], ignore_index=True)
+
+
+def check_resource_csv(got: pd.DataFrame, sub: pd.DataFrame, metrics: list[str]) -> None:
+    """Each metric's rows of a resources CSV equal the table's column (MiB-free metrics);
+    a run without the metric (the other driver's) is a NaN row."""
+    assert set(got["metric"]) == set(metrics)
+    for m in metrics:
+        want = sub.set_index("run_id")[m]
+        g = got[got["metric"] == m].set_index("run_id")["value"]
+        assert sorted(g.index) == sorted(want.index)
+        np.testing.assert_allclose(g[want.index].to_numpy(float), want.to_numpy(float),
+                                   rtol=1e-12, equal_nan=True)
+        assert want.notna().any()
+
+
+def test_resources_by_driver_put_both_buses_side_by_side(table: pd.DataFrame,
+                                                         tmp_path: Path) -> None:
+    t = mixed_drivers(table)
+    fs = resources_vs_load(t, tmp_path, params=PARAMS, title="mixed")
+    names = [w.name for w in fs.written]
+    assert names == ["driver=broker__call_type=rpc-call", "driver=broker__call_type=rpc-cast",
+                     "driver=router__call_type=rpc-call", "driver=router__call_type=rpc-cast",
+                     "by_driver__call_type=rpc-call", "by_driver__call_type=rpc-cast"]
+    for w in fs.written:
+        check_image(w.figure)
+        got = pd.read_csv(w.data)
+        keys = dict(p.split("=") for p in w.name.removeprefix("by_driver__").split("__"))
+        sub = t[np.logical_and.reduce([t[k] == v for k, v in keys.items()])]
+        if w.name.startswith("by_driver"):
+            # both drivers' lines; RabbitMQ's and the router's panels next to each other
+            assert set(got["driver"]) == {"broker", "router"}
+            check_resource_csv(got, sub, [*SHARED, *RABBIT_ONLY, *QDR_ONLY])
+        elif keys["driver"] == "broker":
+            check_resource_csv(got, sub, [*SHARED, *RABBIT_ONLY])
+        else:
+            check_resource_csv(got, sub, [*SHARED, *QDR_ONLY])
+    # one driver only: no by_driver figure, nothing skipped for it
+    fs = resources_vs_load(t[t["driver"] == "broker"], tmp_path / "one", params=PARAMS)
+    assert not any(n.startswith("by_driver") for n in [w.name for w in fs.written]
+                   + [k for k, _ in fs.skipped])
+
+
+def test_resources_comparison_one_colour_per_campaign(table: pd.DataFrame,
+                                                      tmp_path: Path) -> None:
+    t = mixed_drivers(table)
+    rabbit, router = t[t["driver"] == "broker"], t[t["driver"] == "router"]
+    router = router[router["call_type"] == "rpc-call"]
+    fs = resources_comparison({"rabbit": rabbit, "router": router}, tmp_path,
+                              params={"rabbit": PARAMS, "router": PARAMS})
+    assert [w.name for w in fs.written] == ["call_type=rpc-call"]
+    assert dict(fs.skipped) == {"call_type=rpc-cast": "call_type=rpc-cast: only in campaign "
+                                                      "rabbit, nothing to compare"}
+    check_image(fs.written[0].figure)
+    got = pd.read_csv(fs.written[0].data)
+    both = pd.concat([rabbit[rabbit["call_type"] == "rpc-call"], router])
+    check_resource_csv(got, both, [*SHARED, *RABBIT_ONLY, *QDR_ONLY])
+    valued = got[got["value"].notna()]
+    assert set(valued.loc[valued["metric"].isin(QDR_ONLY), "campaign"]) == {"router"}
+    assert set(valued.loc[valued["metric"].isin(RABBIT_ONLY), "campaign"]) == {"rabbit"}
+    assert set(valued.loc[valued["metric"].isin(SHARED), "campaign"]) == {"rabbit", "router"}
+
+
 def test_resources_without_metric_columns_are_skipped(table: pd.DataFrame, tmp_path: Path,
                                                       caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.INFO):
@@ -494,7 +573,7 @@ def test_figure_paths_follow_the_options() -> None:
     off = figure_paths("results", "a", campaigns=["a", "b"],
                        opts=FigureOptions(per_run=False), timeseries=True)
     assert not any(p.endswith(("latency_hist", "timeseries")) for p in off)
-    assert "results/comparison/load_curves" in off
+    assert "results/comparison/load_curves" in off and "results/comparison/resources" in off
     assert "results/comparison/load_curves" not in figure_paths(
         "results", "b", campaigns=["a", "b"], opts=FigureOptions(), timeseries=False)
 

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import statistics
+import urllib.request
 from pathlib import Path
 
 import pandas as pd
 import pytest
+import yaml
 from influx_helpers import (
     http_query,
     influx_test,
@@ -39,6 +42,16 @@ NOTEBOOK_COLUMNS = [
     "mem_used", "fd_used", "sockets_used",
 ]
 OVERVIEW = ["messages_delivered", "queues", "connections", "consumers", "exchanges"]
+#: the columns of the default query set computed from measurements the example lacks
+OTHER_COLUMNS = [
+    "bus_container_cpu_max", "bus_container_mem_max", "bus_tcp_established_max",
+    "qdr_deliveries_ingress", "qdr_deliveries_egress", "qdr_deliveries_ingress_rate",
+    "qdr_deliveries_egress_rate", "qdr_undelivered_max", "qdr_unsettled_max",
+    "qdr_connections_max", "qdr_links_max", "qdr_addresses_max",
+]
+ABSENT_FROM_EXAMPLE = ["docker_container_cpu", "docker_container_mem", "netstat",
+                       "router_value", "link_value", "address_value"]
+COUNTER_COLUMNS = ["messages_delivered_in_run", "messages_delivered_rate"]
 NODE = ["mem_used", "fd_used", "sockets_used"]
 LIMITS = Limits(threads=1, mem_mb=512)
 TS_COLUMNS = ["measurement", "field", "host", "role"]
@@ -58,20 +71,53 @@ def assert_clean(tmp_path: Path) -> None:
 
 
 def expected_values(url: str, lo: float, hi: float) -> dict[str, float]:
-    """The notebook metrics over [lo, hi], from raw points and plain Python."""
+    """Every metric of the default query set over [lo, hi], from raw points and plain Python.
+
+    CPU: the hosts' total (cpu=cpu-total, or no cpu tag); RabbitMQ: hosts of role bus.
+    The measurements of the other columns (docker, netstat, collectd's qdr) are
+    checked absent from the example: those columns are NaN.
+    """
     where = f"time >= {round(lo * 1e9)} AND time <= {round(hi * 1e9)}"
     out: dict[str, float] = {}
     for role, col in (("ombt-server", "min_usage_idle_ombt_server"), ("bus", "min_usage_idle_bus")):
         per_host: dict[str, list[float]] = {}
-        for p in points(url, "telegraf", f"SELECT usage_idle, host FROM cpu "
+        for p in points(url, "telegraf", f"SELECT usage_idle, host, cpu FROM cpu "
                                          f"WHERE role = '{role}' AND {where}"):
-            per_host.setdefault(p["host"], []).append(p["usage_idle"])
+            if p.get("cpu") in ("cpu-total", None, ""):
+                per_host.setdefault(p["host"], []).append(p["usage_idle"])
         out[col] = min(statistics.fmean(v) for v in per_host.values()) if per_host else math.nan
     for measurement, fields in (("rabbitmq_overview", OVERVIEW), ("rabbitmq_node", NODE)):
         for f in fields:
-            vals = [p[f] for p in points(url, "telegraf", f"SELECT {f} FROM {measurement} "
-                                                          f"WHERE {where}") if p[f] is not None]
+            vals = [p[f] for p in points(url, "telegraf", f"SELECT {f}, role FROM {measurement} "
+                                                          f"WHERE {where}")
+                    if p[f] is not None and p["role"] == "bus"]
             out[f] = float(max(vals)) if vals else math.nan
+    # the cumulative counter per series: last - first and the mean per-second increase
+    series: dict[tuple, list[tuple[int, float]]] = {}
+    for p in points(url, "telegraf", f"SELECT messages_delivered FROM rabbitmq_overview "
+                                     f"WHERE role = 'bus' AND {where} GROUP BY *"):
+        if p["messages_delivered"] is not None:
+            key = tuple(sorted((k, v) for k, v in p.items() if k not in ("time",
+                                                                        "messages_delivered")))
+            series.setdefault(key, []).append((p["time"], p["messages_delivered"]))
+    spreads, rates = [], []
+    for rows in series.values():
+        rows.sort()
+        if len(rows) >= 2:
+            vals = [v for _, v in rows]
+            spreads.append(max(vals) - min(vals))
+            steps = [(b[1] - a[1]) / ((b[0] - a[0]) / 1e9) for a, b in zip(rows, rows[1:],
+                                                                           strict=False)]
+            steps = [x for x in steps if x >= 0]
+            if steps:
+                rates.append(statistics.fmean(steps))
+    out["messages_delivered_in_run"] = float(max(spreads)) if spreads else math.nan
+    out["messages_delivered_rate"] = max(rates) if rates else math.nan
+    present = {r[0] for s in http_query(url, "SHOW MEASUREMENTS", "telegraf")["series"]
+               for r in s["values"]}
+    assert not present & set(ABSENT_FROM_EXAMPLE)
+    for col in OTHER_COLUMNS:
+        out[col] = math.nan
     return out
 
 
@@ -128,11 +174,22 @@ def test_metrics_equal_an_independent_server(run_dir: Path, tmp_path: Path, back
         for margin, got in results.items():
             lo, hi = start - margin, stop + margin
             want = expected_values(url, lo, hi)
-            assert list(got.values) == NOTEBOOK_COLUMNS
-            for col in NOTEBOOK_COLUMNS:
+            assert list(got.values) == qs.columns
+            assert set(got.values) == set(want)
+            for col in qs.columns:
                 assert same(got.values[col], want[col]), (margin, col, got.values[col], want[col])
-            assert got.window == (lo, hi) and got.database == "telegraf" and got.notes == [
-                n for n in got.notes if "no data in the window" in n]
+            assert got.window == (lo, hi) and got.database == "telegraf"
+            assert got.notes[0] == ("bus: rabbitmq (rabbitmq_overview, rabbitmq_node, "
+                                    "rabbitmq_queue of role bus)")
+            assert ("NaN (measurements " + ", ".join(sorted(ABSENT_FROM_EXAMPLE))
+                    + " absent from database telegraf): " + ", ".join(OTHER_COLUMNS)) in got.notes
+            nan = [c for c in qs.columns if c not in OTHER_COLUMNS and math.isnan(got.values[c])]
+            nodata = [n for n in got.notes if n.startswith("no data in the window")]
+            assert nodata == ([f"no data in the window (no point of the field in it; a "
+                               f"counter's in-run count and rate need two): NaN: "
+                               f"{', '.join(nan)}"] if nan else [])
+            assert len(got.notes) == 2 + len(nodata) + (
+                len(nan) == len(qs.columns) - len(OTHER_COLUMNS))
             ts = got.timeseries
             assert list(ts.columns[:4]) == TS_COLUMNS and list(ts.columns[-2:]) == ["time", "value"]
             assert str(ts["time"].dtype) == "datetime64[ns, UTC]"
@@ -145,7 +202,8 @@ def test_metrics_equal_an_independent_server(run_dir: Path, tmp_path: Path, back
             assert (ts["time"] >= pd.Timestamp(lo, unit="s", tz="UTC")).all()
             assert (ts["time"] <= pd.Timestamp(hi, unit="s", tz="UTC")).all()
         # a wider window sees every metric of this RabbitMQ campaign
-        assert not any(math.isnan(v) for v in results[4.0].values.values())
+        assert not any(math.isnan(results[4.0].values[c])
+                       for c in [*NOTEBOOK_COLUMNS, *COUNTER_COLUMNS])
         assert len(results[4.0].timeseries) > len(results[0.0].timeseries)
 
 
@@ -158,18 +216,27 @@ def test_database_fallback_and_ambiguity(tmp_path: Path) -> None:
     tar = run_dir / "influxdb-data.tar.gz"
     got = collect_run_metrics("r2", tar, window, cfg_for(tmp_path, database="tele"), None, LIMITS)
     assert got.database == "telegraf"
-    assert "database tele absent, used the only user database telegraf" in got.notes
+    assert "database tele absent: used telegraf, the one database holding them" in got.notes
     assert not math.isnan(got.values["min_usage_idle_bus"])
-    # a second user database: no guess, the databases are listed
+    # a second, empty user database (as ombt-orchestrator's): not a candidate
     ref = untar(tar, tmp_path / "two")
     with reference_server(ref) as url:
         http_query(url, 'CREATE DATABASE "other"')
     two = make_tar_of(ref / "influxdb-data", tmp_path / "influxdb-data.tar.gz")
+    got = collect_run_metrics("r2", two, window, cfg_for(tmp_path, database="tele"), None, LIMITS)
+    assert got.database == "telegraf"
+    # ... until it holds a queried measurement too: no guess, the databases are listed
+    with reference_server(ref) as url:
+        req = urllib.request.Request(f"{url}/write?db=other", method="POST",
+                                     data=b"cpu,host=h,role=bus,cpu=cpu-total usage_idle=1")
+        urllib.request.urlopen(req, timeout=30).close()
+    two = make_tar_of(ref / "influxdb-data", tmp_path / "influxdb-data.tar.gz")
     with pytest.raises(RunDataError) as err:
         collect_run_metrics("r2", two, window, cfg_for(tmp_path, database="tele"), None, LIMITS)
     text = str(err.value)
-    assert "run r2 (influxdb-data.tar.gz)" in text and "database tele not found" in text
-    assert "other" in text and "telegraf" in text and "_internal" in text
+    assert "run r2 (influxdb-data.tar.gz)" in text
+    assert "several databases hold the queried measurements (other, telegraf)" in text
+    assert "influx.database tele" in text
     assert_clean(tmp_path)
 
 
@@ -199,7 +266,10 @@ def test_absent_measurements_fields_are_nan_and_export_off(tmp_path: Path) -> No
                               None, LIMITS)
     assert math.isnan(got.values["qdr_links"]) and math.isnan(got.values["no_such_field"])
     assert math.isnan(got.values["weird_role"]) and got.values["queues"] > 0
-    assert any(n.startswith("qdr_links: no data") for n in got.notes)
+    assert "NaN (measurement qdr_router absent from database telegraf): qdr_links" in got.notes
+    assert any(n.startswith("no data in the window") and n.endswith(": NaN: no_such_field, "
+                                                                     "weird_role")
+               for n in got.notes)
     assert got.timeseries.empty
     assert list(got.timeseries.columns) == [*TS_COLUMNS, "time", "value"]
     off = cfg_for(tmp_path, export_timeseries=False, window_margin_s=10)
@@ -246,9 +316,11 @@ def test_config_defaults_and_preset(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     assert (cfg.backend, cfg.database, cfg.window_margin_s, cfg.export_timeseries,
             cfg.max_extract_mb, cfg.ready_timeout_s) == ("auto", "telegraf", 0.0, True, 4096, 60.0)
     assert cfg.docker == {"image": "influxdb:1.8", "base_url": None}
-    assert cfg.query_set.columns == NOTEBOOK_COLUMNS
+    columns = [*NOTEBOOK_COLUMNS, *COUNTER_COLUMNS, *OTHER_COLUMNS]
+    assert sorted(cfg.query_set.columns) == sorted(columns)
     assert cfg.query_set.source.endswith("config/queries/telegraf.yaml")
-    assert InfluxConfig.from_dict({"queries": "telegraf"}).query_set.columns == NOTEBOOK_COLUMNS
+    assert InfluxConfig.from_dict({"queries": "telegraf"}).query_set.columns == \
+        cfg.query_set.columns
     c = InfluxConfig.from_dict({"docker": {"base_url": "unix:///x.sock"}, "threads": 4})
     assert c.docker == {"image": "influxdb:1.8", "base_url": "unix:///x.sock"}
     for bad in ({"backend": "k8s"}, {"window_margin_s": -1}, {"max_extract_mb": 0},
@@ -337,3 +409,44 @@ def test_export_margin_widens_the_series_not_the_metrics(tmp_path: Path) -> None
     assert series and mine == series
     with pytest.raises(ValueError, match="export_margin_s"):
         cfg_for(tmp_path, export_margin_s=-1)
+
+
+def test_query_set_include_buses_and_measurements(tmp_path: Path) -> None:
+    ok = 'SELECT max("q") FROM "m" WHERE time >= {start} AND time <= {stop}'
+    sub = ('SELECT sum("s") FROM (SELECT spread("value") AS "s" FROM "address_value" '
+           "WHERE \"type\" = 'FROM \"nope\"' AND time >= {start} AND time <= {stop} GROUP BY *)")
+    (tmp_path / "child.yaml").write_text(yaml.safe_dump({
+        "queries": [{"column": "c2", "template": sub}],
+        "timeseries": [{"measurement": "t2", "fields": "*"}],
+        "buses": [{"name": "qdr", "measurements": ["router_value"]}]}))
+    parent = {"queries": [{"column": "c1", "template": ok}],
+              "timeseries": [{"measurement": "t1", "fields": ["f"]}],
+              "buses": [{"name": "rabbitmq", "measurements": ["rabbitmq_overview"],
+                         "role": "bus"}],
+              "include": ["child.yaml"]}
+    (tmp_path / "parent.yaml").write_text(yaml.safe_dump(parent))
+    qs = QuerySet.load(tmp_path / "parent.yaml")
+    assert qs.columns == ["c1", "c2"]
+    assert [s.measurement for s in qs.timeseries] == ["t1", "t2"]
+    assert [(b.name, b.measurements, b.role) for b in qs.buses] == [
+        ("rabbitmq", ("rabbitmq_overview",), "bus"), ("qdr", ("router_value",), None)]
+    # the FROM of a subquery's inner SELECT counts, a string literal's does not
+    assert qs.measurements == ["m", "address_value", "t1", "t2", "rabbitmq_overview",
+                               "router_value"]
+    # inline, relative to the config's folder
+    assert InfluxConfig.from_dict({"queries": parent}, base_dir=tmp_path).query_set.columns == \
+        ["c1", "c2"]
+    bad = [
+        ({**parent, "include": ["nope.yaml"]}, "not found"),
+        ({**parent, "include": ["parent.yaml"]}, "includes itself"),
+        ({**parent, "queries": [{"column": "c2", "template": ok}]}, "column 'c2' is defined twice"),
+        ({**parent, "buses": [{"name": "qdr", "measurements": ["x"]}]}, "bus 'qdr'"),
+        ({**parent, "buses": [{"name": "b", "measurements": []}]}, "non-empty list"),
+        ({**parent, "buses": [{"name": "b", "measurements": ["x"], "colour": 1}]},
+         "unknown keys"),
+        ({**parent, "include": "child.yaml"}, "'include' must be a list"),
+    ]
+    for data, words in bad:
+        (tmp_path / "parent.yaml").write_text(yaml.safe_dump(data))
+        with pytest.raises(QueryConfigError, match=re.escape(words)):
+            QuerySet.load(tmp_path / "parent.yaml")

@@ -157,8 +157,8 @@ def test_a_database_name_cannot_inject(tmp_path: Path) -> None:
                               None, Limits())
     # not found, so the only user database is used, and it is still there with its data
     assert got.database == "telegraf"
-    assert got.notes[0] == ('database x"; DROP DATABASE "telegraf absent, used the only '
-                            "user database telegraf")
+    assert got.notes[0] == ('database x"; DROP DATABASE "telegraf absent: used telegraf, '
+                            "the one database holding them")
     assert got.values["min_usage_idle_bus"] > 0
     assert list((tmp_path / "tmp").iterdir()) == []
 

@@ -83,4 +83,5 @@ def figure_paths(results: str, name: str, *, campaigns: Sequence[str], opts: Fig
             out.append(f"{base}/message_timeline")
     if len(campaigns) > 1 and name == campaigns[0]:
         out.append(f"{results}/{COMPARISON}/load_curves")
+        out.append(f"{results}/{COMPARISON}/resources")
     return out

@@ -190,6 +190,13 @@ rule figures_comparison:
             category="campaign comparison",
             labels={"figure": "{name}"},
         ),
+        resources=report(
+            directory(f"{FIG_COMPARISON}/resources"),
+            patterns=[FIG_PATTERN],
+            caption="../report/comparison_resources.rst",
+            category="campaign comparison",
+            labels={"figure": "resources {name}"},
+        ),
     params:
         options=FIG_OPTIONS,
         campaigns=list(CAMPAIGNS),

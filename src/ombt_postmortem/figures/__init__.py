@@ -32,7 +32,7 @@ from .common import FigureOptions, FigureSet, Written
 from .distributions import latency_histograms, latency_overlay
 from .load_curves import campaign_comparison, load_curves
 from .messages import latency_nines, message_timelines
-from .resources import resources_vs_load
+from .resources import resources_comparison, resources_vs_load
 from .table import campaign_table_html
 from .timeseries import bus_timeseries
 
@@ -48,5 +48,6 @@ __all__ = [
     "latency_overlay",
     "load_curves",
     "message_timelines",
+    "resources_comparison",
     "resources_vs_load",
 ]

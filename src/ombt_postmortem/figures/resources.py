@@ -1,10 +1,17 @@
 """Bus and server resources against the load: the InfluxDB metric columns of the table.
 
 The metric columns (``min_usage_idle_bus``, ``mem_used``, ``connections``...) are
-those of the query set (config/queries/telegraf.yaml): each is one number per
-run, computed over the run's window by the InfluxDB stage. Absent columns or
+those of the query set (config/queries/telegraf.yaml, qdr.yaml): each is one number
+per run, computed over the run's window by the InfluxDB stage. Absent columns or
 all-NaN ones (e.g. no rabbitmq_* measurement with the qpid-dispatch router) are
 left out; a figure with no metric at all is skipped.
+
+Besides one figure per ``group_by`` combination, a campaign running several values
+of ``compare`` (the driver: rabbitmq and qdr runs) gets one figure per combination
+of ``group_by`` without ``compare``, one line per driver: the bus's CPU, memory and
+connections of both drivers on the same panels, RabbitMQ's and the router's own
+counters next to each other (:func:`resources_vs_load`);
+:func:`resources_comparison` does the same across campaigns.
 """
 
 from __future__ import annotations
@@ -55,17 +62,26 @@ class Metric:
     unit: str
     scale: float = 1.0
     percent: bool = False
+    #: the y axis label (default: from the unit)
+    axis: str = ""
 
     @property
     def ylabel(self) -> str:
+        if self.axis:
+            return self.axis
         return {"%": "CPU idle (%)", "MiB": "memory (MiB)"}.get(self.unit, self.unit)
 
 
-#: the metric columns of the telegraf query set, in panel order
+#: the metric columns of the default query set (telegraf.yaml + qdr.yaml), in panel order:
+#: both drivers', then RabbitMQ's, then the qdr router's
 METRICS: dict[str, Metric] = {
     "min_usage_idle_bus": Metric("bus: CPU idle of the busiest host", "%", percent=True),
     "min_usage_idle_ombt_server": Metric("ombt servers: CPU idle of the busiest host", "%",
                                          percent=True),
+    "bus_container_cpu_max": Metric("bus containers: CPU (max)", "% of a core",
+                                    axis="CPU (% of a core)"),
+    "bus_container_mem_max": Metric("bus containers: memory (max)", "MiB", 1.0 / MIB),
+    "bus_tcp_established_max": Metric("bus hosts: TCP connections established (max)", "count"),
     "mem_used": Metric("RabbitMQ: memory used (max)", "MiB", 1.0 / MIB),
     "connections": Metric("RabbitMQ: connections (max)", "count"),
     "consumers": Metric("RabbitMQ: consumers (max)", "count"),
@@ -74,6 +90,17 @@ METRICS: dict[str, Metric] = {
     "fd_used": Metric("RabbitMQ: file descriptors used (max)", "count"),
     "sockets_used": Metric("RabbitMQ: sockets used (max)", "count"),
     "messages_delivered": Metric("RabbitMQ: messages_delivered counter (max)", "count"),
+    "messages_delivered_in_run": Metric("RabbitMQ: messages delivered in the run", "count"),
+    "messages_delivered_rate": Metric("RabbitMQ: messages delivered per second", "msg/s"),
+    "qdr_deliveries_ingress": Metric("qdr: deliveries in (ingress) in the run", "count"),
+    "qdr_deliveries_egress": Metric("qdr: deliveries out (egress) in the run", "count"),
+    "qdr_deliveries_ingress_rate": Metric("qdr: deliveries in per second", "msg/s"),
+    "qdr_deliveries_egress_rate": Metric("qdr: deliveries out per second", "msg/s"),
+    "qdr_undelivered_max": Metric("qdr: undelivered on a link (max)", "count"),
+    "qdr_unsettled_max": Metric("qdr: unsettled on a link (max)", "count"),
+    "qdr_connections_max": Metric("qdr: connections of a router (max)", "count"),
+    "qdr_links_max": Metric("qdr: links of a router (max)", "count"),
+    "qdr_addresses_max": Metric("qdr: addresses of a router (max)", "count"),
 }
 
 
@@ -188,6 +215,92 @@ def resources_vs_load(table: pd.DataFrame, out_dir: Path | str,
         head = f"{title}: " if title else ""
         fig = draw_resources(data, o.x, series,
                              f"{head}bus and server resources, {describe(keys)}", metrics)
+        fs.save(fig, data, name)
+    _by_compare(fs, table, pcols, metrics, title)
+    fs.write_manifest()
+    return fs
+
+
+def _by_compare(fs: FigureSet, table: pd.DataFrame, pcols: Sequence[str],
+                metrics: Mapping[str, Metric], title: str) -> None:
+    """The figures ``by_<compare>__<group>``: one per ``group_by`` combination without
+    ``compare`` where two values of ``compare`` (drivers) ran, one line per value."""
+    o = fs.opts
+    if o.compare not in table.columns or table[o.compare].nunique(dropna=False) < 2:
+        return  # a single driver: the figures above show it all
+    group_by = [g for g in o.group_by if g in table.columns and g != o.compare]
+    lines = [c for c in (o.lines,) if c in table.columns and c != o.compare]
+    for keys, sub in groups(table, group_by):
+        name = f"by_{o.compare}__{stem_of(keys)}"
+        found = sub[o.compare].nunique(dropna=False)
+        if found < 2:
+            fs.skip(name, f"{describe(keys) or 'all runs'}: a single {o.compare}, "
+                          f"nothing to compare")
+            continue
+        series = [o.compare, *series_columns(sub, pcols, lines,
+                                             exclude=[o.x, o.compare, *group_by])]
+        sub, series = with_repeat(sub, series, o.x)
+        data = resource_data(sub, keys, series, o.x, metrics)
+        if data.empty:
+            fs.skip(name, f"every metric column is NaN in its {len(sub)} run(s)")
+            continue
+        head = f"{title}: " if title else ""
+        what = describe(keys)
+        fig = draw_resources(data, o.x, series, f"{head}bus and server resources by "
+                             f"{o.compare}{', ' + what if what else ''}", metrics)
+        fs.save(fig, data, name)
+
+
+def resources_comparison(tables: Mapping[str, pd.DataFrame], out_dir: Path | str,
+                         opts: FigureOptions | None = None, *,
+                         params: Mapping[str, Sequence[str]] | None = None,
+                         metrics: Mapping[str, Metric] | None = None,
+                         log: logging.Logger | None = None) -> FigureSet:
+    """The resources of several campaigns on one figure, one colour per campaign.
+
+    One figure per combination of ``group_by`` without ``compare`` (campaigns
+    usually differ by driver: a RabbitMQ campaign's panels next to a router's); a
+    group present in a single campaign is skipped (nothing to compare).
+    """
+    fs = figure_set("comparison_resources", out_dir, opts, log)
+    o = fs.opts
+    metrics = dict(METRICS if metrics is None else metrics)
+    parts = []
+    pcols: list[str] = []
+    for name, t in tables.items():
+        if o.x not in t.columns:
+            fs.skip(name, f"campaign {name}: no column {o.x} (figures.x)")
+            continue
+        t = t.copy()
+        t.insert(0, "campaign", name)
+        parts.append(t)
+        for c in param_columns(t, None if params is None else params.get(name)):
+            if c not in pcols:
+                pcols.append(c)
+    table = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+    if not any(c in table.columns for c in metrics):
+        fs.skip("all", "no InfluxDB metric column in the campaign tables")
+        fs.write_manifest()
+        return fs
+    group_by = [g for g in o.group_by if g in table.columns and g != o.compare]
+    lines = [c for c in (o.lines,) if c in table.columns]
+    for keys, sub in groups(table, group_by):
+        name = stem_of(keys)
+        found = list(dict.fromkeys(sub["campaign"]))
+        if len(found) < 2:
+            fs.skip(name, f"{describe(keys) or 'all runs'}: only in campaign {found[0]}, "
+                          f"nothing to compare")
+            continue
+        series = ["campaign", *series_columns(sub, pcols, lines,
+                                              exclude=[o.x, "campaign", *group_by])]
+        sub, series = with_repeat(sub, series, o.x)
+        data = resource_data(sub, keys, series, o.x, metrics)
+        if data.empty:
+            fs.skip(name, f"every metric column is NaN in its {len(sub)} run(s)")
+            continue
+        what = describe(keys)
+        fig = draw_resources(data, o.x, series, "campaign comparison: bus and server "
+                             f"resources{', ' + what if what else ''}", metrics)
         fs.save(fig, data, name)
     fs.write_manifest()
     return fs

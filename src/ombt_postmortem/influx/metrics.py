@@ -37,7 +37,15 @@ from ombt_postmortem.influx.export import (  # noqa: F401  (TS_KEYS: re-exported
     empty_timeseries,
     timeseries_table,
 )
-from ombt_postmortem.influx.queries import QuerySet, epoch_ns, resolve_query_set_path
+from ombt_postmortem.influx.queries import (
+    QuerySet,
+    epoch_ns,
+    identifier,
+    resolve_query_set_path,
+    string_literal,
+    template_measurements,
+    time_literal,
+)
 from ombt_postmortem.influx.ready import ServerNotReady
 from ombt_postmortem.influx.restore import restored
 from ombt_postmortem.influx.server import Limits
@@ -100,7 +108,8 @@ class InfluxConfig:
                 raise ConfigError(f"invalid configuration: influx.{name}: {v!r} is not finite")
         object.__setattr__(self, "docker", checked["docker"])
         if isinstance(self.queries, Mapping):
-            qs = QuerySet.from_dict(self.queries, source="influx.queries")
+            qs = QuerySet.from_dict(self.queries, source="influx.queries",
+                                    base_dir=self.base_dir)
         else:
             qs = QuerySet.load(resolve_query_set_path(self.queries, self.base_dir))
         object.__setattr__(self, "query_set", qs)
@@ -315,10 +324,16 @@ def collect_run_metrics(
                 t = time.monotonic()
                 client = influx_client(server.url)
                 try:
-                    out.database = _resolve_database(run, tar_path, client, cfg.database,
-                                                     out.notes)
+                    out.database, present = resolve_database(
+                        run, tar_path, client, cfg.database, qs.measurements, out.notes)
+                    if qs.buses:
+                        out.notes.append(bus_note(run, tar_path, client, out.database, qs,
+                                                  present))
                     out.values = _run_queries(run, tar_path, client, out.database, qs,
-                                              lo_ns, hi_ns, out.notes)
+                                              lo_ns, hi_ns, out.notes, present)
+                    if qs.queries and all(math.isnan(v) for v in out.values.values()):
+                        out.notes.append(all_nan_note(run, tar_path, client, out.database,
+                                                      qs, present, lo, hi))
                     out.timings["queries"] = time.monotonic() - t
                     t = time.monotonic()
                     if cfg.export_timeseries:
@@ -366,19 +381,102 @@ def _hold(url: str, note: _RunLog) -> None:
         time.sleep(hold)
 
 
-def _resolve_database(run: str, tar_path: Path, client: InfluxDBClient, wanted: str,
-                      notes: list[str]) -> str:
+def _databases(run: str, tar_path: Path, client: InfluxDBClient) -> list[str]:
     result = _query(run, tar_path, client, "SHOW DATABASES", None, "SHOW DATABASES")
-    names = [row[0] for s in result.get("series", []) for row in s.get("values", [])]
-    if wanted in names:
-        return wanted
+    return [row[0] for s in result.get("series", []) for row in s.get("values", [])]
+
+
+def _measurements(run: str, tar_path: Path, client: InfluxDBClient, db: str) -> set[str]:
+    result = _query(run, tar_path, client, "SHOW MEASUREMENTS", db, f"SHOW MEASUREMENTS ({db})")
+    return {str(row[0]) for s in result.get("series", []) for row in s.get("values", [])}
+
+
+def resolve_database(run: str, tar_path: Path, client: InfluxDBClient, wanted: str,
+                     queried: list[str], notes: list[str]) -> tuple[str, set[str]]:
+    """The database holding the run's data, and the queried measurements it holds.
+
+    ``wanted`` (influx.database) when it holds one of the ``queried`` measurements;
+    otherwise the one user database that does, said in ``notes``. Several or none:
+    a :class:`RunDataError` naming the databases. ombt-orchestrator 1.1.x writes to
+    ``ombt-orchestrator`` and creates an empty ``telegraf`` beside it
+    (roles/telegraf/templates/telegraf.conf.j2, roles/influxdb/tasks/deploy.yml);
+    earlier versions wrote to ``telegraf``.
+    """
+    names = _databases(run, tar_path, client)
     users = [n for n in names if n != INTERNAL_DB]
-    if len(users) == 1:
-        notes.append(f"database {wanted} absent, used the only user database {users[0]}")
-        return users[0]
-    found = ", ".join(names) if names else "none"
-    raise RunDataError(run, tar_path, f"database {wanted} not found and not exactly one other "
-                                      f"user database to use instead (databases found: {found})")
+    wanted_set = set(queried)
+    holding: dict[str, set[str]] = {}
+    for db in users:
+        found = _measurements(run, tar_path, client, db) & wanted_set
+        if found:
+            holding[db] = found
+    if wanted in holding:
+        return wanted, holding[wanted]
+    if len(holding) == 1:
+        (db, found), = holding.items()
+        why = "absent" if wanted not in names else "holds none of the queried measurements"
+        notes.append(f"database {wanted} {why}: used {db}, the one database holding them")
+        return db, found
+    listed = ", ".join(names) if names else "none"
+    if holding:
+        raise RunDataError(run, tar_path, "several databases hold the queried measurements ("
+                           + ", ".join(sorted(holding)) + f"), none is influx.database "
+                           f"{wanted}: set influx.database to one of them")
+    raise RunDataError(run, tar_path, f"no database holds any queried measurement "
+                                      f"({', '.join(queried) or 'none'}); databases found: "
+                                      f"{listed}")
+
+
+def bus_note(run: str, tar_path: Path, client: InfluxDBClient, db: str, qs: QuerySet,
+             present: set[str]) -> str:
+    """``bus: rabbitmq (...)``, ``bus: qdr (...)`` or ``bus: none ...``: the query set's
+    buses with a series (of the bus's role, if it has one) in ``db``."""
+    found: list[str] = []
+    for bus in qs.buses:
+        ms = [m for m in bus.measurements if m in present]
+        if not ms:
+            continue
+        if bus.role is not None:
+            q = (f"SHOW SERIES FROM {', '.join(identifier(m) for m in ms)} "
+                 f"WHERE \"role\" = {string_literal(bus.role)} LIMIT 1")
+            if not _query(run, tar_path, client, q, db, f"bus {bus.name}").get("series"):
+                continue
+        role = f" of role {bus.role}" if bus.role is not None else ""
+        found.append(f"{bus.name} ({', '.join(ms)}{role})")
+    if not found:
+        return ("bus: none found (no series of "
+                + ", ".join(m for b in qs.buses for m in b.measurements) + ")")
+    return "bus: " + " and ".join(found)
+
+
+def all_nan_note(run: str, tar_path: Path, client: InfluxDBClient, db: str, qs: QuerySet,
+                 present: set[str], lo: float, hi: float) -> str:
+    """Why every metric is NaN: no point of the queried measurements in the window (and
+    where the database's points are), or points the queries do not select."""
+    window = f"{_iso(lo)} .. {_iso(hi)}"
+    inside = (f"time >= {time_literal(epoch_ns(lo))} "
+              f"AND time <= {time_literal(epoch_ns(hi, up=True))}")
+    spans, in_window = [], False
+    for m in sorted(present):
+        for order, where in (("ASC", ""), ("DESC", ""), ("ASC", f" WHERE {inside}")):
+            r = _query(run, tar_path, client, f"SELECT * FROM {identifier(m)}{where} "
+                       f"ORDER BY time {order} LIMIT 1", db, f"a point of {m}")
+            times = [row[0] for s in r.get("series", []) for row in s.get("values", [])]
+            if where:
+                in_window = in_window or bool(times)
+            else:
+                spans.extend(times)
+    if not spans:
+        return f"every metric is NaN: database {db} holds no point of the queried measurements"
+    held = (f"database {db} holds points from {_iso(min(spans) / 1e9)} to "
+            f"{_iso(max(spans) / 1e9)}")
+    if not in_window:
+        return (f"every metric is NaN: no point of the queried measurements in the window "
+                f"{window} (shorter than the sampling interval, or outside the data: "
+                f"{held})")
+    return (f"every metric is NaN: the window {window} has points of the queried "
+            "measurements, but none that the queries select (fields, roles or tags absent, "
+            "or fewer samples than a counter needs)")
 
 
 def _query(run: str, tar_path: Path, client: InfluxDBClient, q: str, db: str | None,
@@ -390,19 +488,41 @@ def _query(run: str, tar_path: Path, client: InfluxDBClient, q: str, db: str | N
 
 
 def _run_queries(run: str, tar_path: Path, client: InfluxDBClient, db: str, qs: QuerySet,
-                 lo_ns: int, hi_ns: int, notes: list[str]) -> dict[str, float]:
+                 lo_ns: int, hi_ns: int, notes: list[str],
+                 present: set[str] | None = None) -> dict[str, float]:
+    """One value per query. A query whose measurements are all absent from ``db`` is
+    NaN without being run, and those columns are said in one note, by measurement."""
     values: dict[str, float] = {}
+    absent: dict[tuple[str, ...], list[str]] = {}
+    nodata: list[str] = []
     for spec in qs.queries:
+        ms = template_measurements(spec.template)
+        if present is not None and ms and not set(ms) & present:
+            absent.setdefault(tuple(ms), []).append(spec.column)
+            values[spec.column] = math.nan
+            continue
         q = spec.render(lo_ns, hi_ns)
         result = _query(run, tar_path, client, q, db, spec.column)
-        values[spec.column] = _scalar(spec.column, result, notes)
+        values[spec.column] = _scalar(spec.column, result, notes, nodata)
+    if nodata:
+        notes.append("no data in the window (no point of the field in it; a counter's "
+                     f"in-run count and rate need two): NaN: {', '.join(nodata)}")
+    if absent:
+        ms = sorted({m for k in absent for m in k})
+        cols = [c for v in absent.values() for c in v]
+        notes.append(f"NaN (measurement{'s' if len(ms) > 1 else ''} {', '.join(ms)} absent "
+                     f"from database {db}): {', '.join(cols)}")
     return values
 
 
-def _scalar(column: str, result: dict[str, Any], notes: list[str]) -> float:
+def _scalar(column: str, result: dict[str, Any], notes: list[str],
+            nodata: list[str] | None = None) -> float:
     series = result.get("series") or []
     if not series:
-        notes.append(f"{column}: no data in the window (measurement or field absent): NaN")
+        if nodata is not None:
+            nodata.append(column)
+        else:
+            notes.append(f"{column}: no data in the window (measurement or field absent): NaN")
         return math.nan
     rows = series[0].get("values") or []
     if len(series) > 1 or len(rows) > 1:

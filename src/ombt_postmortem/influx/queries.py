@@ -12,6 +12,18 @@ A query set (YAML, e.g. ``config/queries/telegraf.yaml``) has two lists::
     timeseries:                  # raw points exported per run (long form)
       - measurement: cpu
         fields: [usage_idle, usage_user]   # or "*" for every field
+    buses:                       # how a run's bus is recognised (optional)
+      - name: rabbitmq
+        measurements: [rabbitmq_overview, rabbitmq_node]
+        role: bus                # only series with this role tag count (optional)
+    include: [qdr.yaml]          # other query sets appended (paths relative to this file)
+
+A run's bus is named in its notes from the ``buses`` whose measurements have a
+series in the run's database (``none`` when no bus's do). ``include`` appends the
+queries, time series and buses of other query sets (a column or bus defined
+twice is an error). The measurements a query set reads (the ``FROM`` of
+its templates, its time series and buses) decide which database of a backup
+holds the run's data (:func:`ombt_postmortem.influx.metrics.resolve_database`).
 
 Placeholders: ``{start}`` and ``{stop}`` (mandatory in every template: every
 query is restricted to the run's window) become RFC3339 string literals with
@@ -123,46 +135,106 @@ class SeriesSpec:
 
 
 @dataclass(frozen=True)
+class BusSpec:
+    """A kind of bus, recognised by a series of one of ``measurements`` (of ``role``)."""
+
+    name: str
+    measurements: tuple[str, ...]
+    role: str | None = None
+
+
+#: ``FROM <measurement>`` in a template (a subquery's ``FROM (`` is not one)
+_FROM = re.compile(r"\bFROM\s+(\"(?:[^\"\\]|\\.)*\"|[A-Za-z_][A-Za-z0-9_.]*)", re.IGNORECASE)
+
+
+def template_measurements(template: str) -> list[str]:
+    """The measurements named after ``FROM`` in ``template`` (quoted or bare), in order."""
+    code = re.sub(r"'(?:[^'\\]|\\.)*'", "''", template)  # string literals hold no FROM
+    out = []
+    for m in _FROM.findall(code):
+        name = re.sub(r"\\(.)", r"\1", m[1:-1]) if m.startswith('"') else m
+        if name not in out:
+            out.append(name)
+    return out
+
+
+@dataclass(frozen=True)
 class QuerySet:
     queries: tuple[QuerySpec, ...]
     timeseries: tuple[SeriesSpec, ...]
     source: str = "<inline>"
+    buses: tuple[BusSpec, ...] = ()
 
     @property
     def columns(self) -> list[str]:
         return [q.column for q in self.queries]
 
+    @property
+    def measurements(self) -> list[str]:
+        """Every measurement the set reads: its templates', time series' and buses'."""
+        out: list[str] = []
+        names = [m for q in self.queries for m in template_measurements(q.template)]
+        names += [s.measurement for s in self.timeseries]
+        names += [m for b in self.buses for m in b.measurements]
+        for n in names:
+            if n not in out:
+                out.append(n)
+        return out
+
+    def column_measurements(self, column: str) -> list[str]:
+        """The measurements the template of ``column`` reads."""
+        spec = next(q for q in self.queries if q.column == column)
+        return template_measurements(spec.template)
+
     @classmethod
-    def load(cls, path: Path | str) -> QuerySet:
+    def load(cls, path: Path | str, *, _seen: tuple[Path, ...] = ()) -> QuerySet:
         path = Path(path)
         try:
             data = yaml.safe_load(path.read_text())
         except (OSError, yaml.YAMLError) as e:
             raise QueryConfigError(f"cannot read the query set {path}: {e}") from None
-        return cls.from_dict(data, source=str(path))
+        return cls.from_dict(data, source=str(path), base_dir=path.parent,
+                             _seen=(*_seen, path.resolve()))
 
     @classmethod
-    def from_dict(cls, data: object, source: str = "<inline>") -> QuerySet:
+    def from_dict(cls, data: object, source: str = "<inline>", *,
+                  base_dir: Path | str | None = None,
+                  _seen: tuple[Path, ...] = ()) -> QuerySet:
         if not isinstance(data, Mapping):
             raise QueryConfigError(f"{source}: a query set is a mapping with 'queries' "
                                    "and optionally 'timeseries'")
-        unknown = set(data) - {"queries", "timeseries", "description"}
+        unknown = set(data) - {"queries", "timeseries", "description", "buses", "include"}
         if unknown:
             raise QueryConfigError(f"{source}: unknown keys {sorted(unknown)}")
         raw_q = data.get("queries") or []
         if not isinstance(raw_q, Sequence) or isinstance(raw_q, str):
             raise QueryConfigError(f"{source}: 'queries' must be a list")
         queries = tuple(_query_spec(q, f"{source}: queries[{i}]") for i, q in enumerate(raw_q))
-        seen: set[str] = set()
-        for q in queries:
-            if q.column in seen:
-                raise QueryConfigError(f"{source}: column {q.column!r} is defined twice")
-            seen.add(q.column)
         raw_t = data.get("timeseries") or []
         if not isinstance(raw_t, Sequence) or isinstance(raw_t, str):
             raise QueryConfigError(f"{source}: 'timeseries' must be a list")
         series = tuple(_series_spec(s, f"{source}: timeseries[{i}]") for i, s in enumerate(raw_t))
-        return cls(queries=queries, timeseries=series, source=source)
+        raw_b = data.get("buses") or []
+        if not isinstance(raw_b, Sequence) or isinstance(raw_b, str):
+            raise QueryConfigError(f"{source}: 'buses' must be a list")
+        buses = tuple(_bus_spec(b, f"{source}: buses[{i}]") for i, b in enumerate(raw_b))
+        raw_i = data.get("include") or []
+        if not isinstance(raw_i, Sequence) or isinstance(raw_i, str):
+            raise QueryConfigError(f"{source}: 'include' must be a list of query sets")
+        for inc in raw_i:
+            path = resolve_query_set_path(inc, base_dir)
+            if path.resolve() in _seen:
+                raise QueryConfigError(f"{source}: include {inc!r} includes itself")
+            other = cls.load(path, _seen=_seen)
+            queries += other.queries
+            series += other.timeseries
+            buses += other.buses
+        for what, names in (("column", [q.column for q in queries]),
+                            ("bus", [b.name for b in buses])):
+            twice = sorted({n for n in names if names.count(n) > 1})
+            if twice:
+                raise QueryConfigError(f"{source}: {what} {twice[0]!r} is defined twice")
+        return cls(queries=queries, timeseries=series, source=source, buses=buses)
 
 
 def _query_spec(raw: object, where: str) -> QuerySpec:
@@ -239,6 +311,24 @@ def _series_spec(raw: object, where: str) -> SeriesSpec:
     if len(set(fields)) != len(fields):
         raise QueryConfigError(f"{where}: duplicate fields")
     return SeriesSpec(measurement=str(measurement), fields=tuple(fields))
+
+
+def _bus_spec(raw: object, where: str) -> BusSpec:
+    if not isinstance(raw, Mapping):
+        raise QueryConfigError(f"{where} must be a mapping with name and measurements")
+    unknown = set(raw) - {"name", "measurements", "role", "description"}
+    if unknown:
+        raise QueryConfigError(f"{where}: unknown keys {sorted(unknown)}")
+    name = _check_text(raw.get("name"), f"{where}: name")
+    ms = raw.get("measurements")
+    if not isinstance(ms, Sequence) or isinstance(ms, str) or not ms:
+        raise QueryConfigError(f"{where}: measurements must be a non-empty list of names")
+    for m in ms:
+        _check_text(m, f"{where}: measurement")
+    role = raw.get("role")
+    if role is not None:
+        string_literal(role)  # validates
+    return BusSpec(name=name, measurements=tuple(ms), role=role)
 
 
 # --------------------------------------------------------------------------- location
