@@ -191,7 +191,8 @@ def rabbitmq_backup(seed: int) -> Backup:
 def qdr_backup(seed: int) -> Backup:
     rng, b = random.Random(seed), Backup()
     telegraf(b, rng, [("router0", "msimonin/qdrouterd", "1.0.0"),
-                      ("router1", "msimonin/qdrouterd", "1.0.0"),
+                      # the image of the orchestrator's own conf.yaml (router + collectd)
+                      ("router1", "msimonin/qdrouterd-collectd", "1.0.1"),
                       ("qdrouterd-gui", "msimonin/qdrouterd-gui", "1.0.0")])
     rabbitmq(b, rng, "ctl-bus-0", "control-bus", 100)  # the control bus only
     collectd_qdr(b, rng, ["router0", "router1"])
