@@ -26,11 +26,15 @@ def cmd_compare(args: argparse.Namespace) -> int:
     except (OmbtPostmortemError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    cmp = compare_campaigns(base, cand, opts)
-    print(format_table(cmp))
-    if args.out:
-        files = write_comparison(cmp, args.out)
-        print(f"wrote {', '.join(str(p) for p in files.values())}", file=sys.stderr)
+    try:
+        cmp = compare_campaigns(base, cand, opts)
+        print(format_table(cmp))
+        if args.out:
+            files = write_comparison(cmp, args.out)
+            print(f"wrote {', '.join(str(p) for p in files.values())}", file=sys.stderr)
+    except Exception as exc:  # a gate must tell a failure (2) from a worse pair (1)
+        print(f"error: comparison failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 2
     return 1 if len(cmp.worse) else 0
 
 

@@ -75,6 +75,24 @@ def format_table(cmp: Comparison) -> str:
     return "\n".join(out)
 
 
+#: ratios worth a tick on the forest plot's log axes, the roundest first
+NICE_TICKS = (1.0, 2.0, 0.5, 10.0, 0.1, 1.5, 0.8, 1.2, 0.9, 1.1, 5.0, 0.2, 3.0, 0.7, 1.3, 0.95,
+              1.05, 0.6, 0.3, 20.0, 0.05, 50.0, 0.02, 100.0, 0.01)
+
+
+def _ticks(lo: float, hi: float, most: int = 7) -> list[float]:
+    """Up to ``most`` ticks in [lo, hi], the roundest first, none closer to another
+    than a tenth of the axis (on the log scale)."""
+    gap = math.log(hi / lo) / 10.0
+    kept: list[float] = []
+    for v in NICE_TICKS:
+        if lo <= v <= hi and all(abs(math.log(v / k)) >= gap for k in kept):
+            kept.append(v)
+        if len(kept) == most:
+            break
+    return sorted(kept)
+
+
 def forest_plot(cmp: Comparison, path: Path, dpi: int = 110) -> Path:
     """One row per matched pair, one panel per metric of :data:`FOREST_METRICS`: the
     ratio (dot) and its interval (bar) on a log axis, 1 marked, the threshold band
@@ -84,7 +102,7 @@ def forest_plot(cmp: Comparison, path: Path, dpi: int = 110) -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     from matplotlib.lines import Line2D
-    from matplotlib.ticker import FuncFormatter
+    from matplotlib.ticker import FuncFormatter, NullLocator
 
     d = cmp.deltas
     pairs = list(dict.fromkeys(d["pair"])) or ["(no matched pair)"]
@@ -111,14 +129,14 @@ def forest_plot(cmp: Comparison, path: Path, dpi: int = 110) -> Path:
                         mfc="white" if hollow else colour)
                 xs.append(r.ratio)
         ax.set_xscale("log")
+        ax.set_xlim(min(xs) / 1.08, max(xs) * 1.08)
+        ax.xaxis.set_minor_locator(NullLocator())
+        ax.set_xticks(_ticks(min(xs) / 1.08, max(xs) * 1.08))
         ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _p: f"{v:.3g}"))
-        ax.xaxis.set_minor_formatter(FuncFormatter(lambda v, _p: f"{v:.3g}"))
-        lo, hi = min(xs), max(xs)
-        ax.set_xlim(lo / 1.08, hi * 1.08)
         unit = rows["better_when"].iloc[0] if len(rows) else ""
         ax.set_title(f"{metric} ({unit} is better)" if unit else metric, fontsize=9)
         ax.set_xlabel("candidate / baseline", fontsize=8)
-        ax.tick_params(labelsize=7)
+        ax.tick_params(which="both", labelsize=7)
         ax.grid(axis="x", which="both", alpha=0.3)
     axes[0][0].set_yticks(list(y.values()), list(y.keys()), fontsize=7)
     axes[0][0].set_ylim(-0.7, len(pairs) - 0.3)
@@ -127,8 +145,9 @@ def forest_plot(cmp: Comparison, path: Path, dpi: int = 110) -> Path:
     handles.append(Line2D([], [], color=COLOURS["n/a"], marker="o", mfc="white", lw=0,
                           label="no interval"))
     fig.legend(handles=handles, loc="lower center", ncol=4, fontsize=8, frameon=False)
-    fig.suptitle(f"{cmp.candidate} vs {cmp.baseline}: ratio and {cmp.options.confidence:.0%} "
-                 f"interval, band ±{t:.0%}", fontsize=10)
+    fig.suptitle(f"candidate {cmp.candidate} / baseline {cmp.baseline}: ratio and "
+                 f"{cmp.options.confidence:.0%} interval per matched run (band ±{t:.0%} shaded)",
+                 fontsize=10)
     fig.tight_layout(rect=(0, 0.45 / height, 1, 1 - 0.1 / height))
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=dpi)
