@@ -112,3 +112,21 @@ def test_change_column() -> None:
     assert change(0.8, 0.99) == "down"
     assert change(0.9, 1.1) == "none shown"
     assert change(math.nan, 1.0) == "n/a"
+
+
+def test_weighted_quantiles_exact_when_replicates_stray_far_from_the_sample() -> None:
+    """Latency growing with time (a queue filling up): each second holds its own range
+    of values, so a replicate's quantile can sit far from the sample's own rank; the
+    search window must widen and still give numpy's quantile of the replicate."""
+    rng = np.random.default_rng(11)
+    n = 4000
+    times = 50.0 + np.sort(rng.uniform(0, 12, n))
+    values = (times - 50.0) * 10.0 + rng.uniform(0, 1, n)
+    s = blocked(values, times)
+    w = block_weights(rng, s.n_blocks, 60)
+    qs = (0.01, 0.5, 0.9)
+    got = weighted_quantiles(s, w, qs)
+    second = np.floor(times - times.min()).astype(int)
+    for b in range(w.shape[0]):
+        sample = np.repeat(values, w[b][second])
+        assert got[b].tolist() == np.quantile(sample, qs).tolist()

@@ -20,7 +20,7 @@ its block, and the replicate's ``k``-th smallest value is the first message
 whose cumulative weight exceeds ``k``. All replicates are computed at once as
 ``(replicates x messages)`` integer arrays (in chunks bounding the memory), with
 numpy's default ``linear`` quantile (the one of ``messages.parquet``), with no
-loop over replicates or messages.
+loop over replicates or messages (``bench/bench_compare.py``).
 """
 
 from __future__ import annotations
@@ -95,6 +95,43 @@ def block_weights(rng: np.random.Generator, n_blocks: int, replicates: int,
         replicates, n_blocks).astype(np.int64)
 
 
+def _ranks_below(s: Blocked, wt: np.ndarray, targets: np.ndarray, center: int,
+                 ) -> np.ndarray:
+    """For each target row ``k`` (T x replicates) and replicate: the number of messages
+    (in value order) whose cumulative weight is <= k, i.e. the index of the first message
+    whose cumulative weight exceeds k. ``wt``: (n_blocks x replicates) weights.
+
+    Only a window of ranks around ``center`` is summed (a replicate's quantile lies near
+    the sample's own): the cumulative weight before the window is one product of the
+    blocks' counts with the weights; inside it, one vector addition per message, all
+    replicates at once. A replicate whose answer falls outside the window widens it
+    (x4), up to the whole sample: the result is exact whatever the window."""
+    n, reps = s.n, wt.shape[1]
+    m = max(64, n // 20)
+    while True:
+        a, b = max(0, center - m), min(n, center + m + 1)
+        base = np.bincount(s.block[:a], minlength=wt.shape[0]) @ wt  # cum before a
+        out = np.empty(targets.shape, dtype=np.int64)
+        ok = True
+        step = max(1, CHUNK_CELLS // (b - a))
+        for c0 in range(0, reps, step):
+            w = np.ascontiguousarray(wt[:, c0:c0 + step])
+            cum = np.empty((b - a, w.shape[1]), dtype=np.int64)
+            np.add(base[c0:c0 + step], w[s.block[a]], out=cum[0])
+            rows = s.block[a + 1:b].tolist()
+            for i, blk in enumerate(rows, start=1):
+                np.add(cum[i - 1], w[blk], out=cum[i])
+            k = targets[:, c0:c0 + step]
+            inside = (base[c0:c0 + step] <= k) & (cum[-1] > k)
+            if not inside.all():
+                ok = False
+                break
+            out[:, c0:c0 + step] = a + (cum[None, :, :] <= k[:, None, :]).sum(axis=1)
+        if ok or (a == 0 and b == n):
+            return out
+        m *= 4
+
+
 def weighted_quantiles(s: Blocked, weights: np.ndarray, qs: tuple[float, ...]) -> np.ndarray:
     """(replicates x len(qs)): the quantiles ``qs`` (numpy's ``linear`` method) of each
     replicate, the sample repeated block by block as ``weights`` (replicates x n_blocks)
@@ -103,29 +140,19 @@ def weighted_quantiles(s: Blocked, weights: np.ndarray, qs: tuple[float, ...]) -
     out = np.full((reps, len(qs)), np.nan)
     if s.n == 0 or reps == 0:
         return out
-    step = max(1, CHUNK_CELLS // s.n)
-    for a in range(0, reps, step):
-        w = weights[a:a + step].astype(np.int32)[:, s.block]  # per message: its block's
-        cum = np.cumsum(w, axis=1, dtype=np.int64)
-        total = cum[:, -1]
-        rows = len(total)
-        # rows laid end to end, each shifted above the previous one: one sorted array,
-        # so that one searchsorted finds the k-th smallest of every replicate at once
-        shift = (np.arange(rows, dtype=np.int64) * (int(total.max()) + 1))
-        flat = (cum + shift[:, None]).ravel()
-        base = np.arange(rows, dtype=np.int64) * s.n
-        has = total > 0
-        for j, q in enumerate(qs):
-            virtual = (total - 1) * q
-            prev = np.floor(virtual)
-            nxt = np.minimum(prev + 1, total - 1)
-            # the k-th smallest (0-based) of a replicate: the first message with cum > k
-            i_prev = np.searchsorted(flat, prev.astype(np.int64) + shift, side="right") - base
-            i_next = np.searchsorted(flat, nxt.astype(np.int64) + shift, side="right") - base
-            i_prev = np.clip(i_prev, 0, s.n - 1)
-            i_next = np.clip(i_next, 0, s.n - 1)
-            vals = lerp(s.values[i_prev], s.values[i_next], virtual - prev)
-            out[a:a + step, j] = np.where(has, vals, np.nan)
+    wt = np.ascontiguousarray(weights.T, dtype=np.int64)  # (n_blocks x replicates)
+    total = np.bincount(s.block, minlength=weights.shape[1]) @ wt  # messages per replicate
+    has = total > 0
+    for j, q in enumerate(qs):
+        virtual = np.where(has, (total - 1) * q, 0.0)
+        prev = np.floor(virtual)
+        nxt = np.where(has, np.minimum(prev + 1, total - 1), 0.0)
+        # the k-th smallest (0-based) of a replicate: the first message whose cumulative
+        # weight exceeds k
+        targets = np.stack([prev, nxt]).astype(np.int64)
+        idx = np.minimum(_ranks_below(s, wt, targets, int(q * (s.n - 1))), s.n - 1)
+        vals = lerp(s.values[idx[0]], s.values[idx[1]], virtual - prev)
+        out[:, j] = np.where(has, vals, np.nan)
     return out
 
 
