@@ -152,3 +152,37 @@ def test_histogram_only_pairs_have_no_interval_and_say_so() -> None:
         assert r["verdict"] == "n/a"
         assert "no interval" in r["note"]
     assert math.isnan(out["p999"]["baseline"])  # ombt's histogram gives no p99.9
+
+
+def test_an_unreadable_run_leaves_the_other_pairs_alone(tmp_path) -> None:  # noqa: ANN001
+    """A damaged per_message.parquet: its pair falls back to values without interval,
+    with a note naming the run and the file; the other pair keeps its interval."""
+    import pyarrow.parquet as pq
+
+    from ombt_postmortem.compare import compare_campaigns
+    from ombt_postmortem.layout import PER_MESSAGE, run_key
+
+    sides = []
+    for name, scale in (("a", 1.0), ("b", 1.2)):
+        params, rows = [], []
+        for clients in (1, 2):
+            spec = dataclasses.replace(SPEC, clients=(clients,), latency_scale=scale)
+            t, s0, s1 = per_message(simulate(spec))
+            run_id = f"{name}-{clients}"
+            folder = tmp_path / name / run_key(run_id)
+            folder.mkdir(parents=True)
+            if name == "b" and clients == 2:
+                (folder / PER_MESSAGE).write_bytes(b"not parquet")
+            else:
+                pq.write_table(t, folder / PER_MESSAGE)
+            params.append({"nbr_clients": clients})
+            rows.append({"run_id": run_id, "label": f"c{clients}", "nbr_clients": clients,
+                         "msg_sent": t.num_rows, "steady_start": s0, "steady_stop": s1,
+                         "steady_rate": 1.0, "rtt_p50_ms": 1.0})
+        sides.append(Side(name, pd.DataFrame(rows), ["nbr_clients"], tmp_path / name))
+    cmp = compare_campaigns(*sides)
+    p50 = cmp.deltas[cmp.deltas["metric"] == "p50"].set_index("pair")
+    assert p50.loc["nbr_clients=1", "verdict"] == "worse"
+    assert p50.loc["nbr_clients=2", "verdict"] == "n/a"
+    assert "no interval" in p50.loc["nbr_clients=2", "note"]
+    assert any("b-2" in n and PER_MESSAGE in n and "unreadable" in n for n in cmp.notes)

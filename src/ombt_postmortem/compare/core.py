@@ -51,6 +51,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from .. import layout
 from ..labels import safe
@@ -402,9 +403,15 @@ def _samples(side: Side, row: pd.Series, opts: CompareOptions,
     run_id = str(row["run_id"])
     if not _has_messages(row):
         return None
-    s, problems = load_run_samples(side.runs_dir / layout.run_key(run_id), run_id,
-                                   side.campaign_folder, _num(row, "steady_start"),
-                                   _num(row, "steady_stop"), opts.block_s)
+    run_dir = side.runs_dir / layout.run_key(run_id)
+    try:
+        s, problems = load_run_samples(run_dir, run_id, side.campaign_folder,
+                                       _num(row, "steady_start"), _num(row, "steady_stop"),
+                                       opts.block_s)
+    except (OSError, ValueError, pa.ArrowException) as exc:  # one bad run, not all
+        notes.append(f"{side.name}: run {run_id}: {run_dir / layout.PER_MESSAGE}: "
+                     f"unreadable ({exc}); its pair has no interval")
+        return None
     notes.extend(f"{side.name}: {p}" for p in problems)
     return s
 
