@@ -20,7 +20,7 @@ from ombt_postmortem.synth import SynthSpec, synth_campaign
 
 pytestmark = pytest.mark.workflow
 
-SPEC = SynthSpec(clients=(1, 2, 4), servers=(1,), call_types=("rpc-call",), nbr_calls=1500,
+SPEC = SynthSpec(clients=(2, 4, 8), servers=(1,), call_types=("rpc-call",), nbr_calls=2000,
                  pause=0.005, influx=False, agent_logs=True)
 
 
@@ -30,9 +30,9 @@ def compared(tmp_path_factory: pytest.TempPathFactory) -> Path:
     synth_campaign(work / "base", SPEC)
     synth_campaign(work / "slow", dataclasses.replace(SPEC, latency_scale=1.2))
     params = json.loads((work / "slow" / "params.json").read_text())
-    dropped = [p for p in params if p["nbr_clients"] == 4]
+    dropped = [p for p in params if p["nbr_clients"] == 8]
     (work / "slow" / "params.json").write_text(
-        json.dumps([p for p in params if p["nbr_clients"] != 4]))
+        json.dumps([p for p in params if p["nbr_clients"] != 8]))
     (work / "dropped.txt").write_text(dropped[0]["backup_dir"])
     cfg = write_config(work, {"base": work / "base", "slow": work / "slow"},
                        influx={"enabled": False}, figures={"per_run": False},
@@ -52,8 +52,8 @@ def test_deltas_worse_with_intervals_and_missing_run_listed(compared: Path) -> N
     out = compared / "results" / "comparison" / "base_vs_slow"
     d = pd.read_parquet(out / "deltas.parquet")
     assert pd.read_csv(out / "deltas.csv").shape == d.shape
-    assert sorted(d["pair"].unique()) == ["nbr_clients=1", "nbr_clients=2"]
-    for metric in ("p50", "oneway_p50"):
+    assert sorted(d["pair"].unique()) == ["nbr_clients=2", "nbr_clients=4"]
+    for metric in ("p50", "p99", "oneway_p50", "oneway_p99"):
         rows = d[d["metric"] == metric]
         assert (rows["verdict"] == "worse").all(), rows
         assert (rows["ci_low"] <= 1.2).all() and (rows["ci_high"] >= 1.2).all()
@@ -64,7 +64,7 @@ def test_deltas_worse_with_intervals_and_missing_run_listed(compared: Path) -> N
         ["baseline", (compared / "dropped.txt").read_text()]]
     assert (out / "forest.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     notes = (out / "notes.txt").read_text()
-    assert "runs on one side only (1)" in notes and "nbr_clients=4" in notes
+    assert "runs on one side only (1)" in notes and "nbr_clients=8" in notes
 
 
 def test_agent_logs_and_per_message_give_the_same_samples(compared: Path,
@@ -139,7 +139,7 @@ def test_cli_exit_status(compared: Path) -> None:
     slower = cli(str(res / "base"), str(res / "slow"), "--baseline-backup",
                  str(compared / "base"), "--candidate-backup", str(compared / "slow"))
     assert slower.returncode == 1, slower.stderr
-    assert "worse" in slower.stdout and "nbr_clients=4" in slower.stdout
+    assert "worse" in slower.stdout and "nbr_clients=8" in slower.stdout
     faster = cli(str(res / "slow"), str(res / "base"), "--baseline-backup",
                  str(compared / "slow"), "--candidate-backup", str(compared / "base"))
     assert faster.returncode == 0, faster.stdout
