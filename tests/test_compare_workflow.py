@@ -59,6 +59,18 @@ def test_deltas_worse_with_intervals_and_missing_run_listed(compared: Path) -> N
         assert (rows["ci_low"] <= 1.2).all() and (rows["ci_high"] >= 1.2).all()
         assert (rows["ci_low"] > 1.0).all()
     assert (d.loc[d["metric"] == "p50", "source"] == "exact").all()
+    # the point values are those the per-message stage wrote into the campaign tables
+    for side, run_col in (("baseline", "baseline_run"), ("candidate", "candidate_run")):
+        table = pd.read_parquet(compared / "results" / ("base" if side == "baseline"
+                                                        else "slow") / "campaign.parquet")
+        by_run = table.set_index("run_id")
+        for metric, col in (("p50", "rtt_p50_ms"), ("p99", "rtt_p99_ms"),
+                            ("p999", "rtt_p999_ms"), ("oneway_p50", "oneway_p50_ms"),
+                            ("oneway_p99", "oneway_p99_ms"), ("throughput", "steady_rate"),
+                            ("errors", "msg_errors"), ("unreceived", "msg_unreceived")):
+            rows = d[d["metric"] == metric]
+            want = by_run.loc[rows[run_col], col].to_numpy(dtype=float)
+            assert rows[side].to_numpy() == pytest.approx(want, rel=1e-12), metric
     unmatched = pd.read_csv(out / "unmatched.csv")
     assert unmatched[["side", "run_id"]].values.tolist() == [
         ["baseline", (compared / "dropped.txt").read_text()]]

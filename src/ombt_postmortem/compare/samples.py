@@ -13,7 +13,8 @@ The samples follow the definitions of ``messages.parquet`` (see
 :mod:`ombt_postmortem.messages.contract`): round trip = (stop - start) x 1000 ms
 of the client lines without error, binned by the second of their ``stop``;
 one way = (recv - start) x 1000 ms of the server lines, by the second of their
-``recv``; client errors binned by their ``stop`` second; the steady-window
+``recv``; client errors binned by their ``stop`` second (their ``start`` without
+one, clipped into the run's blocks); the steady-window
 throughput counts the client lines without error whose ``stop`` is in the
 window (bounds included) per second of the window.
 """
@@ -71,7 +72,10 @@ def samples_of(per_message: pa.Table, source: str, steady_start: float, steady_s
     else:
         origin, n_blocks = 0.0, 0
     rtt = blocked((c_stop[ok] - c_start[ok]) * 1000.0, c_stop[ok], block_s, origin, n_blocks)
-    errors = block_counts(c_stop[c_err], n_blocks, origin, block_s) if n_blocks \
+    # an error line without stop counts at its start (every error counts once)
+    err_t = np.where(np.isnan(c_stop[c_err]), c_start[c_err], c_stop[c_err])
+    errors = block_counts(np.clip(err_t, origin, origin + n_blocks * block_s - 1e-9),
+                          n_blocks, origin, block_s) if n_blocks \
         else np.zeros(0, dtype=np.int64)
     oneway = blocked((recv[server] - start[server]) * 1000.0, recv[server], block_s)
     span = steady_stop - steady_start
