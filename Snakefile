@@ -25,11 +25,13 @@ include: "workflow/rules/messages.smk"
 include: "workflow/rules/campaign.smk"
 include: "workflow/rules/figures.smk"
 include: "workflow/rules/notebook.smk"
+include: "workflow/rules/compare.smk"
 
 
 rule all:
     input:
         all_outputs(),
+        compare_outputs(),
     default_target: True
 
 

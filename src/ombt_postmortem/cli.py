@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from .compare.command import add_parser as add_compare_parser
 from .errors import RunDataError
 from .ombt.parse import parse_run_folder
 from .ombt.stats import merge_agents
@@ -201,6 +202,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="write into a non-empty folder (files are overwritten, none deleted)")
     synth.add_argument("--verbose", "-v", action="store_true", help="one line per run")
     synth.set_defaults(func=cmd_synth)
+    add_compare_parser(sub)
     return parser
 
 

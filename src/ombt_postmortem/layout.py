@@ -87,8 +87,11 @@ COMPUTED_COLUMNS = frozenset({"run_id", LABEL, "backup_dir", *HEAD_COLUMNS, CONT
                               INFLUX_NOTES, INFLUX_PROBLEMS, MSG_NOTES, MSG_PROBLEMS,
                               BACKUP_NOTES})
 
-#: the folder of the campaign comparison, under the results folder
+#: the folder of the campaign comparison, under the results folder; the run-by-run
+#: comparison of two campaigns goes to comparison/<baseline>_vs_<candidate>/ (issue 24)
 COMPARISON = "comparison"
+#: per campaign (config compare.hgrm): <results>/<campaign>/hgrm/<label>.rtt.hgrm, .oneway.hgrm
+HGRM_DIR = "hgrm"
 
 
 _SAFE_KEY = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._,+=@-]{0,199}$")

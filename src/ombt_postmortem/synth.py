@@ -294,6 +294,8 @@ def simulate_run(spec: SynthSpec, index: int, params: dict[str, Any],
                if spec.stagger_s > 0 else np.zeros(n_clients))
     for cl, offset in zip(clients, offsets.tolist(), strict=True):
         lat = _client_latencies(rng, n_calls, call_type, n_clients, n_servers)
+        if spec.latency_scale != 1.0:  # same draws, scaled (SynthSpec.latency_scale)
+            lat = lat * spec.latency_scale
         failed = rng.random(n_calls) < spec.fail_rate
         errors: dict[str, int] = {}
         if failed.any():

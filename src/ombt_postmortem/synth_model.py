@@ -45,6 +45,9 @@ class SynthSpec:
     version: str | None = None
     seed: int = 0
     fail_rate: float = 0.0  # probability that a client message fails
+    #: every client latency multiplied by this (same draws: a "candidate" of the same
+    #: seed that is uniformly slower or faster; 1.0 leaves the output byte-identical)
+    latency_scale: float = 1.0
     influx: bool = True
     agent_logs: bool = False
     #: agent logs only (see :class:`LogFaults`); stagger_s also moves the clients' sends
@@ -81,6 +84,8 @@ class SynthSpec:
             raise ValueError(f"call types must be among {', '.join(CALL_TYPES)}: {bad}")
         if self.nbr_calls < 1:
             raise ValueError("nbr_calls must be >= 1")
+        if not self.latency_scale > 0:
+            raise ValueError("latency_scale must be > 0")
         if self.pause < 0 or not 0 <= self.fail_rate < 1:
             raise ValueError("pause must be >= 0 and fail_rate in [0, 1)")
         if self.stagger_s < 0 or self.clock_skew_s < 0:
