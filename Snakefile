@@ -24,6 +24,7 @@ include: "workflow/rules/messages.smk"
 include: "workflow/rules/campaign.smk"
 include: "workflow/rules/figures.smk"
 include: "workflow/rules/notebook.smk"
+include: "workflow/rules/cluster.smk"
 
 
 rule all:
