@@ -1,12 +1,13 @@
 """The cluster route as a user meets it, on a real SLURM cluster (profiles/slurm).
 
-- The README's cluster command, as written: it stops before submitting anything with
+One scenario, in the order a user meets it:
+- the README's cluster command, as written: it stops before submitting anything with
   one line saying what to add (on the CI's 2-CPU node: ``--cores 2``), no traceback;
-  with that added, and nothing else, it completes on the bundled example, every job a
-  SLURM job that completed, and gives the campaign table of a local run.
-- SIGTERM half-way (what SLURM sends at the end of a walltime, SIGKILL following after
-  KillWait, 30 s) ends snakemake within 30 s: the run's SLURM jobs cancelled (empty
-  queue), no influxd, no temp folder, no lock; the re-run completes with the same table.
+- with that added, and nothing else, SIGTERM half-way (what SLURM sends at the end of
+  a walltime, SIGKILL following after KillWait, 30 s) ends snakemake within 30 s: the
+  run's SLURM jobs cancelled (empty queue), no influxd, no temp folder, no lock;
+- the same command again completes on the bundled example, every job a SLURM job that
+  completed, with the campaign table of a local run.
 
 It needs a cluster, so it only runs when asked:
 
@@ -130,7 +131,7 @@ def _start(work: Path, cfg: Path, args: list[str], *, env: dict[str, str] | None
     """The README's command from the repository (as a user types it there), its outputs
     in ``work`` (--directory, --configfile: the test's own folder and campaign copy)."""
     readme_env, cmd = _readme_command()
-    cmd = [*cmd, "--directory", str(work), "--configfile", str(cfg), *args]
+    cmd = [*cmd, *args, "--directory", str(work), "--configfile", str(cfg)]
     log = work / log_name
     with log.open("w") as out:
         proc = subprocess.Popen(cmd, cwd=REPO, stdout=out, stderr=subprocess.STDOUT,
@@ -235,72 +236,49 @@ def local_table(slurm: dict[str, object], campaign: Path,
 # the tests
 # ---------------------------------------------------------------------------
 
-def test_readme_cluster_command_as_written_then_with_the_advice_completes(
-        slurm: dict[str, object], campaign: Path, local_table: pd.DataFrame,
-        tmp_path: Path) -> None:
-    cfg = write_config(tmp_path, {CAMPAIGN: campaign})
+def _as_written(slurm: dict[str, object], n_runs: int, work: Path, cfg: Path) -> list[str]:
+    """The README's command as written; returns what it says to add (nothing where the
+    profile's `cores: 8` fits the nodes)."""
     have = int(slurm["node_cpus"])  # type: ignore[call-overload]
-
-    # as written: the profile's `cores: 8` does not fit a node of fewer CPUs
-    rc, text = _run(tmp_path, cfg, [], log_name="as-written.log")
-    if have < 8:
-        assert rc == 1, _tail(text)
-        lines = _ombt_lines(text)
-        assert len(lines) == 1, text
-        n_runs = len(local_table)
-        assert (f"one cluster job runs {n_runs} runs (3 jobs per run) and asks SLURM for "
-                f"8 CPUs ({n_runs} runs per cluster job x 2 CPUs per run, capped by --cores 8)"
-                ) in lines[0], lines[0]
-        assert f"have at most {have} (sinfo)" in lines[0], lines[0]
-        for noise in ("Traceback", "Exception", 'File "'):
-            assert noise not in text, text
-        assert "has been submitted with SLURM jobid" not in text
-        run_id = _run_id(text)
-        assert run_id and _cmd("squeue", "--noheader", "--states=all",
-                               f"--name={run_id}").stdout == ""
-        assert not list((tmp_path / ".snakemake" / "locks").glob("*"))
-        advice = re.findall(r"Pass (--cores \d+)", lines[0])
-        assert advice == [f"--cores {have}"], lines[0]
-        extra = advice[0].split()
-    else:  # a cluster of bigger nodes: the README's command runs as written
-        extra = []
-
-    if extra:
-        rc, text = _run(tmp_path, cfg, extra, log_name="advised.log")
-    run_id = _run_id(text)
-    try:
+    rc, text = _run(work, cfg, [], log_name="as-written.log")
+    if have >= 8:
         assert rc == 0, _tail(text)
-    finally:
-        _scancel(text)
-    if not slurm["accounting"]:
-        assert any("sacct does not answer here" in ln and "followed with squeue" in ln
-                   for ln in _ombt_lines(text)), text
-    # every job went through SLURM and completed there; the per-run jobs of all the
-    # example's runs (fewer than cluster.runs_per_job, 20) in one cluster job
-    job_ids = re.findall(r"has been submitted with SLURM jobid (\d+)", text)
-    assert run_id and job_ids, text
-    jobs = _slurm_jobs(run_id, job_ids, bool(slurm["accounting"]))
-    assert sorted(jobs) == sorted(job_ids), (jobs, job_ids)
-    assert {state for state, _ in jobs.values()} == {"COMPLETED"}, jobs
-    comments = [comment for _, comment in jobs.values()]
-    grouped = [c for c in comments
-               if all(r in c for r in ("ombt_stats", "influx_metrics", "messages"))]
-    assert len(grouped) == 1, jobs
-    assert any("campaign_table" in c for c in comments), jobs
-    assert (tmp_path / f"results/{CAMPAIGN}/figures").is_dir()  # rule all's other outputs
-    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / TABLE), local_table)
+        return []
+    # the profile's `cores: 8` does not fit a node of fewer CPUs: one line, nothing sent
+    assert rc == 1, _tail(text)
+    lines = _ombt_lines(text)
+    assert len(lines) == 1, text
+    assert (f"one cluster job runs {n_runs} runs (3 jobs per run) and asks SLURM for 8 CPUs "
+            f"({n_runs} runs per cluster job x 2 CPUs per run, capped by --cores 8)"
+            ) in lines[0], lines[0]
+    assert f"have at most {have} (sinfo)" in lines[0], lines[0]
+    for noise in ("Traceback", "Exception", 'File "'):
+        assert noise not in text, text
+    assert "has been submitted with SLURM jobid" not in text
+    run_id = _run_id(text)
+    assert run_id and _cmd("squeue", "--noheader", "--states=all",
+                           f"--name={run_id}").stdout == ""
+    assert not list((work / ".snakemake" / "locks").glob("*"))
+    advice = re.findall(r"Pass (--cores \d+)", lines[0])
+    assert advice == [f"--cores {have}"], lines[0]
+    return advice[0].split()
 
 
-def test_sigterm_half_way_ends_the_run_and_the_rerun_completes(
+def test_readme_cluster_command_survives_sigterm_and_completes(
         slurm: dict[str, object], campaign: Path, local_table: pd.DataFrame,
         tmp_path: Path) -> None:
+    """As a user meets the route: the README's command as written, then with what it
+    says to add; SIGTERM half-way (as `timeout`, or SLURM at the end of the walltime of
+    the allocation snakemake runs in); the same command again completes."""
     tmp = tmp_path / "influx-tmp"
     tmp.mkdir()
     cfg = write_config(tmp_path, {CAMPAIGN: campaign},
                        influx={"backend": "native", "tmpdir": str(tmp)})
-    cores = ["--cores", str(min(2, int(slurm["node_cpus"])))]  # type: ignore[call-overload]
-    # the influx jobs hold their server: a window in which the cluster job is running
-    proc, log = _start(tmp_path, cfg, [TABLE, *cores], env={"OMBT_POSTMORTEM_HOLD_S": "600"},
+    advice = _as_written(slurm, len(local_table), tmp_path, cfg)
+
+    # with the advice; the influx jobs hold their server: a window in which the
+    # cluster job certainly runs
+    proc, log = _start(tmp_path, cfg, advice, env={"OMBT_POSTMORTEM_HOLD_S": "600"},
                        log_name="interrupted.log")
     logs = tmp_path / f"results/{CAMPAIGN}/logs/influx_metrics"
     try:
@@ -314,7 +292,6 @@ def test_sigterm_half_way_ends_the_run_and_the_rerun_completes(
         run_id = _run_id(log.read_text())
         assert run_id and _queued(run_id), log.read_text()
 
-        # SIGTERM to snakemake (as `timeout`, or SLURM for the allocation it runs in)
         os.kill(proc.pid, signal.SIGTERM)
         try:
             rc = proc.wait(timeout=SIGTERM_DEADLINE_S)
@@ -328,8 +305,11 @@ def test_sigterm_half_way_ends_the_run_and_the_rerun_completes(
         _scancel(log.read_text())
     text = log.read_text()
     assert rc != 0, _tail(text)
+    if not slurm["accounting"]:
+        assert any("sacct does not answer here" in ln and "followed with squeue" in ln
+                   for ln in _ombt_lines(text)), text
     assert f"SLURM jobs of this run cancelled (scancel --name={run_id})" in text, text
-    # nothing left: the queue (the cancelled job's processes get KillWait to end), the
+    # nothing left: the queue (a cancelled job's processes get KillWait to end), the
     # job's influxd and its private folder, Snakemake's lock and temp folder
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and (_queued(run_id) or our_influxd(tmp_path)
@@ -342,9 +322,22 @@ def test_sigterm_half_way_ends_the_run_and_the_rerun_completes(
     assert not list((tmp_path / ".snakemake").glob("tmp.*"))
     assert not (tmp_path / TABLE).exists()
 
-    # the re-run: no --unlock, the same table as a run never interrupted
-    rc, text = _run(tmp_path, cfg, [TABLE, *cores], log_name="rerun.log")
+    # the same command again: no --unlock; every job a SLURM job that completed; the
+    # table of a run never interrupted; the other outputs of `rule all` too
+    rc, text = _run(tmp_path, cfg, advice, log_name="rerun.log")
     _scancel(text)
     assert rc == 0, _tail(text)
+    run_id = _run_id(text)
+    job_ids = re.findall(r"has been submitted with SLURM jobid (\d+)", text)
+    assert run_id and job_ids, text
+    jobs = _slurm_jobs(run_id, job_ids, bool(slurm["accounting"]))
+    assert sorted(jobs) == sorted(job_ids), (jobs, job_ids)
+    assert {state for state, _ in jobs.values()} == {"COMPLETED"}, jobs
+    comments = [comment for _, comment in jobs.values()]
+    for rule in ("influx_metrics", "campaign_table", "figures_campaign"):
+        assert any(rule in c for c in comments), f"no SLURM job ran rule {rule}: {jobs}"
+    # the per-run jobs of the example's 8 runs (< cluster.runs_per_job) in one cluster job
+    assert len([c for c in comments if "influx_metrics" in c]) == 1, jobs
     pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / TABLE), local_table)
+    assert (tmp_path / f"results/{CAMPAIGN}/figures").is_dir()
     assert our_influxd(tmp_path) == [] and list(tmp.iterdir()) == []
