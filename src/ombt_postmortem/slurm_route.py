@@ -160,7 +160,7 @@ def scancel_run(run_id: str, run: Runner = _run) -> str:
 
 
 class SigtermStop:
-    """SIGTERM stops a cluster run within seconds, as Ctrl-C does, lock released.
+    """SIGTERM (and Ctrl-C) stops a cluster run within seconds, jobs cancelled, lock released.
 
     Why: Snakemake (9.27, JobScheduler.exit_gracefully) answers SIGTERM with "Will exit
     after finishing currently running jobs": on a cluster that is as long as the longest
@@ -170,8 +170,12 @@ class SigtermStop:
     (KeyboardInterrupt) does cancel the jobs, but Snakemake then joins the executor's
     status thread, which sleeps up to 180 s between two checks
     (snakemake_executor_plugin_slurm: the delay grows by 10 s per idle check).
-    Upstream: snakemake/snakemake#448 and the plugin's #243 (signals on cancellation)
-    are open; no upstream option makes SIGTERM cancel the jobs.
+    Upstream: snakemake/snakemake-executor-plugin-slurm#127 (a maintainer: Snakemake
+    keeps running until the last job ends; cancelling "will take time", status checks
+    being spaced on purpose), #33 and #157 (the run never sees its jobs end: the
+    status-command side, handled by :func:`choose_status_command`), #243 (open:
+    signals on cancellation). None makes SIGTERM cancel the jobs; no option bounds the
+    shutdown.
 
     So, on SIGTERM: (1) cancel the run's SLURM jobs at once (``cancel``); (2) raise
     KeyboardInterrupt in the main thread: Snakemake's own Ctrl-C path (its cancel, its
@@ -189,13 +193,17 @@ class SigtermStop:
         self._fired = threading.Event()
 
     def install(self) -> None:
-        signal.signal(signal.SIGTERM, self._on_sigterm)
+        """On SIGTERM, and on SIGINT (Ctrl-C: the same path, bounded the same way)."""
+        signal.signal(signal.SIGTERM, self._on_signal)
+        if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
+            signal.signal(signal.SIGINT, self._on_signal)
 
-    def _on_sigterm(self, signum: int, _frame: FrameType | None) -> None:
+    def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
         if self._fired.is_set():
             return  # already stopping: the watchdog bounds it
         self._fired.set()
-        self._say(f"SIGTERM: stopping this run (at most {self.grace_s:.0f} s)")
+        name = signal.Signals(signum).name
+        self._say(f"{name}: stopping this run (at most {self.grace_s:.0f} s)")
         self._say(self._cancel())
         threading.Thread(target=self._watchdog, args=(signum,), daemon=True,
                          name="ombt-sigterm-watchdog").start()
@@ -204,8 +212,9 @@ class SigtermStop:
     def _watchdog(self, signum: int) -> None:
         # a daemon thread: when Snakemake exits in time, it dies with the process
         time.sleep(self.grace_s)
-        self._say(f"Snakemake still running {self.grace_s:.0f} s after SIGTERM (its status "
-                  "thread sleeps between checks): lock released, exiting now")
+        self._say(f"Snakemake still running {self.grace_s:.0f} s after "
+                  f"{signal.Signals(signum).name} (its status thread sleeps between checks): "
+                  "lock released, exiting now")
         try:
             self._finish()
         finally:
