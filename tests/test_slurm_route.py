@@ -7,6 +7,7 @@ signals in a real child process."""
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -16,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from ombt_postmortem import lock_owner
 from ombt_postmortem.slurm_fit import misfit
 from ombt_postmortem.slurm_route import choose_status_command, run_id_in_log
 
@@ -164,3 +166,38 @@ def test_sigterm_cancels_then_snakemake_path_then_watchdog(
         assert (tmp_path / "finished").exists() and not (tmp_path / "clean-exit").exists()
     else:
         assert (tmp_path / "clean-exit").exists() and not (tmp_path / "finished").exists()
+
+
+def _locked(folder: Path) -> None:
+    (folder / "locks").mkdir(parents=True)
+    for kind in ("input", "output"):
+        (folder / "locks" / f"0.{kind}.lock").write_text("results/x\n")
+
+
+def test_stale_lock_of_a_killed_snakemake_names_the_unlock_command(tmp_path: Path) -> None:
+    """A lock left by a recorded process that was killed: the exact command; a live
+    holder, or a lock taken after the record (a run not recorded yet): nothing."""
+    folder = tmp_path / ".snakemake"
+    _locked(folder)
+    holder = subprocess.Popen(["sleep", "600"])
+    try:
+        lock_owner.record(folder, holder.pid)
+        argv = ["/venv/lib/python3.11/site-packages/snakemake/__main__.py",
+                "--profile", "profiles/slurm", "--cores", "2"]
+        assert lock_owner.stale_lock_hint(folder, argv, "/venv/bin/python") is None  # alive
+    finally:
+        holder.kill()
+        holder.wait()
+    assert lock_owner.stale_lock_hint(folder, argv, "/venv/bin/python") == (
+        f"the lock in {folder.resolve() / 'locks'} was left by snakemake pid {holder.pid}, "
+        "which is gone (killed): remove it with `/venv/bin/python -m snakemake --profile "
+        "profiles/slurm --cores 2 --unlock`, then run again")
+    assert lock_owner.unlock_command(["/usr/bin/snakemake", "-n"], "py") == \
+        "/usr/bin/snakemake -n --unlock"
+    # a lock newer than the record: not the recorded run's
+    later = (folder / "locks" / "0.output.lock")
+    os.utime(later, (later.stat().st_atime, later.stat().st_mtime + 5))
+    assert lock_owner.stale_lock_hint(folder, argv, "/venv/bin/python") is None
+    # no lock left: nothing to say
+    shutil.rmtree(folder / "locks")
+    assert lock_owner.stale_lock_hint(folder, argv, "/venv/bin/python") is None

@@ -10,12 +10,14 @@
 #  3. makes SIGTERM stop the run within seconds: the run's SLURM jobs cancelled, the
 #     lock released (ombt_postmortem.slurm_route.SigtermStop says why Snakemake alone
 #     does not).
+# On every route, it also records which process holds Snakemake's lock, so that a run
+# finding a lock left by a killed one names the command that removes it.
 # Only public settings of Snakemake and of the plugin are read; the one written is the
 # plugin's --slurm-status-command, which it reads again at every status check.
 import math
 import shutil
 
-from ombt_postmortem import slurm_route
+from ombt_postmortem import lock_owner, slurm_route
 from ombt_postmortem.slurm_fit import misfit as slurm_misfit
 
 # seconds from SIGTERM to exit at most: SLURM's SIGKILL follows SIGTERM after KillWait
@@ -87,7 +89,16 @@ def _stop_on_sigterm(log):
     slurm_route.SigtermStop(cancel, finish, _say, grace_s=SIGTERM_GRACE_S).install()
 
 
+# A lock left by a snakemake that was killed (SIGKILL: e.g. SLURM's, KillWait after the
+# SIGTERM that ends the walltime of the allocation it ran in): say so, with the exact
+# command, before Snakemake's own "Directory cannot be locked" (ombt_postmortem.lock_owner)
+_stale_lock = lock_owner.stale_lock_hint(".snakemake", sys.argv, sys.executable)
+if _stale_lock and "--unlock" not in sys.argv:
+    _say(_stale_lock)
+
+
 def cluster_route_start(log):
+    lock_owner.record(".snakemake")  # Snakemake holds the lock now: who does
     plugin = workflow.executor_plugin
     if getattr(plugin, "name", None) != "slurm":
         return
