@@ -7,8 +7,8 @@ Run once, before anything is submitted (the workflow's ``onstart:``, workflow/ru
   plugin never sees a job finish and the run waits forever. Then ``squeue`` is used when
   the cluster keeps finished jobs long enough (MinJobAge >= 3 x the first status delay,
   the plugin's own rule), else the run stops with one line naming the option to add.
-- :class:`SigtermStop`: SIGTERM ends the run within seconds (see its docstring for why
-  Snakemake alone does not).
+- :class:`SigtermStop`: SIGTERM (and Ctrl-C) ends the run within seconds, its SLURM jobs
+  cancelled (see its docstring for why Snakemake alone does not).
 
 No Snakemake import here: the workflow passes what it knows.
 """

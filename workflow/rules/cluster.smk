@@ -1,19 +1,20 @@
 # The cluster route (snakemake-executor-plugin-slurm, profiles/slurm): its own step,
 # Snakemake's `onstart`, which runs once the DAG is built and the executor has started,
 # before any job is submitted (and never in a dry run, nor in the cluster jobs, which
-# run with --no-hooks). Local runs pass through untouched. It
+# run with --no-hooks). On the SLURM route it
 #  1. makes sure the plugin can see its jobs finish: sacct where it answers, else squeue
 #     where MinJobAge allows (one line says so), else stops with one line naming the
 #     option to add (ombt_postmortem.slurm_route.choose_status_command);
 #  2. makes sure a cluster job fits the partition's nodes, else stops with one line
 #     naming the --cores to pass (ombt_postmortem.slurm_fit);
-#  3. makes SIGTERM stop the run within seconds: the run's SLURM jobs cancelled, the
-#     lock released (ombt_postmortem.slurm_route.SigtermStop says why Snakemake alone
-#     does not).
+#  3. makes SIGTERM (and Ctrl-C) stop the run within seconds: the run's SLURM jobs
+#     cancelled, the lock released (ombt_postmortem.slurm_route.SigtermStop says why
+#     Snakemake alone does not).
 # On every route, it also records which process holds Snakemake's lock, so that a run
 # finding a lock left by a killed one names the command that removes it.
-# Only public settings of Snakemake and of the plugin are read; the one written is the
-# plugin's --slurm-status-command, which it reads again at every status check.
+# Only public attributes of Snakemake's workflow and the plugin's settings are used; the
+# one setting written is the plugin's --slurm-status-command, which the plugin reads
+# again at every status check.
 import math
 import shutil
 
