@@ -165,8 +165,11 @@ class SigtermStop:
     Why: Snakemake (9.27, JobScheduler.exit_gracefully) answers SIGTERM with "Will exit
     after finishing currently running jobs": on a cluster that is as long as the longest
     SLURM job, and forever when the status command cannot see the jobs finish (sacct
-    without accounting). A second SIGTERM does the same. SLURM sends SIGTERM at the end
-    of a walltime and SIGKILL KillWait (30 s) later: the lock then stays behind. Ctrl-C
+    without accounting). A second SIGTERM does the same. (Not a deadlock: py-spy on the
+    hung process shows its main thread idle in JobScheduler.schedule, on the semaphore
+    a finished job releases, and the status thread asleep between checks.) SLURM sends
+    SIGTERM at the end of a walltime and SIGKILL KillWait (30 s) later: the lock then
+    stays behind. Ctrl-C
     (KeyboardInterrupt) does cancel the jobs, but Snakemake then joins the executor's
     status thread, which sleeps up to 180 s between two checks
     (snakemake_executor_plugin_slurm: the delay grows by 10 s per idle check).
