@@ -26,6 +26,7 @@ include: "workflow/rules/campaign.smk"
 include: "workflow/rules/figures.smk"
 include: "workflow/rules/notebook.smk"
 include: "workflow/rules/compare.smk"
+include: "workflow/rules/cluster.smk"
 
 
 rule all:

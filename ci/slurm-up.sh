@@ -9,10 +9,11 @@
 # On stdout it prints only shell exports; progress goes to stderr.
 # Facts behind the settings: ../shared/notes/slurm-and-podman.md. No systemd is
 # assumed: daemons are started by hand; all of them listen on 127.0.0.1 only.
-# Accounting (slurmdbd + MariaDB) is NOT set up, so `sacct` does not work here and
-# snakemake-executor-plugin-slurm must be run with `--slurm-status-command squeue`
-# (or it waits forever); MinJobAge=600 keeps finished jobs visible to squeue long
-# enough for the plugin to accept that. (Accounting would cost ~8 s of packages and
+# Accounting (slurmdbd + MariaDB) is NOT set up, so `sacct` does not work here: the
+# plugin's default status command would never see a job end. The workflow sees that
+# before submitting and follows the jobs with squeue (workflow/rules/cluster.smk);
+# MinJobAge=600 keeps finished jobs visible to squeue long enough for the plugin to
+# accept that. (Accounting would cost ~8 s of packages and
 # ~1 s of start, but Slurm 22.05's slurmdbd can only listen on all addresses.)
 #
 # Measured on a 2-core Debian 12 VM: ~8-15 s from scratch (packages included),

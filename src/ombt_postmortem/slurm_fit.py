@@ -2,7 +2,7 @@
 
 A group job of ``runs_per_job`` runs asks SLURM for the CPUs of the jobs it runs
 side by side, capped by snakemake's ``--cores``: ``min(cores, runs_per_job x
-threads)``. When that exceeds the CPUs of every node of the partition, sbatch
+cpus_per_run)``. When that exceeds the CPUs of every node of the partition, sbatch
 refuses the job ("More processors requested than permitted", in slurmctld's log
 only) and snakemake reports ``Error in group per_run ... message: None``.
 :func:`misfit` says so before anything is submitted, naming what to change.
@@ -36,24 +36,29 @@ def node_cpus(partition: str | None, run: Runner = _run) -> int | None:
     return max(counts) if counts else None
 
 
-def group_cpus(cores: int | None, runs_per_job: int, threads: int) -> int:
-    """CPUs a group job of ``runs_per_job`` runs asks for (at most ``cores``)."""
-    need = max(1, runs_per_job) * max(1, threads)
+def group_cpus(cores: int | None, runs_per_job: int, cpus_per_run: int) -> int:
+    """CPUs a cluster job of ``runs_per_job`` runs asks for (at most ``cores``).
+
+    ``cpus_per_run``: the CPUs one run's jobs take side by side. Snakemake sizes a group
+    job by the widest "layer" of jobs that can run at once (GroupResources.basic_layered:
+    the jobs of one toposort level, capped by --cores); for a run that is the larger of
+    its first level (ombt_stats and messages) and its second (influx_metrics)."""
+    need = max(1, runs_per_job) * max(1, cpus_per_run)
     return need if cores is None else min(int(cores), need)
 
 
-def misfit(cores: int | None, runs_per_job: int, threads: int, partition: str | None,
-           run: Runner = _run) -> str | None:
-    """An error message if the group jobs cannot fit the partition's nodes, else None
-    (also None when SLURM cannot be asked: sbatch then has the last word)."""
-    need = group_cpus(cores, runs_per_job, threads)
+def misfit(cores: int | None, runs_per_job: int, jobs_per_run: int, cpus_per_run: int,
+           partition: str | None, run: Runner = _run) -> str | None:
+    """One line saying why the cluster jobs cannot fit the partition's nodes and what to
+    pass, else None (also None when SLURM cannot be asked: sbatch then has the last word)."""
+    need = group_cpus(cores, runs_per_job, cpus_per_run)
     have = node_cpus(partition, run)
     if have is None or need <= have:
         return None
     where = f"partition {partition!r}" if partition else "the cluster"
-    return (f"a cluster job of {runs_per_job} runs would ask SLURM for {need} CPUs "
-            f"({runs_per_job} runs x {threads} thread(s), at most --cores {cores}), but the "
-            f"nodes of {where} have at most {have} "
-            f"(sinfo): SLURM would refuse every such job. Pass --cores {have} (or set "
-            f"`cores: {have}` in profiles/slurm/config.yaml), or fewer runs per job "
-            f"(--config cluster='{{runs_per_job: {max(1, have // max(1, threads))}}}').")
+    capped = f", capped by --cores {cores}" if cores is not None and need == cores else ""
+    return (f"one cluster job runs {runs_per_job} runs ({jobs_per_run} jobs per run) and "
+            f"asks SLURM for {need} CPUs ({runs_per_job} runs per cluster job x "
+            f"{cpus_per_run} CPUs per run{capped}), but the nodes of {where} have at most "
+            f"{have} (sinfo): SLURM would refuse every cluster job. Pass --cores {have} "
+            f"(or set `cores: {have}` in profiles/slurm/config.yaml).")

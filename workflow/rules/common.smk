@@ -11,7 +11,6 @@ from ombt_postmortem import layout
 from ombt_postmortem.backup import CampaignScan
 from ombt_postmortem.errors import CampaignError
 from ombt_postmortem.params import load_params
-from ombt_postmortem.slurm_fit import misfit as slurm_misfit
 
 
 validate(config, schema="../schemas/config.schema.yaml")
@@ -63,45 +62,6 @@ def _group_runs_per_cluster_job():
             **settings.group_components,
             RUN_GROUP: config["cluster"]["runs_per_job"] * COMPONENTS_PER_RUN,
         }
-    _check_slurm_fit(settings)
-
-
-# A SLURM run: the group jobs must fit the partition's nodes (ombt_postmortem.slurm_fit),
-# checked once, before anything is submitted.
-_SLURM_CHECKED = []
-
-
-def _resource_value(resource):
-    try:
-        return resource.evaluate(wildcards={}, input=[], attempt=1, threads=1,
-                                 rulename=RUN_GROUP, async_run=workflow.async_run).value
-    except Exception:  # an expression needing a real job: let sbatch judge
-        return None
-
-
-def _slurm_partition():
-    rs = workflow.resource_settings
-    sources = [(rs.overwrite_resources or {}).get(rule, {})
-               for rule in ("influx_metrics", "ombt_stats")]
-    sources.append(rs.default_resources if rs.default_resources is not None else {})
-    for resources in sources:
-        r = resources.get("slurm_partition")
-        value = _resource_value(r) if r is not None else None
-        if value:
-            return str(value)
-    return None
-
-
-def _check_slurm_fit(settings):
-    plugin = getattr(workflow, "executor_plugin", None)
-    if _SLURM_CHECKED or getattr(plugin, "name", None) != "slurm":
-        return
-    _SLURM_CHECKED.append(True)
-    runs = (settings.group_components if settings is not None else {}).get(RUN_GROUP, 1)
-    threads = INFLUX["threads"] if INFLUX["enabled"] else 1
-    problem = slurm_misfit(workflow._cores, int(runs), int(threads), _slurm_partition())
-    if problem:
-        raise WorkflowError(f"profiles/slurm does not fit this cluster: {problem}")
 
 
 # Local runs: no job rate limit. Snakemake (9.27) applies --max-jobs-per-timespan
