@@ -26,13 +26,17 @@ import os
 import shutil
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "src"))
+from ombt_postmortem.layout import CAMPAIGN_PARQUET  # noqa: E402
+
 EXAMPLE = REPO / "resources" / "example-campaign"
-TABLE = "results/example/campaign.parquet"
+TABLE = f"results/example/{CAMPAIGN_PARQUET}"
 
 
 def one(kind: str, root: Path, python_local: str, python_slurm: str) -> dict[str, object]:
