@@ -7,6 +7,7 @@ import os
 import re
 import statistics
 import urllib.request
+from decimal import Decimal
 from pathlib import Path
 
 import pandas as pd
@@ -92,27 +93,22 @@ def expected_values(url: str, lo: float, hi: float) -> dict[str, float]:
                                                           f"WHERE {where}")
                     if p[f] is not None and p["role"] == "bus"]
             out[f] = float(max(vals)) if vals else math.nan
-    # the cumulative counter per series: last - first and the mean per-second increase
+    # the cumulative counter per series, read from a sample before the run to one after
+    # it (the window widened by the 30 s sampling interval of the orchestrator's rabbitmq
+    # input): last - first, and that divided by the window's length
+    wide = f"time >= {round((lo - 30) * 1e9)} AND time <= {round((hi + 30) * 1e9)}"
     series: dict[tuple, list[tuple[int, float]]] = {}
     for p in points(url, "telegraf", f"SELECT messages_delivered FROM rabbitmq_overview "
-                                     f"WHERE role = 'bus' AND {where} GROUP BY *"):
+                                     f"WHERE role = 'bus' AND {wide} GROUP BY *"):
         if p["messages_delivered"] is not None:
             key = tuple(sorted((k, v) for k, v in p.items() if k not in ("time",
                                                                         "messages_delivered")))
             series.setdefault(key, []).append((p["time"], p["messages_delivered"]))
-    spreads, rates = [], []
-    for rows in series.values():
-        rows.sort()
-        if len(rows) >= 2:
-            vals = [v for _, v in rows]
-            spreads.append(max(vals) - min(vals))
-            steps = [(b[1] - a[1]) / ((b[0] - a[0]) / 1e9) for a, b in zip(rows, rows[1:],
-                                                                           strict=False)]
-            steps = [x for x in steps if x >= 0]
-            if steps:
-                rates.append(statistics.fmean(steps))
+    spreads = [max(rows)[1] - min(rows)[1] for rows in series.values() if len(rows) >= 2]
     out["messages_delivered_in_run"] = float(max(spreads)) if spreads else math.nan
-    out["messages_delivered_rate"] = max(rates) if rates else math.nan
+    length = float(Decimal(repr(hi)) - Decimal(repr(lo)))  # exact on the decimal times
+    out["messages_delivered_rate"] = (float(max(spreads)) / length if spreads and length > 0
+                                      else math.nan)
     present = {r[0] for s in http_query(url, "SHOW MEASUREMENTS", "telegraf")["series"]
                for r in s["values"]}
     assert not present & set(ABSENT_FROM_EXAMPLE)
@@ -327,11 +323,27 @@ def test_config_defaults_and_preset(tmp_path: Path, monkeypatch: pytest.MonkeyPa
                 {"export_timeseries": "yes"}, {"queries": "nope"}, {"database": ""}):
         with pytest.raises(ValueError):
             InfluxConfig.from_dict(bad)
-    # every preset query is restricted to the window
+    # every preset query is restricted to the window, widened by its own margin_s only
+    # (cumulative counters: one sampling interval, 30 s, on each side)
+    widened = set()
     for q in cfg.query_set.queries:
-        text = q.render(1, 2)
-        assert "time >= '1970-01-01T00:00:00.000000001Z'" in text
-        assert "time <= '1970-01-01T00:00:00.000000002Z'" in text
+        text = q.render(10**9, 2 * 10**9)
+        m = round(q.margin_s)
+        assert f"time >= '1970-01-01T00:00:{1 - m:02d}.000000000Z'" in text if m == 0 else \
+            f"time >= '1969-12-31T23:59:{60 + 1 - m:02d}.000000000Z'" in text, text
+        assert f"time <= '1970-01-01T00:00:{2 + m:02d}.000000000Z'" in text, text
+        if m:
+            widened.add(q.column)
+    assert widened == {"messages_delivered_in_run", "messages_delivered_rate",
+                       "qdr_deliveries_ingress", "qdr_deliveries_egress",
+                       "qdr_deliveries_ingress_rate", "qdr_deliveries_egress_rate"}
+    rate = next(q for q in cfg.query_set.queries if q.column == "qdr_deliveries_ingress_rate")
+    assert '/ 1.0 FROM' in rate.render(10**9, 2 * 10**9)  # {duration_s}: the run's window
+    for bad in (-1, "30", float("nan"), 4000, True):
+        with pytest.raises(ValueError, match="margin_s"):
+            QuerySet.from_dict({"queries": [{"column": "c", "margin_s": bad, "template":
+                                             "SELECT max(x) FROM m WHERE time >= {start} "
+                                             "AND time <= {stop}"}]})
 
 
 def test_escaping_and_literals() -> None:
@@ -398,9 +410,12 @@ def test_export_margin_widens_the_series_not_the_metrics(tmp_path: Path) -> None
     with reference_server(untar(tar, tmp_path / "ref")) as url:
         want = expected_values(url, start, stop)
         series = expected_timeseries(url, cfg.query_set, start - 20, stop + 20)
-    for col in NOTEBOOK_COLUMNS:
+    for col in cfg.query_set.columns:
         assert same(got.values[col], want[col]), col
-    assert all(math.isnan(v) for v in got.values.values())
+    # nothing inside the window but the counters, read from a sample before the run to
+    # one after it: the 0.4 s run's deliveries are counted (they fell between samples)
+    assert [c for c, v in got.values.items() if not math.isnan(v)] == COUNTER_COLUMNS
+    assert got.values["messages_delivered_in_run"] > 0
     ts = got.timeseries
     tag_cols = [c for c in ts.columns if c not in ("measurement", "field", "time", "value")]
     mine = {(r["measurement"], r["field"],

@@ -247,9 +247,12 @@ def expected(b: Backup, lo: float, hi: float) -> dict[str, float]:
         out[f] = top([p.fields[f] for p in overview])
     for f in ("mem_used", "fd_used", "sockets_used"):
         out[f] = top([p.fields[f] for p in node])
-    spreads, rates = counter_stats(overview, "messages_delivered")
+    # counters sampled every 30 s: read from a sample before the run to one after it
+    # (the window widened by 30 s on each side), the rate over the run's window
+    wide = [p for p in b.of("rabbitmq_overview", role="bus") if lo - 30 <= p.t <= hi + 30]
+    spreads = counter_spreads(wide, "messages_delivered")
     out["messages_delivered_in_run"] = top(spreads)  # cluster-wide overview: the largest
-    out["messages_delivered_rate"] = top(rates)
+    out["messages_delivered_rate"] = top(spreads) / (hi - lo)
     out["bus_container_cpu_max"] = top([p.fields["usage_percent"] for p in
                                         b.of("docker_container_cpu", role="bus")
                                         if p.bus_container and inside(p)])
@@ -259,10 +262,11 @@ def expected(b: Backup, lo: float, hi: float) -> dict[str, float]:
     out["bus_tcp_established_max"] = top([p.fields["tcp_established"]
                                           for p in b.of("netstat", role="bus") if inside(p)])
     for kind in ("ingress", "egress"):
-        pts = [p for p in b.of("address_value", type=f"deliveries-{kind}") if inside(p)]
-        spreads, rates = counter_stats(pts, "value")
+        pts = [p for p in b.of("address_value", type=f"deliveries-{kind}")
+               if lo - 30 <= p.t <= hi + 30]
+        spreads = counter_spreads(pts, "value")
         out[f"qdr_deliveries_{kind}"] = sum(spreads) if spreads else math.nan
-        out[f"qdr_deliveries_{kind}_rate"] = sum(rates) if rates else math.nan
+        out[f"qdr_deliveries_{kind}_rate"] = sum(spreads) / (hi - lo) if spreads else math.nan
     for col, meas, typ in (("qdr_undelivered_max", "link_value", "undelivered-count"),
                            ("qdr_unsettled_max", "link_value", "unsettled-count"),
                            ("qdr_connections_max", "router_value", "connection-count"),
@@ -272,25 +276,17 @@ def expected(b: Backup, lo: float, hi: float) -> dict[str, float]:
     return out
 
 
-def counter_stats(points: list[Point], f: str) -> tuple[list[float], list[float]]:
-    """Per series (tag set) with two samples or more: last - first, and the mean of the
-    non-negative per-second increases between consecutive samples."""
+def counter_spreads(points: list[Point], f: str) -> list[float]:
+    """Per series (tag set) with two samples or more: last - first."""
     series: dict[tuple, list[Point]] = {}
     for p in points:
         series.setdefault(tuple(sorted(p.tags.items())), []).append(p)
-    spreads, rates = [], []
+    spreads = []
     for pts in series.values():
         pts.sort(key=lambda p: p.t)
-        vals = [p.fields[f] for p in pts]
-        if len(pts) < 2:
-            continue
-        spreads.append(max(vals) - min(vals))
-        steps = [(b.fields[f] - a.fields[f]) / ((b.ns - a.ns) / 1e9)
-                 for a, b in zip(pts, pts[1:], strict=False)]
-        steps = [s for s in steps if s >= 0]
-        if steps:
-            rates.append(statistics.fmean(steps))
-    return spreads, rates
+        if len(pts) >= 2:
+            spreads.append(pts[-1].fields[f] - pts[0].fields[f])
+    return spreads
 
 
 def same(a: float, b: float) -> bool:

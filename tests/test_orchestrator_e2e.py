@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import math
 import shutil
+from decimal import Decimal
 from pathlib import Path
 
 import pandas as pd
@@ -131,11 +132,17 @@ def _spread_sum(rows: list[dict]) -> float:
 BUS_IMAGES = ("rabbitmq", "msimonin/qdrouterd", "msimonin/qdrouterd-collectd")
 
 
-def expected_from_raw(url: str, lo: int, hi: int) -> dict[str, float]:
-    def rows(measurement: str, fields: str) -> list[dict]:
-        return _in(points(url, DB, f'SELECT {fields} FROM "{measurement}" GROUP BY *'), lo, hi)
+#: cumulative counters are read from one sample before the run to one after it: the
+#: window widened by their sampling interval (collectd and telegraf's rabbitmq: 30 s)
+COUNTER_MARGIN_NS = 30 * NS
 
-    addr = rows("address_value", "value")
+
+def expected_from_raw(url: str, lo: int, hi: int, duration: float) -> dict[str, float]:
+    def rows(measurement: str, fields: str, margin: int = 0) -> list[dict]:
+        return _in(points(url, DB, f'SELECT {fields} FROM "{measurement}" GROUP BY *'),
+                   lo - margin, hi + margin)
+
+    addr = rows("address_value", "value", COUNTER_MARGIN_NS)
     link = rows("link_value", "value")
     router = rows("router_value", "value")
     cont_cpu = [r for r in rows("docker_container_cpu", "usage_percent")
@@ -144,7 +151,8 @@ def expected_from_raw(url: str, lo: int, hi: int) -> dict[str, float]:
     cont_mem = [r for r in rows("docker_container_mem", '"usage"')
                 if r["role"] == "bus" and r["container_image"] in BUS_IMAGES]
     netstat = [r for r in rows("netstat", "tcp_established") if r["role"] == "bus"]
-    overview = [r for r in rows("rabbitmq_overview", "messages_delivered") if r["role"] == "bus"]
+    overview = [r for r in rows("rabbitmq_overview", "messages_delivered", COUNTER_MARGIN_NS)
+                if r["role"] == "bus"]
     want = {
         "qdr_deliveries_ingress": _spread_sum(
             [r for r in addr if r["type"] == "deliveries-ingress"]),
@@ -165,6 +173,9 @@ def expected_from_raw(url: str, lo: int, hi: int) -> dict[str, float]:
     spreads = [max(r["messages_delivered"] for r in s) - min(r["messages_delivered"] for r in s)
                for s in by_host.values() if len(s) >= 2]
     want["messages_delivered_in_run"] = max(spreads) if spreads else math.nan
+    for col in ("messages_delivered", "qdr_deliveries_ingress", "qdr_deliveries_egress"):
+        name = col + "_in_run" if col == "messages_delivered" else col
+        want[col + "_rate"] = want[name] / duration
     return want
 
 
@@ -193,15 +204,30 @@ def test_mixed_broker_router_campaign_equals_the_raw_points(
         run = p["backup_dir"]
         run_dir = work / "campaign" / run
         lo, hi = _window(run_dir)
+        # the run's length in seconds, exact on the JSON's decimal times
+        start, stop = run_window(run_dir)
+        duration = float(Decimal(repr(stop)) - Decimal(repr(start)))
         data = untar(run_dir / "influxdb-data.tar.gz", tmp_path / f"r{i}")
         with reference_server(data) as url:
-            want = expected_from_raw(url, lo, hi)
+            want = expected_from_raw(url, lo, hi, duration)
         row = table.loc[run]
         for col, value in want.items():
             assert _same(float(row[col]), value), (run, col, float(row[col]), value)
         notes = str(row["influx_notes"])
         if p["driver"].startswith("router"):
             seen["qdr"] += 1
+            # every message of the run enters a router once: rpc-call requests and replies
+            clients, _ = (json.loads(line) for line in
+                          next(run_dir.glob("*_controller-*-0.log")).read_text().splitlines()[:2])
+            sent = sum(c["msgs_ok"] for c in clients.values())
+            per_message = 2 if p["call_type"] == "rpc-call" else 1
+            # read from a sample before the run to one after it, the count misses only
+            # what a series created during the run (a reply address) had delivered by
+            # its first sample: a few messages, not a router's share (without the 30 s
+            # margin, a router whose samples straddled the run's edges was left out:
+            # half the deliveries with 2 routers)
+            assert 0.95 * per_message * sent <= want["qdr_deliveries_ingress"] \
+                <= per_message * sent, (run, want, sent)
             assert not math.isnan(want["qdr_deliveries_egress"]), run  # the test has data
             assert want["qdr_deliveries_egress"] > 0
             assert math.isnan(float(row["messages_delivered_in_run"]))

@@ -501,6 +501,10 @@ def _run_queries(run: str, tar_path: Path, client: InfluxDBClient, db: str, qs: 
             absent.setdefault(tuple(ms), []).append(spec.column)
             values[spec.column] = math.nan
             continue
+        if hi_ns <= lo_ns and spec.uses_duration:  # a rate over a window of no length
+            nodata.append(spec.column)
+            values[spec.column] = math.nan
+            continue
         q = spec.render(lo_ns, hi_ns)
         result = _query(run, tar_path, client, q, db, spec.column)
         values[spec.column] = _scalar(spec.column, result, notes, nodata)

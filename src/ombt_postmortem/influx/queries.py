@@ -26,8 +26,10 @@ its templates, its time series and buses) decide which database of a backup
 holds the run's data (:func:`ombt_postmortem.influx.metrics.resolve_database`).
 
 Placeholders: ``{start}`` and ``{stop}`` (mandatory in every template: every
-query is restricted to the run's window) become RFC3339 string literals with
-nanosecond precision; ``{role}`` becomes an InfluxQL string literal. Literal
+query is restricted to the run's window, widened by the query's own ``margin_s``
+seconds, default 0) become RFC3339 string literals with nanosecond precision;
+``{duration_s}`` is the run's window in seconds (without ``margin_s``), a number;
+``{role}`` becomes an InfluxQL string literal. Literal
 braces are written ``{{`` ``}}``. Values are escaped, never pasted: a role with
 control characters is refused, quotes and backslashes are escaped. Templates
 must be one ``SELECT`` statement without ``INTO`` (queries only read).
@@ -49,7 +51,9 @@ import yaml
 
 from ombt_postmortem.errors import ConfigError
 
-PLACEHOLDERS = frozenset({"start", "stop", "role"})
+PLACEHOLDERS = frozenset({"start", "stop", "role", "duration_s"})
+#: the largest per-query ``margin_s`` accepted (an hour: beyond, a typo)
+_MAX_MARGIN_S = 3600.0
 _COLUMN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _MAX_VALUE_LEN = 256
 
@@ -107,14 +111,30 @@ def time_literal(ns: int) -> str:
 
 @dataclass(frozen=True)
 class QuerySpec:
-    """One result column computed by one InfluxQL template."""
+    """One result column computed by one InfluxQL template.
+
+    ``margin_s`` widens this query's window on both sides (beyond the run's window):
+    a cumulative counter sampled every N s, read with ``margin_s: N``, has a sample
+    before the run and one after it in every series, so its spread is the whole
+    run's increase, not the part between the samples that fall inside the run.
+    ``{duration_s}`` is the run's window in seconds (without ``margin_s``): a
+    per-second rate is that increase divided by it.
+    """
 
     column: str
     template: str
     role: str | None = None
+    margin_s: float = 0.0
+
+    @property
+    def uses_duration(self) -> bool:
+        return "duration_s" in _placeholders(self.template, self.column)
 
     def render(self, start_ns: int, stop_ns: int) -> str:
-        values: dict[str, str] = {"start": time_literal(start_ns), "stop": time_literal(stop_ns)}
+        margin = int(round(self.margin_s * 1e9))
+        values: dict[str, str] = {"start": time_literal(start_ns - margin),
+                                  "stop": time_literal(stop_ns + margin),
+                                  "duration_s": repr((stop_ns - start_ns) / 1e9)}
         if self.role is not None:
             values["role"] = string_literal(self.role)
         return self.template.format(**values).strip()
@@ -240,10 +260,15 @@ class QuerySet:
 def _query_spec(raw: object, where: str) -> QuerySpec:
     if not isinstance(raw, Mapping):
         raise QueryConfigError(f"{where} must be a mapping with column and template")
-    unknown = set(raw) - {"column", "template", "role", "description"}
+    unknown = set(raw) - {"column", "template", "role", "description", "margin_s"}
     if unknown:
         raise QueryConfigError(f"{where}: unknown keys {sorted(unknown)}")
     column, template, role = raw.get("column"), raw.get("template"), raw.get("role")
+    margin = raw.get("margin_s", 0.0)
+    if (not isinstance(margin, int | float) or isinstance(margin, bool)
+            or not 0 <= margin <= _MAX_MARGIN_S):
+        raise QueryConfigError(f"{where}: margin_s must be a number of seconds from 0 to "
+                               f"{_MAX_MARGIN_S:g}, not {margin!r}")
     if not isinstance(column, str) or not _COLUMN.fullmatch(column):
         raise QueryConfigError(f"{where}: column must be a name like min_usage_idle_bus, "
                                f"not {column!r}")
@@ -260,7 +285,7 @@ def _query_spec(raw: object, where: str) -> QuerySpec:
     if role is not None:
         string_literal(role)  # validates
     _check_read_only(template, where)
-    return QuerySpec(column=column, template=template, role=role)
+    return QuerySpec(column=column, template=template, role=role, margin_s=float(margin))
 
 
 def _placeholders(template: str, where: str) -> set[str]:
