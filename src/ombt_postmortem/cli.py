@@ -26,7 +26,7 @@ def cmd_show(args: argparse.Namespace) -> int:
     servers = [a for a in parsed.agents if a.side == "server"]
     print(f"Run folder: {folder}")
     print("Controller files: " + ", ".join(p.name for p in parsed.files))
-    print(f"{len(clients)} clients, {len(servers)} servers "
+    print(f"{_count(len(clients), 'client')}, {_count(len(servers), 'server')} "
           f"({len(clients) + len(servers)} total)")
     for title, agents in (("Client", clients), ("Server", servers)):
         print()
@@ -35,12 +35,17 @@ def cmd_show(args: argparse.Namespace) -> int:
         print(heading)
         print("-" * len(heading))
         if agents:
-            print("\n".join(format_results(merge_agents(agents))))
+            print("\n".join(format_results(merge_agents(agents), kinds=not args.raw_errors)))
         else:
             print(f"(no {title.lower()} results)")
     for problem in parsed.problems:
         print(f"warning: {problem}", file=sys.stderr)
     return 1 if parsed.problems else 0
+
+
+def _count(n: int, what: str) -> str:
+    """``1 client``, ``2 clients``."""
+    return f"{n} {what}" if n == 1 else f"{n} {what}s"
 
 
 #: defaults of the synth options (argparse's own defaults are None: "not given")
@@ -124,6 +129,9 @@ def build_parser() -> argparse.ArgumentParser:
     show = sub.add_parser("show", help="print a run's merged client and server results "
                           "as the ombt controller prints them")
     show.add_argument("run_folder", help="a run's backup folder (holding the controller log)")
+    show.add_argument("--raw-errors", action="store_true",
+                      help="list every distinct error text as the controller does (default: "
+                      "grouped into kinds, ids and numbers taken out, one example each)")
     show.set_defaults(func=cmd_show)
 
     synth = sub.add_parser(

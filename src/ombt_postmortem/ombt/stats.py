@@ -10,6 +10,7 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from ..error_kinds import kinds_json
 from .parse import AgentResult, Latency
 
 NAN = float("nan")
@@ -154,6 +155,7 @@ def side_summary(side: str, agents: Sequence[AgentResult]) -> dict[str, float | 
     if not agents:
         cols: dict[str, float | int | str] = {p + k: NAN for k in SIDE_COLUMNS}
         cols[p + "errors_detail"] = "{}"
+        cols[p + "error_kinds"] = "[]"
         return cols
     m = merge_agents(agents)
     lat = m.latency
@@ -184,6 +186,7 @@ def side_summary(side: str, agents: Sequence[AgentResult]) -> dict[str, float | 
     cols[p + "fail_per_agent_mean"] = sum(fails) / len(fails)
     cols[p + "fail_per_agent_max"] = max(fails)
     cols[p + "errors_detail"] = json.dumps(m.errors, sort_keys=True)
+    cols[p + "error_kinds"] = kinds_json(m.errors)
     return cols
 
 
