@@ -170,6 +170,7 @@ def expected_summary(folder: Path) -> dict[str, float]:
     ow = [(_num(m, "recv") - _num(m, "start")) * 1000 for m in server_lines]
     ow = [x for x in ow if not math.isnan(x)]
     out["oneway_p50_ms"], out["oneway_p99_ms"] = _q(ow, .5), _q(ow, .99)
+    out["oneway_p90_ms"] = _q(ow, .9)
     out["oneway_max_ms"] = max(ow) if ow else NAN
     out["oneway_negative"] = sum(1 for x in ow if x < 0)
 

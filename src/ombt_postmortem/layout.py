@@ -30,7 +30,9 @@ DOCKER_LOG_SUFFIX = "_docker.log"  # the controller's stdout/stderr: human text,
 
 # ------------------------------------------------------------------ the outputs
 #: bumped whenever a file below is renamed or changes meaning; written to layout.json
-LAYOUT_VERSION = 3  # 3: the table's "label" column, per-run figures named by it
+LAYOUT_VERSION = 4  # 3: the table's "label" column, per-run figures named by it;
+# 4: histogram quantiles renamed <side>_latency_p*_est_ms, headline <side>_latency_p*_ms exact
+# where the agents' logs were read (<side>_latency_quantiles), timeline rows every second
 LAYOUT_FILE = "layout.json"
 
 RUNS_DIR = "runs"

@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
@@ -47,14 +48,22 @@ from .common import (
 
 #: the values plotted, per side: campaign-table column = f"{side}_{value}"
 LOAD_VALUES = ("rate", "latency_mean_ms", "latency_p50_ms", "latency_p99_ms")
+#: per side, ``<side>_latency_quantiles``: ``exact`` or ``estimate`` (campaign.py)
+QUANTILE_SOURCE = "latency_quantiles"
+#: the latency panels' title, by the sources of their bars
+BAR_TITLES = {
+    frozenset({"exact"}): "bar: exact p50-p99",
+    frozenset({"estimate"}): "bar: p50-p99 est. (histogram)",
+    frozenset({"exact", "estimate"}): "bar: exact p50-p99, dotted: est.",
+}
 #: the campaign-table column of the steady-window rate (per-message stage)
 STEADY = "steady_rate"
 STEADY_LABEL = "dotted: steady-window rate\n(all clients sending)"
 PANEL_TITLES = {
     ("rate", "client"): "client side: messages sent per second",
     ("rate", "server"): "server side: messages processed per second",
-    ("latency", "client"): "client side: latency (marker: mean, bar: p50 to p99)",
-    ("latency", "server"): "server side: latency (marker: mean, bar: p50 to p99)",
+    ("latency", "client"): "client side: latency (marker: mean, {bar})",
+    ("latency", "server"): "server side: latency (marker: mean, {bar})",
 }
 
 
@@ -66,7 +75,9 @@ def load_curve_data(sub: pd.DataFrame, keys: Mapping[str, Any], series: Sequence
     ``side``, then ``rate`` (msg/s) and ``latency_mean_ms``, ``latency_p50_ms``,
     ``latency_p99_ms``, copied from ``<side>_<value>`` of the campaign table, and
     ``steady_rate`` (client side: the rate inside the steady window, from the agents'
-    per-message logs; NaN elsewhere or when the table has no such column).
+    per-message logs; NaN elsewhere or when the table has no such column), and
+    ``latency_quantiles``: ``exact`` (p50/p99 of every message, from the agents' logs) or
+    ``estimate`` (from ombt's decade histogram), from ``<side>_latency_quantiles``.
     """
     parts = []
     for side in SIDES:
@@ -79,6 +90,10 @@ def load_curve_data(sub: pd.DataFrame, keys: Mapping[str, Any], series: Sequence
             d[v] = pd.to_numeric(sub[col], errors="coerce") if col in sub.columns else float("nan")
         d[STEADY] = pd.to_numeric(sub[STEADY], errors="coerce") \
             if side == "client" and STEADY in sub.columns else float("nan")
+        src = f"{side}_{QUANTILE_SOURCE}"
+        # a table of an older layout has estimates only
+        d[QUANTILE_SOURCE] = sub[src].fillna("").astype(str) if src in sub.columns \
+            else "estimate"
         parts.append(d)
     data = pd.concat(parts, ignore_index=True)
     data = data.loc[:, ~data.columns.duplicated()]
@@ -148,13 +163,21 @@ def draw_load_panel(ax: Axes, data: pd.DataFrame, x: str, series: Sequence[str],
             # a bar from p50 to p99 (the mean may lie outside it), then the mean;
             # series sharing an x value are spread sideways a little
             xs = dodged(ax, s[x], steps.loc[s.index]) if numeric_x else s[x].astype(str)
-            ax.vlines(xs, s["latency_p50_ms"], s["latency_p99_ms"], color=st["color"],
-                      linewidth=2.6, alpha=0.45)
+            est = (s[QUANTILE_SOURCE] == "estimate").to_numpy() \
+                if QUANTILE_SOURCE in s.columns else np.ones(len(s), dtype=bool)
+            xa = np.asarray(xs)
+            for mask, style, width in ((~est, "solid", 2.6), (est, "dotted", 2.0)):
+                if mask.any():
+                    ax.vlines(xa[mask], s["latency_p50_ms"][mask], s["latency_p99_ms"][mask],
+                              color=st["color"], linewidth=width, alpha=0.45,
+                              linestyles=style)
             (h,) = ax.plot(xs, s["latency_mean_ms"], label=label, **st)
         cols = ["rate"] if metric == "rate" else list(LOAD_VALUES[1:])
         if s[cols].notna().any().any():  # the legend lists the series drawn
             handles.setdefault(label, h)
-    ax.set_title(PANEL_TITLES[(metric, side)])
+    sources = frozenset(str(v) for v in d.get(QUANTILE_SOURCE, pd.Series(["estimate"]))
+                        if v in ("exact", "estimate")) or frozenset({"estimate"})
+    ax.set_title(PANEL_TITLES[(metric, side)].format(bar=BAR_TITLES[sources]))
     if metric == "rate":
         ax.set_ylabel("rate (msg/s)")
         set_y(ax, pd.concat([d["rate"], d[STEADY]]))

@@ -58,7 +58,7 @@ SIDE_NAMES = {"client": "client side (round trip, by reply time)",
 #: the quantiles of the nines plot: (campaign-table column suffix, quantile); the
 #: maximum is drawn one step past the last quantile
 RTT_QUANTILES = (("p50", 0.5), ("p90", 0.9), ("p99", 0.99), ("p999", 0.999))
-ONEWAY_QUANTILES = (("p50", 0.5), ("p99", 0.99))
+ONEWAY_QUANTILES = (("p50", 0.5), ("p90", 0.9), ("p99", 0.99))
 KINDS = {"rtt": ("round trip (client)", RTT_QUANTILES),
          "oneway": ("one way (client send to server receipt)", ONEWAY_QUANTILES)}
 
