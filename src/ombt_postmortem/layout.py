@@ -7,7 +7,7 @@ results API take their paths from here.
 ::
 
     <results>/<campaign>/
-        campaign.parquet, campaign.csv, problems.csv,
+        campaign.parquet, campaign.csv, columns.csv, problems.csv,
         params_calculated.json, all_stats.json, layout.json, campaign.ipynb
         runs/<run key>/ombt.parquet, agents.parquet, latency_hist.parquet,
                        metrics.parquet, timeseries.parquet,
@@ -55,6 +55,7 @@ CAMPAIGN_CSV = "campaign.csv"
 PROBLEMS = "problems.csv"
 PARAMS_CALCULATED = "params_calculated.json"
 ALL_STATS = "all_stats.json"
+COLUMNS = "columns.csv"  # the data dictionary of campaign.csv (ombt_postmortem.columns)
 NOTEBOOK = "campaign.ipynb"  # the campaign notebook, executed (optional: notebook.enabled)
 
 #: the campaign rule's outputs, by the name the library gives them
@@ -65,6 +66,7 @@ CAMPAIGN_FILES = {
     "all_stats": ALL_STATS,
     "problems": PROBLEMS,
     "layout": LAYOUT_FILE,
+    "columns": COLUMNS,
 }
 
 # ------------------------------------------------------------------ campaign table columns

@@ -484,7 +484,12 @@ def _write(fig: Figure, data: pd.DataFrame, fig_path: Path, csv_path: Path, fmt:
     metadata = {"Date": None} if fmt in ("svg", "pdf") else {}
     with style():
         fig.savefig(fig_path, format=fmt, dpi=dpi, metadata=metadata)
-    data.to_csv(csv_path, index=False, lineterminator="\n")
+    data.to_csv(csv_path, index=False, lineterminator="\n", float_format=CSV_FLOAT)
+
+
+#: figure CSVs: 15 significant digits, what a double holds for sure (17.3, not
+#: 17.299999999999997; an epoch second keeps its 10 microseconds)
+CSV_FLOAT = "%.15g"
 
 
 def _draw_and_write(task: tuple[Any, ...]) -> bool:
