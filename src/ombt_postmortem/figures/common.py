@@ -421,7 +421,8 @@ class FigureSet:
 
     def _paths(self, name: str) -> tuple[Path, Path]:
         self.out_dir.mkdir(parents=True, exist_ok=True)
-        return self.out_dir / f"{name}.{self.opts.format}", self.out_dir / f"{name}.csv"
+        return (self.out_dir / f"{name}.{self.opts.formats[0]}",
+                self.out_dir / f"{name}.csv")
 
     def _done(self, name: str, fig_path: Path, csv_path: Path, rows: int) -> Written:
         w = Written(self.kind, name, fig_path, csv_path)
@@ -433,7 +434,7 @@ class FigureSet:
     def save(self, fig: Figure, data: pd.DataFrame, name: str) -> Written:
         """Write ``fig`` and, next to it, ``data`` (the numbers it plots) as CSV."""
         fig_path, csv_path = self._paths(name)
-        _write(fig, data, fig_path, csv_path, self.opts.format, self.opts.dpi)
+        _write(fig, data, fig_path, csv_path, self.opts.formats, self.opts.dpi)
         return self._done(name, fig_path, csv_path, len(data))
 
     def draw_later(self, name: str, draw: Callable[..., Figure | None], args: tuple[Any, ...],
@@ -443,7 +444,7 @@ class FigureSet:
 
     def flush(self, workers: int = 1) -> None:
         """Draw and write the queued figures, in ``workers`` forked processes if > 1."""
-        tasks = [(*self._paths(name), draw, args, data, self.opts.format, self.opts.dpi)
+        tasks = [(*self._paths(name), draw, args, data, self.opts.formats, self.opts.dpi)
                  for name, draw, args, data in self.pending]
         names = [t[0] for t in self.pending]
         self.pending = []
@@ -479,11 +480,16 @@ class FigureSet:
         return path
 
 
-def _write(fig: Figure, data: pd.DataFrame, fig_path: Path, csv_path: Path, fmt: str,
-           dpi: int) -> None:
-    metadata = {"Date": None} if fmt in ("svg", "pdf") else {}
+def _write(fig: Figure, data: pd.DataFrame, fig_path: Path, csv_path: Path,
+           fmt: str | Sequence[str], dpi: int) -> None:
+    """The figure in ``fig_path``, in its first format, and beside it (same name) in
+    the others; its data in ``csv_path``."""
+    formats = [fmt] if isinstance(fmt, str) else list(fmt)
     with style():
-        fig.savefig(fig_path, format=fmt, dpi=dpi, metadata=metadata)
+        for i, f in enumerate(formats):
+            metadata = {"Date": None} if f in ("svg", "pdf") else {}
+            path = fig_path if i == 0 else fig_path.with_suffix(f".{f}")
+            fig.savefig(path, format=f, dpi=dpi, metadata=metadata)
     data.to_csv(csv_path, index=False, lineterminator="\n", float_format=CSV_FLOAT)
 
 
