@@ -48,6 +48,10 @@ from .common import (
 
 #: the values plotted, per side: campaign-table column = f"{side}_{value}"
 LOAD_VALUES = ("rate", "latency_mean_ms", "latency_p50_ms", "latency_p99_ms")
+#: per side, ``<side>_msgs_fail``: a partial run's failed messages, in the CSV
+MSGS_FAIL = "msgs_fail"
+#: the legend entry of the hollow markers of partial runs
+PARTIAL_LABEL = "hollow: partial ({n}, {fail} failed calls)"
 #: per side, ``<side>_latency_quantiles``: ``exact`` or ``estimate`` (campaign.py)
 QUANTILE_SOURCE = "latency_quantiles"
 #: the latency panels' title, by the sources of their bars
@@ -90,6 +94,9 @@ def load_curve_data(sub: pd.DataFrame, keys: Mapping[str, Any], series: Sequence
             d[v] = pd.to_numeric(sub[col], errors="coerce") if col in sub.columns else float("nan")
         d[STEADY] = pd.to_numeric(sub[STEADY], errors="coerce") \
             if side == "client" and STEADY in sub.columns else float("nan")
+        fail = f"{side}_msgs_fail"
+        d[MSGS_FAIL] = pd.to_numeric(sub[fail], errors="coerce") if fail in sub.columns \
+            else float("nan")
         src = f"{side}_{QUANTILE_SOURCE}"
         # a table of an older layout has estimates only
         d[QUANTILE_SOURCE] = sub[src].fillna("").astype(str) if src in sub.columns \
@@ -172,9 +179,19 @@ def draw_load_panel(ax: Axes, data: pd.DataFrame, x: str, series: Sequence[str],
                               color=st["color"], linewidth=width, alpha=0.45,
                               linestyles=style)
             (h,) = ax.plot(xs, s["latency_mean_ms"], label=label, **st)
+        _mark_partial(ax, s, xs, "rate" if metric == "rate" else "latency_mean_ms", st)
         cols = ["rate"] if metric == "rate" else list(LOAD_VALUES[1:])
         if s[cols].notna().any().any():  # the legend lists the series drawn
             handles.setdefault(label, h)
+    # one legend entry for the figure: the partial runs and their clients' failed messages
+    c = data[data["side"] == "client"]
+    partial = c[c["status"].astype(str) != "ok"] if "status" in c.columns else c.iloc[:0]
+    if len(partial):
+        n = partial["run_id"].nunique()
+        fail = int(pd.to_numeric(partial.get(MSGS_FAIL), errors="coerce").fillna(0).sum()) \
+            if MSGS_FAIL in partial.columns else 0
+        handles[PARTIAL_LABEL.format(n=f"{n} run{'s' if n != 1 else ''}", fail=fail)] = \
+            Line2D([], [], color="0.3", marker="o", markerfacecolor="white", linestyle="none")
     sources = frozenset(str(v) for v in d.get(QUANTILE_SOURCE, pd.Series(["estimate"]))
                         if v in ("exact", "estimate")) or frozenset({"estimate"})
     ax.set_title(PANEL_TITLES[(metric, side)].format(bar=BAR_TITLES[sources]))
@@ -185,6 +202,21 @@ def draw_load_panel(ax: Axes, data: pd.DataFrame, x: str, series: Sequence[str],
         ax.set_ylabel("latency (ms)")
         set_y(ax, d[list(LOAD_VALUES[1:])].to_numpy().ravel())
     return handles
+
+
+def _mark_partial(ax: Axes, s: pd.DataFrame, xs: Any, col: str,
+                  st: Mapping[str, Any]) -> None:
+    """Hollow markers over the points of runs that are not ``ok`` (partial: some
+    messages failed, or a stage had a problem): never read as clean runs."""
+    if "status" not in s.columns:
+        return
+    bad = (s["status"].astype(str) != "ok").to_numpy()
+    if not bad.any():
+        return
+    x = np.asarray(xs)[bad]
+    ax.plot(x, s[col].to_numpy()[bad], linestyle="none", marker=st.get("marker", "o"),
+            markerfacecolor="white", markeredgecolor=st["color"], markersize=7,
+            markeredgewidth=1.6, zorder=4, clip_on=False)
 
 
 def load_curves(table: pd.DataFrame, out_dir: Path | str, opts: FigureOptions | None = None,

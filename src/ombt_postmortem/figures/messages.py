@@ -247,6 +247,8 @@ def nines_data(sub: pd.DataFrame, keys: Mapping[str, Any], series: Sequence[str]
             for label, x, col in points:
                 v = pd.to_numeric(r.get(col), errors="coerce")
                 rows.append({**keys, **{c: r[c] for c in series}, "run_id": r["run_id"],
+                             "status": r.get("status", ""),
+                             "msg_errors": r.get("msg_errors", math.nan),
                              "kind": kind, "quantile": label, "x": x,
                              "latency_ms": float(v) if pd.notna(v) else math.nan})
     return pd.DataFrame(rows)
@@ -268,6 +270,13 @@ def draw_nines(data: pd.DataFrame, series: Sequence[str], title: str) -> Figure 
             st = styles[norm_key(key)]
             label = line_label(dict(zip(series, key, strict=True)))
             s = s.sort_values("x")
+            if "status" in s.columns and (s["status"].astype(str) != "ok").any():
+                # a partial run: hollow markers, and its errors in the legend
+                errors = pd.to_numeric(s["msg_errors"], errors="coerce").max() \
+                    if "msg_errors" in s.columns else math.nan
+                label += " (partial" + (f": {int(errors)} errors" if errors == errors
+                                        else "") + ")"
+                st = {**st, "markerfacecolor": "white"}
             (h,) = ax.plot(s["x"], s["latency_ms"], **st)
             if s["latency_ms"].notna().any():
                 handles.setdefault(label, h)
