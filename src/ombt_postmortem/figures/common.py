@@ -414,6 +414,9 @@ class FigureSet:
     log: logging.Logger
     written: list[Written] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)
+    #: name -> a note on a written figure (e.g. a default the data did not fit), in the
+    #: manifest's ``reason`` column
+    notes: dict[str, str] = field(default_factory=dict)
 
     #: figures queued by :meth:`draw_later`, drawn by :meth:`flush`
     pending: list[tuple[str, Callable[..., Figure | None], tuple[Any, ...], pd.DataFrame]] = \
@@ -472,7 +475,8 @@ class FigureSet:
             w = csv.writer(f, lineterminator="\n")
             w.writerow(["name", "status", "figure", "data", "reason"])
             for x in self.written:
-                w.writerow([x.name, "written", x.figure.name, x.data.name, ""])
+                w.writerow([x.name, "written", x.figure.name, x.data.name,
+                            self.notes.get(x.name, "")])
             for name, reason in self.skipped:
                 w.writerow([name, "skipped", "", "", reason])
         self.log.info("figures %s: %d written, %d skipped -> %s", self.kind, len(self.written),

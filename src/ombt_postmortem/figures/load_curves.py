@@ -72,7 +72,7 @@ PANEL_TITLES = {
 
 
 def load_curve_data(sub: pd.DataFrame, keys: Mapping[str, Any], series: Sequence[str],
-                    x: str) -> pd.DataFrame:
+                    x: str, extra: Sequence[str] = ()) -> pd.DataFrame:
     """The plotted numbers, long form: one row per run and side.
 
     Columns: the group's keys, the series columns, ``x``, ``run_id``, ``status``,
@@ -86,7 +86,7 @@ def load_curve_data(sub: pd.DataFrame, keys: Mapping[str, Any], series: Sequence
     parts = []
     for side in SIDES:
         d = pd.DataFrame({k: [v] * len(sub) for k, v in keys.items()}, index=sub.index)
-        for c in [*series, x, "run_id", "status"]:
+        for c in [*series, *extra, x, "run_id", "status"]:
             d[c] = sub[c] if c in sub.columns else pd.NA
         d["side"] = side
         for v in LOAD_VALUES:
@@ -219,6 +219,48 @@ def _mark_partial(ax: Axes, s: pd.DataFrame, xs: Any, col: str,
             markeredgewidth=1.6, zorder=4, clip_on=False)
 
 
+#: the series column of :func:`choose_lines`'s fallbacks
+RATIO_SUFFIX, ONE_LINE = "_per_", "all runs"
+
+
+def _min_points(sub: pd.DataFrame, series: Sequence[str], x: str) -> tuple[int, int]:
+    """(lines, points of the shortest line): distinct ``x`` per ``series`` value."""
+    if not series:
+        return 1, int(sub[x].nunique())
+    sizes = sub.groupby(list(series), dropna=False)[x].nunique()
+    return len(sizes), int(sizes.min()) if len(sizes) else 0
+
+
+def choose_lines(sub: pd.DataFrame, pcols: Sequence[str], lines: Sequence[str], x: str,
+                 group_by: Sequence[str]) -> tuple[pd.DataFrame, list[str], str]:
+    """The series of a load-curve figure, and a note when the configured line variable
+    does not fit the data.
+
+    With ``lines`` (e.g. nbr_servers) a line per value, plus any other parameter that
+    varies; when that gives several lines of which one has fewer than 2 points (the
+    servers grow with the clients: every line a dot), the lines are ``<lines>_per_<x>``
+    (e.g. servers per client) if that gives lines of 2 points or more, else one line
+    (``all runs``); the note says which (the manifest's ``reason``). The configured
+    variable stays in the figure's CSV."""
+    series = series_columns(sub, pcols, lines, exclude=[x, *group_by])
+    n, shortest = _min_points(sub, series, x)
+    if n <= 1 or shortest >= 2 or len(lines) != 1 or sub[x].nunique() < 2:
+        return sub, series, ""
+    line = lines[0]
+    why = f"lines by {line} would have {shortest} point(s)"
+    num_l, num_x = (pd.to_numeric(sub[c], errors="coerce") for c in (line, x))
+    if num_l.notna().all() and num_x.notna().all() and (num_x != 0).all():
+        ratio = f"{line}{RATIO_SUFFIX}{x}"
+        tried = sub.assign(**{ratio: (num_l / num_x).round(6)})
+        r_series = series_columns(tried, [*pcols, ratio], [ratio], exclude=[x, line, *group_by])
+        rn, r_short = _min_points(tried, r_series, x)
+        if r_short >= 2 and rn < n:
+            return tried, r_series, f"{why}: one line per {line} / {x} instead"
+    one = sub.assign(**{"line": f"{ONE_LINE} ({line} varies with {x})"})
+    o_series = series_columns(one, [*pcols, "line"], ["line"], exclude=[x, line, *group_by])
+    return one, o_series, f"{why} ({line} varies with {x}): one line, {line} in the CSV"
+
+
 def load_curves(table: pd.DataFrame, out_dir: Path | str, opts: FigureOptions | None = None,
                 *, params: Sequence[str] | None = None, title: str = "",
                 log: logging.Logger | None = None) -> FigureSet:
@@ -235,9 +277,12 @@ def load_curves(table: pd.DataFrame, out_dir: Path | str, opts: FigureOptions | 
     lines = _present(fs, table, (o.lines,), "lines")
     for keys, sub in groups(table, group_by):
         name = stem_of(keys)
-        series = series_columns(sub, pcols, lines, exclude=[o.x, *group_by])
+        sub, series, note = choose_lines(sub, pcols, lines, o.x, group_by)
         sub, series = with_repeat(sub, series, o.x)
-        data = load_curve_data(sub, keys, series, o.x)
+        data = load_curve_data(sub, keys, series, o.x, extra=lines)
+        if note:
+            fs.notes[name] = note
+            fs.log.info("figures load_curves: %s: %s", name, note)
         fig = draw_load_curves(data, o.x, series,
                                _title(title, "load curves", keys))
         if fig is None:
