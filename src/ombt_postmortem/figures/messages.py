@@ -264,37 +264,50 @@ def draw_nines(data: pd.DataFrame, series: Sequence[str], title: str) -> Figure 
                            legend_width=2.8)
     handles: dict[str, Any] = {}
     for ax, kind in zip(axes, kinds, strict=True):
-        d = data[data["kind"] == kind]
-        for key, s in d.groupby(list(series), sort=False, dropna=False):
-            key = key if isinstance(key, tuple) else (key,)
-            st = styles[norm_key(key)]
-            label = line_label(dict(zip(series, key, strict=True)))
-            s = s.sort_values("x")
-            if "status" in s.columns and (s["status"].astype(str) != "ok").any():
-                # a partial run: hollow markers, and its errors in the legend
-                errors = pd.to_numeric(s["msg_errors"], errors="coerce").max() \
-                    if "msg_errors" in s.columns else math.nan
-                label += " (partial" + (f": {int(errors)} errors" if errors == errors
-                                        else "") + ")"
-                st = {**st, "markerfacecolor": "white"}
-            (h,) = ax.plot(s["x"], s["latency_ms"], **st)
-            if s["latency_ms"].notna().any():
-                handles.setdefault(label, h)
-        ticks = d.drop_duplicates("x").sort_values("x")
-        ax.set_xticks(ticks["x"].tolist(), ticks["quantile"].tolist())
-        ax.set_title(KINDS[kind][0])
-        ax.set_ylabel("latency (ms)")
-        vals = d["latency_ms"].to_numpy(dtype=float)
-        if np.isfinite(vals).any() and np.nanmin(vals) > 0 \
-                and np.nanmax(vals) / np.nanmin(vals) > 20:
-            ax.set_yscale("log")
-        else:
-            set_y(ax, vals)
-        ax.set_xlabel("quantile (exact, from every message)")
+        for label, h in draw_nines_panel(ax, data, series, kind, styles).items():
+            handles.setdefault(label, h)
     fig.suptitle(title)
     fig.legend(list(handles.values()), list(handles.keys()), title=legend_title(series),
                loc="outside right center")
     return fig
+
+
+def draw_nines_panel(ax: Any, data: pd.DataFrame, series: Sequence[str], kind: str,
+                     styles: Mapping[tuple[str, ...], Mapping[str, Any]] | None = None
+                     ) -> dict[str, Any]:
+    """One panel of :func:`draw_nines` (``kind``: rtt or oneway) into ``ax``; returns the
+    legend's handles of the lines drawn."""
+    if styles is None:
+        styles = series_styles(data, series, None)
+    handles: dict[str, Any] = {}
+    d = data[data["kind"] == kind]
+    for key, s in d.groupby(list(series), sort=False, dropna=False):
+        key = key if isinstance(key, tuple) else (key,)
+        st = styles[norm_key(key)]
+        label = line_label(dict(zip(series, key, strict=True)))
+        s = s.sort_values("x")
+        if "status" in s.columns and (s["status"].astype(str) != "ok").any():
+            # a partial run: hollow markers, and its errors in the legend
+            errors = pd.to_numeric(s["msg_errors"], errors="coerce").max() \
+                if "msg_errors" in s.columns else math.nan
+            label += " (partial" + (f": {int(errors)} errors" if errors == errors
+                                    else "") + ")"
+            st = {**st, "markerfacecolor": "white"}
+        (h,) = ax.plot(s["x"], s["latency_ms"], **st)
+        if s["latency_ms"].notna().any():
+            handles.setdefault(label, h)
+    ticks = d.drop_duplicates("x").sort_values("x")
+    ax.set_xticks(ticks["x"].tolist(), ticks["quantile"].tolist())
+    ax.set_title(KINDS[kind][0])
+    ax.set_ylabel("latency (ms)")
+    vals = d["latency_ms"].to_numpy(dtype=float)
+    if np.isfinite(vals).any() and np.nanmin(vals) > 0 \
+            and np.nanmax(vals) / np.nanmin(vals) > 20:
+        ax.set_yscale("log")
+    else:
+        set_y(ax, vals)
+    ax.set_xlabel("quantile (exact, from every message)")
+    return handles
 
 
 def latency_nines(table: pd.DataFrame, out_dir: Path | str, opts: FigureOptions | None = None,
