@@ -170,6 +170,7 @@ def expected_summary(folder: Path) -> dict[str, float]:
     ow = [(_num(m, "recv") - _num(m, "start")) * 1000 for m in server_lines]
     ow = [x for x in ow if not math.isnan(x)]
     out["oneway_p50_ms"], out["oneway_p99_ms"] = _q(ow, .5), _q(ow, .99)
+    out["oneway_p90_ms"] = _q(ow, .9)
     out["oneway_max_ms"] = max(ow) if ow else NAN
     out["oneway_negative"] = sum(1 for x in ow if x < 0)
 
@@ -199,17 +200,24 @@ def expected_summary(folder: Path) -> dict[str, float]:
 
 
 def expected_timeline(folder: Path) -> dict[tuple[int, str], tuple[int, int, float, float, float]]:
-    """(second, side) -> (count, errors, p50, p99, max) of the messages completed then."""
+    """(second, side) -> (count, errors, p50, p99, max) of the messages completed then,
+    and (0, 0, NaN, NaN, NaN) for every other second from the first time logged (any
+    start, stop or recv) to the last, for each side that logged a message line (when
+    that window is at most 7 days long)."""
     groups: dict[tuple[int, str], list] = defaultdict(lambda: [0, 0, []])
     seen: set[str] = set()  # client ids already counted: a repeat is counted once
+    times: list[float] = []
+    sides: set[str] = set()
     for p in sorted(folder.glob("*.log")):
         kind, _, msgs, _ = read_agent(p)
         if kind is None:
             continue
         for m in msgs:
+            if kind == "RPCClient" and m["id"] in seen:
+                continue
+            times.extend(v for k in ("start", "stop", "recv") if math.isfinite(v := _num(m, k)))
+            sides.add("client" if kind == "RPCClient" else "server")
             if kind == "RPCClient":
-                if m["id"] in seen:
-                    continue
                 seen.add(m["id"])
                 t = _num(m, "stop")
                 if math.isnan(t):
@@ -229,5 +237,13 @@ def expected_timeline(folder: Path) -> dict[tuple[int, str], tuple[int, int, flo
                 lat = (t - _num(m, "start")) * 1000
             if not math.isnan(lat):
                 g[2].append(lat)
-    return {k: (c, e, _q(v, .5), _q(v, .99), max(v) if v else NAN)
-            for k, (c, e, v) in groups.items()}
+    out = {k: (c, e, _q(v, .5), _q(v, .99), max(v) if v else NAN)
+           for k, (c, e, v) in groups.items()}
+    if not times or math.floor(max(times)) - math.floor(min(times)) > 7 * 86400:
+        return out  # over 7 days (clocks astray): only the seconds with messages
+    for side in sides:
+        if not any(k[1] == side for k in groups):
+            continue  # no line of the side completed: nothing to fill
+        for sec in range(math.floor(min(times)), math.floor(max(times)) + 1):
+            out.setdefault((sec, side), (0, 0, NAN, NAN, NAN))
+    return out

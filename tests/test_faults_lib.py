@@ -130,8 +130,13 @@ def test_server_failures_are_partial_with_errors(run_copy: Path) -> None:
     stats = analyse_run(run_copy, "r")
     assert stats.status == "partial"
     assert stats.problems == [
-        f'run r ({log.name}): 2 server message(s) failed; errors {{"AMQP channel closed": 1, '
-        '"Connection reset by peer": 1}']
+        f'run r ({log.name}): 2 server message(s) failed; errors: 2 kinds: '
+        '1 x "AMQP channel closed"; 1 x "Connection reset by peer"']
+    # the raw dict stays in the run's file, the kinds beside it
+    assert json.loads(stats.summary["server_errors_detail"]) == servers[sid]["errors"]
+    assert json.loads(stats.summary["server_error_kinds"]) == [
+        {"kind": "AMQP channel closed", "count": 1, "example": "AMQP channel closed"},
+        {"kind": "Connection reset by peer", "count": 1, "example": "Connection reset by peer"}]
     assert stats.summary["server_errors"] == 2
 
 

@@ -282,7 +282,8 @@ FAULTS = [
           "run {run} ({log}): line 1 reports 0 clients; run {run} ({log}): line 2 reports "
           "0 servers"),
     Fault("fault-msgs-fail", 1, msgs_fail, "partial",
-          "run {run} ({log}): 3 client message(s) failed; errors {{\"" + ERROR + "\": 3}}",
+          "run {run} ({log}): 3 client message(s) failed; errors: 1 kind: 3 x \""
+          + ERROR.replace("9f2c", "<id>") + "\"",
           keeps=("server",)),
     Fault("fault-zero-interval", 0, interval(0.0), "partial",
           "run {run} ({log}): client test interval is 0 s (<= 0): rate is NaN",

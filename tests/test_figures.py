@@ -291,15 +291,25 @@ def test_overlay_compares_drivers_at_equal_clients(built: tuple[pd.DataFrame, Pa
                                           check_dtype=False, rtol=1e-12)
 
 
-def test_overlay_of_a_single_driver_is_skipped_with_a_log_line(
+def test_overlay_of_a_single_driver_compares_what_varies(
         built: tuple[pd.DataFrame, Path], tmp_path: Path,
         caplog: pytest.LogCaptureFixture) -> None:
+    """issue 22: the example has one driver; the overlay compares call_type instead (the
+    first parameter of params.json with two values at equal nbr_clients), and says so."""
+    table, runs = built
     with caplog.at_level(logging.INFO):
-        fs = latency_overlay(built[0], hist_files(built[1], built[0]), tmp_path, params=PARAMS)
-    assert fs.written == []
-    assert "skipped call_type=rpc-call: a single driver (broker), nothing to compare" \
-        in caplog.text
-    assert len(pd.read_csv(tmp_path / "manifest.csv")) == 2
+        fs = latency_overlay(table, hist_files(runs, table), tmp_path / "a", params=PARAMS)
+    note = ("figures.compare driver has a single value: compared call_type, the first "
+            "parameter with several values at equal nbr_clients")
+    assert note in caplog.text
+    manifest = pd.read_csv(tmp_path / "a" / "manifest.csv")
+    assert list(manifest["status"]) == ["written", "written"]
+    assert set(manifest["reason"]) == {note}
+    explicit = latency_overlay(table, hist_files(runs, table), tmp_path / "b",
+                               FigureOptions(compare="call_type"), params=PARAMS)
+    for a, b in zip(fs.written, explicit.written, strict=True):
+        assert a.name == b.name
+        assert a.data.read_text() == b.data.read_text()
 
 
 def test_overlay_by_call_type_on_the_real_campaign(built: tuple[pd.DataFrame, Path],

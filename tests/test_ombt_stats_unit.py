@@ -96,7 +96,9 @@ def test_merge_is_exact_and_side_summary_uses_own_counts() -> None:
 
 def test_empty_side_is_nan_not_zero() -> None:
     cols = side_summary("server", [])
-    assert all(math.isnan(v) for k, v in cols.items() if k != "server_errors_detail")
+    texts = ("server_errors_detail", "server_error_kinds")
+    assert all(math.isnan(v) for k, v in cols.items() if k not in texts)
+    assert (cols["server_errors_detail"], cols["server_error_kinds"]) == ("{}", "[]")
 
 
 def test_controller_log_found_by_name_not_glob_order(tmp_path: Path) -> None:

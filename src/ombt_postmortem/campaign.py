@@ -30,6 +30,49 @@ def side_columns() -> list[str]:
     return [f"{s}_{c}" for s in SIDES for c in SIDE_COLUMNS]
 
 
+#: the headline latency quantiles of each side: ``<side>_latency_<q>_ms``
+HEADLINE_QUANTILES = ("p50", "p90", "p99")
+#: the per-message figures (messages.parquet) that are each side's exact quantiles: the
+#: client's time from send to reply (a round trip for rpc-call, the send alone for
+#: rpc-cast), the server's one-way time from the client's send to its receipt, as
+#: ombt's own latency of each side
+EXACT_PREFIX = {"client": "rtt", "server": "oneway"}
+#: ``<side>_latency_quantiles``: where the headline quantiles of the row come from
+EXACT, ESTIMATE = "exact", "estimate"
+
+
+def headline_columns() -> list[str]:
+    return [f"{s}_latency_{q}_ms" for s in SIDES for q in HEADLINE_QUANTILES] + [
+        f"{s}_latency_quantiles" for s in SIDES]
+
+
+def headline_latency(side: str, ombt: Mapping[str, Any], messages: Mapping[str, Any]
+                     ) -> dict[str, Any]:
+    """``<side>_latency_p50/p90/p99_ms``: the exact quantiles of every message (the
+    messages stage's ``rtt_*``/``oneway_*``) when all three are known, else ombt's
+    decade-histogram estimates (``<side>_latency_<q>_est_ms``); and
+    ``<side>_latency_quantiles``: ``exact``, ``estimate`` or "" (no latency)."""
+    exact = [_finite_or_nan(messages.get(f"{EXACT_PREFIX[side]}_{q}_ms"))
+             for q in HEADLINE_QUANTILES]
+    est = [_finite_or_nan(ombt.get(f"{side}_latency_{q}_est_ms")) for q in HEADLINE_QUANTILES]
+    if all(math.isfinite(v) for v in exact):
+        values, source = exact, EXACT
+    else:
+        values, source = est, ESTIMATE if any(math.isfinite(v) for v in est) else ""
+    out: dict[str, Any] = {f"{side}_latency_{q}_ms": v
+                           for q, v in zip(HEADLINE_QUANTILES, values, strict=True)}
+    out[f"{side}_latency_quantiles"] = source
+    return out
+
+
+def _finite_or_nan(v: Any) -> float:
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return math.nan
+    return f if math.isfinite(f) else math.nan
+
+
 def combine_status(ombt_status: str, other_problems: Sequence[str],
                    other_data: bool = False) -> str:
     """failed if ombt failed and no later stage found data (``other_data``: the agents'
@@ -83,6 +126,8 @@ def build_table(
         row["problems"] = "; ".join(problems + later)
         for k in ["n_clients", "n_servers", *side_columns()]:
             row[k] = o.get(k, math.nan)
+        for side in SIDES:
+            row.update(headline_latency(side, o, g))
         for k, v in o.items():
             if k not in row and k not in ("status", "problems", "run_id"):
                 row[k] = v
@@ -100,7 +145,8 @@ def build_table(
         rows.append(row)
     df = pd.DataFrame(rows)
     if df.empty:
-        df = pd.DataFrame(columns=["run_id", LABEL, *HEAD_COLUMNS, *side_columns()])
+        df = pd.DataFrame(columns=["run_id", LABEL, *HEAD_COLUMNS, *side_columns(),
+                                   *headline_columns()])
     df = _parquet_safe(df)
     df.attrs[PARAM_COLUMNS] = [_param_column(k, reserved) for k in param_keys]
     return df
@@ -145,8 +191,8 @@ PARAM_COLUMNS = "param_columns"
 
 def _reserved(*stage_rows: Mapping[str, Mapping[str, Any]] | None) -> set[str]:
     """The table's own column names: those of every stage's rows, and the fixed ones."""
-    reserved = {"run_id", LABEL, *HEAD_COLUMNS, *side_columns(), INFLUX_NOTES, MSG_NOTES,
-                BACKUP_NOTES}
+    reserved = {"run_id", LABEL, *HEAD_COLUMNS, *side_columns(), *headline_columns(),
+                INFLUX_NOTES, MSG_NOTES, BACKUP_NOTES}
     for rows in stage_rows:
         for r in (rows or {}).values():
             reserved.update(r or {})

@@ -12,7 +12,7 @@ from typing import Any
 import pandas as pd
 
 from . import arrow_io as aio
-from . import layout
+from . import columns, layout
 from .backup import unlisted_run_folders
 from .campaign import (
     PARAM_COLUMNS,
@@ -132,6 +132,10 @@ def write_campaign_outputs(
               "problems": u.reason()} for u in unlisted], columns=PROBLEM_COLUMNS)],
             ignore_index=True)
     bad.to_csv(outputs["problems"], index=False)
+    if "columns" in outputs:
+        columns.write_csv(columns.describe(table.columns, table.attrs[PARAM_COLUMNS],
+                                           _metric_columns(metrics)),
+                          Path(outputs["columns"]))
     if "layout" in outputs:
         write_layout_marker(Path(outputs["layout"]), name, len(table),
                             table.attrs[PARAM_COLUMNS])

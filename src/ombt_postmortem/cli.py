@@ -1,9 +1,10 @@
-"""``ombt-postmortem``: quick looks at campaign data without the workflow."""
+"""ombt-postmortem: quick looks at campaign data and results without the workflow."""
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -27,7 +28,7 @@ def cmd_show(args: argparse.Namespace) -> int:
     servers = [a for a in parsed.agents if a.side == "server"]
     print(f"Run folder: {folder}")
     print("Controller files: " + ", ".join(p.name for p in parsed.files))
-    print(f"{len(clients)} clients, {len(servers)} servers "
+    print(f"{_count(len(clients), 'client')}, {_count(len(servers), 'server')} "
           f"({len(clients) + len(servers)} total)")
     for title, agents in (("Client", clients), ("Server", servers)):
         print()
@@ -36,12 +37,17 @@ def cmd_show(args: argparse.Namespace) -> int:
         print(heading)
         print("-" * len(heading))
         if agents:
-            print("\n".join(format_results(merge_agents(agents))))
+            print("\n".join(format_results(merge_agents(agents), kinds=not args.raw_errors)))
         else:
             print(f"(no {title.lower()} results)")
     for problem in parsed.problems:
         print(f"warning: {problem}", file=sys.stderr)
     return 1 if parsed.problems else 0
+
+
+def _count(n: int, what: str) -> str:
+    """``1 client``, ``2 clients``."""
+    return f"{n} {what}" if n == 1 else f"{n} {what}s"
 
 
 #: defaults of the synth options (argparse's own defaults are None: "not given")
@@ -119,13 +125,89 @@ def cmd_synth(args: argparse.Namespace) -> int:
     return 0
 
 
+#: the ``runs`` listing's problems column, cut to this many characters
+RUNS_PROBLEM_CHARS = 100
+
+
+def runs_lines(results: Path | str, campaign: str | None = None) -> list[str]:
+    """``ombt-postmortem runs``: a header, then one line per run of the campaign table:
+    label, status, client rate (msg/s), client p50/p99 (ms; ``~`` marks histogram
+    estimates), problems (the first, cut; ``+N`` more)."""
+    from .results import open_campaign
+
+    c = open_campaign(results, campaign)
+    t = c.table
+    rows = []
+    for r in t.to_dict("records"):
+        est = "~" if r.get("client_latency_quantiles") == "estimate" else ""
+        # problems are "; "-joined, each "run <id> (<file>): <reason>" (a reason may hold
+        # "; " itself)
+        problems = [p for p in re.split(r"; (?=run )", str(r.get("problems") or "")) if p]
+        text = ""
+        if problems:
+            first = problems[0]
+            if "): " in first:  # "run <id> (<file>): reason": the label names the run
+                first = first.split("): ", 1)[1]
+            text = _cut(first, RUNS_PROBLEM_CHARS)
+            if len(problems) > 1:
+                text += f" (+{len(problems) - 1} more)"
+        rows.append((str(r.get("label") or r["run_id"]), str(r.get("status", "")),
+                     _num(r.get("client_rate"), "{:.1f}"),
+                     est + _num(r.get("client_latency_p50_ms"), "{:.2f}"),
+                     est + _num(r.get("client_latency_p99_ms"), "{:.2f}"), text))
+    head = ("label", "status", "rate/s", "p50_ms", "p99_ms", "problems")
+    widths = [max(len(x[i]) for x in [head, *rows]) for i in range(5)]
+    out = [f"campaign {c.name}: {len(rows)} {'run' if len(rows) == 1 else 'runs'} "
+           f"(client side; ~: estimated from ombt's histogram, else exact)"]
+    for x in [head, *rows]:
+        cells = [x[0].ljust(widths[0]), x[1].ljust(widths[1]),
+                 *(x[i].rjust(widths[i]) for i in (2, 3, 4)), x[5]]
+        out.append("  ".join(cells).rstrip())
+    return out
+
+
+def _num(v: Any, fmt: str) -> str:
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return "-"
+    return "-" if f != f else fmt.format(f)
+
+
+def _cut(text: str, n: int) -> str:
+    return text if len(text) <= n else text[: n - 3] + "..."
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    from .results import ResultsError
+
+    try:
+        lines = runs_lines(args.results, args.campaign)
+    except ResultsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print("\n".join(lines))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ombt-postmortem", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     show = sub.add_parser("show", help="print a run's merged client and server results "
                           "as the ombt controller prints them")
     show.add_argument("run_folder", help="a run's backup folder (holding the controller log)")
+    show.add_argument("--raw-errors", action="store_true",
+                      help="list every distinct error text as the controller does (default: "
+                      "grouped into kinds, ids and numbers taken out, one example each)")
     show.set_defaults(func=cmd_show)
+
+    runs = sub.add_parser("runs", help="one line per run of a campaign's results: label, "
+                          "status, client rate, p50/p99, problems")
+    runs.add_argument("results", help="a campaign's results folder (results/<name>), or "
+                      "the results folder holding it")
+    runs.add_argument("--campaign", default=None,
+                      help="the campaign, when the results folder holds several")
+    runs.set_defaults(func=cmd_runs)
 
     synth = sub.add_parser(
         "synth", help="write a synthetic campaign in the real format (params.json, controller "
@@ -208,7 +290,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return int(args.func(args))
+    try:
+        code = int(args.func(args))
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # the reader left (`... | head`): no traceback; stdout goes to /dev/null so that
+        # Python's own flush at exit does not fail again
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141  # 128 + SIGPIPE, as a tool killed by the signal
+    return code
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ from .layout import COMPARISON, FIGURES_DIR
 #: the defaults of the ``figures`` section, read from the configuration schema (their one home)
 _DEFAULTS = config.defaults("figures")
 #: png, svg, pdf: the schema's ``figures.format`` choices
-FORMATS = tuple(config.schema("figures")["properties"]["format"]["enum"])
+FORMATS = tuple(config.schema("figures")["properties"]["format"]["anyOf"][0]["enum"])
 
 
 @dataclass(frozen=True)
@@ -29,7 +29,8 @@ class FigureOptions:
     the defaults below are read from it and every instance is checked against it.
     """
 
-    format: str = _DEFAULTS["format"]
+    #: one of :data:`FORMATS`, or several (a list: each figure written in each)
+    format: str | tuple[str, ...] = _DEFAULTS["format"]
     dpi: int = _DEFAULTS["dpi"]
     #: x axis of the load curves and of the resources figures
     x: str = _DEFAULTS["x"]
@@ -44,6 +45,8 @@ class FigureOptions:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "group_by", tuple(self.group_by))
+        if not isinstance(self.format, str):
+            object.__setattr__(self, "format", tuple(self.format))
         config.validate({k: getattr(self, k) for k in self.__dataclass_fields__}, "figures")
         if self.x == self.lines or self.x in self.group_by or self.lines in self.group_by:
             raise ConfigError(f"figures: x ({self.x}), lines ({self.lines}) and group_by "
@@ -51,6 +54,11 @@ class FigureOptions:
         if self.compare == self.x:
             raise ConfigError(f"figures: compare ({self.compare}) must differ from x "
                               f"({self.x}): the overlay compares its values at equal x")
+
+    @property
+    def formats(self) -> tuple[str, ...]:
+        """The figure formats, the first being the report's."""
+        return (self.format,) if isinstance(self.format, str) else tuple(self.format)
 
     @classmethod
     def from_config(cls, d: Mapping[str, Any] | None) -> FigureOptions:

@@ -7,7 +7,7 @@ results API take their paths from here.
 ::
 
     <results>/<campaign>/
-        campaign.parquet, campaign.csv, problems.csv,
+        campaign.parquet, campaign.csv, columns.csv, problems.csv,
         params_calculated.json, all_stats.json, layout.json, campaign.ipynb
         runs/<run key>/ombt.parquet, agents.parquet, latency_hist.parquet,
                        metrics.parquet, timeseries.parquet,
@@ -30,7 +30,9 @@ DOCKER_LOG_SUFFIX = "_docker.log"  # the controller's stdout/stderr: human text,
 
 # ------------------------------------------------------------------ the outputs
 #: bumped whenever a file below is renamed or changes meaning; written to layout.json
-LAYOUT_VERSION = 3  # 3: the table's "label" column, per-run figures named by it
+LAYOUT_VERSION = 4  # 3: the table's "label" column, per-run figures named by it;
+# 4: histogram quantiles renamed <side>_latency_p*_est_ms, headline <side>_latency_p*_ms exact
+# where the agents' logs were read (<side>_latency_quantiles), timeline rows every second
 LAYOUT_FILE = "layout.json"
 
 RUNS_DIR = "runs"
@@ -55,6 +57,7 @@ CAMPAIGN_CSV = "campaign.csv"
 PROBLEMS = "problems.csv"
 PARAMS_CALCULATED = "params_calculated.json"
 ALL_STATS = "all_stats.json"
+COLUMNS = "columns.csv"  # the data dictionary of campaign.csv (ombt_postmortem.columns)
 NOTEBOOK = "campaign.ipynb"  # the campaign notebook, executed (optional: notebook.enabled)
 
 #: the campaign rule's outputs, by the name the library gives them
@@ -65,6 +68,7 @@ CAMPAIGN_FILES = {
     "all_stats": ALL_STATS,
     "problems": PROBLEMS,
     "layout": LAYOUT_FILE,
+    "columns": COLUMNS,
 }
 
 # ------------------------------------------------------------------ campaign table columns

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import sys
 from pathlib import Path
@@ -14,8 +15,14 @@ class StrictModeError(OmbtPostmortemError):
     """``strict: true`` and a run has a data fault."""
 
 
+#: set (to anything) to see every job's INFO lines on the console too
+VERBOSE_ENV = "OMBT_POSTMORTEM_VERBOSE"
+
+
 def job_logger(name: str, log_path: str | Path | None) -> logging.Logger:
-    """A logger writing to the job's log file (if any) and to stderr."""
+    """A logger writing to the job's log file (if any) and to stderr: everything to the
+    file, only warnings and errors to stderr (the console stays quiet: issue 22) unless
+    ``OMBT_POSTMORTEM_VERBOSE`` is set (or there is no log file)."""
     logger = logging.getLogger(f"ombt_postmortem.job.{name}")
     logger.setLevel(logging.INFO)
     logger.propagate = False
@@ -29,6 +36,8 @@ def job_logger(name: str, log_path: str | Path | None) -> logging.Logger:
         logger.addHandler(fh)
     sh = logging.StreamHandler(sys.stderr)
     sh.setFormatter(fmt)
+    if log_path and not os.environ.get(VERBOSE_ENV):
+        sh.setLevel(logging.WARNING)
     logger.addHandler(sh)
     return logger
 

@@ -371,14 +371,17 @@ class CampaignResults:
 
     def plot(self, kind: str, ax: Axes, runs: Runs = None, **options: Any) -> Axes:
         """Draw figure kind ``kind`` (a folder name under ``figures/``: load_curves,
-        resources, latency_hist, latency_overlay, timeseries) for ``runs`` into ``ax``;
-        ``options`` go to the matching ``plot_*`` method."""
+        resources, latency_hist, latency_overlay, timeseries, latency_nines,
+        message_timeline) for ``runs`` into ``ax``; ``options`` go to the matching
+        ``plot_*`` method."""
         methods: dict[str, Callable[..., Axes]] = {
             "load_curves": self.plot_load_curve,
             "resources": self.plot_resource,
             "latency_hist": self.plot_histogram,
             "latency_overlay": self.plot_cdf,
             "timeseries": self.plot_timeseries,
+            "latency_nines": self.plot_nines,
+            "message_timeline": self.plot_message_timeline,
         }
         if kind not in methods:
             raise ResultsError(f"no figure kind {kind!r} (kinds: {', '.join(methods)})")
@@ -525,6 +528,69 @@ class CampaignResults:
                     colours=[PALETTE[i % len(PALETTE)]] if several else None))
             ax.set_xlabel("time since the test start (s)")
             _legend(ax, handles, "run: host: series" if several else "host: series")
+        return ax
+
+    def plot_nines(self, ax: Axes, runs: Runs = None, *, which: str = "rtt") -> Axes:
+        """A panel of latency_nines: the exact quantiles (50 % ... 99.9 %, max) of the
+        client time (``which="rtt"``) or of the one-way time (``"oneway"``), one line
+        per run."""
+        kind = which
+        from .figures.common import style
+        from .figures.messages import KINDS, draw_nines_panel, nines_data
+
+        _check_choice("which", kind, list(KINDS))
+        rows = self.rows(runs)
+        self._require(rows, f"{kind}_p50_ms")
+        data = nines_data(rows, {}, [layout.LABEL])
+        drawn = data[(data["kind"] == kind) & data["latency_ms"].notna()]
+        self._check_drawn(list(drawn.groupby(layout.LABEL)), rows,
+                          f"{kind}_* quantiles (messages stage) in the table")
+        with style():
+            handles = draw_nines_panel(ax, data, [layout.LABEL], kind)
+            _legend(ax, handles, "run")
+        return ax
+
+    def plot_message_timeline(self, ax: Axes, runs: Runs = None, *, panel: str = "rate",
+                              side: str = "client") -> Axes:
+        """A panel of message_timeline: messages completed per second (``rate``) or the
+        p50 (solid) and p99 (dashed) latency of each second (``latency``) of ``side``,
+        against the seconds since each run's first message; every second drawn (a silent
+        one: 0 msg/s, a gap in the latency), one colour per run."""
+        from .figures.common import PALETTE, style
+        from .figures.messages import timeline_data
+
+        _check_choice("panel", panel, ("rate", "latency"))
+        _check_choice("side", side, layout.SIDES)
+        rows = self.rows(runs)
+        drawn = []
+        for r in rows.itertuples():
+            tl = self.timeline(r.run_id)
+            if tl.empty:
+                continue
+            d = timeline_data(tl, float(tl["second"].min()))
+            d = d[d["side"] == side]
+            if not d.empty:
+                drawn.append((str(getattr(r, layout.LABEL)), d))
+        self._check_drawn(drawn, rows, f"{side} rows in {layout.TIMELINE}")
+        handles: dict[str, Any] = {}
+        with style():
+            for i, (label, d) in enumerate(drawn):
+                colour = PALETTE[i % len(PALETTE)]
+                marker = "." if len(d) <= 60 else None
+                if panel == "rate":
+                    (h,) = ax.plot(d["t_s"], d["count"], color=colour, marker=marker)
+                    ax.set_ylabel("messages / s")
+                else:
+                    (h,) = ax.plot(d["t_s"], d["p50_ms"], color=colour, marker=marker)
+                    ax.plot(d["t_s"], d["p99_ms"], color=colour, linestyle="--",
+                            marker=marker)
+                    ax.set_ylabel("latency (ms; solid p50, dashed p99)")
+                handles[label] = h
+            ax.set_xlabel("time since the first message (s)")
+            ax.set_title(f"{side} side: "
+                         + ("messages completed per second" if panel == "rate"
+                            else "latency of the messages completed in each second"))
+            _legend(ax, handles, "run")
         return ax
 
     def _require(self, rows: pd.DataFrame, *cols: str) -> None:

@@ -13,6 +13,13 @@ from ombt_postmortem.errors import CampaignError
 from ombt_postmortem.params import load_params
 
 
+# our own check first: a config error is one line naming the key (issue 22), not
+# snakemake's dump of the schema; snakemake's validate then fills the defaults
+try:
+    from ombt_postmortem.config import validate as _config_error_first
+    _config_error_first(config)
+except ValueError as _exc:  # ombt_postmortem.errors.ConfigError
+    raise WorkflowError(f"config: {_exc}") from None
 validate(config, schema="../schemas/config.schema.yaml")
 
 RESULTS = config["results_dir"]

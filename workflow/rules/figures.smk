@@ -22,7 +22,7 @@ except (TypeError, ValueError) as exc:
     raise WorkflowError(f"config figures: {exc}") from None
 
 FIG_OPTIONS = dataclasses.asdict(FIG)
-FIG_PATTERN = f"{{name}}.{FIG.format}"
+FIG_PATTERN = f"{{name}}.{FIG.formats[0]}"  # the report shows the first format
 # per-run time series only if the InfluxDB stage runs and exports them
 FIG_TIMESERIES = (
     FIG.per_run

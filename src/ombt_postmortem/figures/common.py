@@ -418,6 +418,9 @@ class FigureSet:
     log: logging.Logger
     written: list[Written] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)
+    #: name -> a note on a written figure (e.g. a default the data did not fit), in the
+    #: manifest's ``reason`` column
+    notes: dict[str, str] = field(default_factory=dict)
 
     #: figures queued by :meth:`draw_later`, drawn by :meth:`flush`
     pending: list[tuple[str, Callable[..., Figure | None], tuple[Any, ...], pd.DataFrame]] = \
@@ -425,7 +428,8 @@ class FigureSet:
 
     def _paths(self, name: str) -> tuple[Path, Path]:
         self.out_dir.mkdir(parents=True, exist_ok=True)
-        return self.out_dir / f"{name}.{self.opts.format}", self.out_dir / f"{name}.csv"
+        return (self.out_dir / f"{name}.{self.opts.formats[0]}",
+                self.out_dir / f"{name}.csv")
 
     def _done(self, name: str, fig_path: Path, csv_path: Path, rows: int) -> Written:
         w = Written(self.kind, name, fig_path, csv_path)
@@ -437,7 +441,7 @@ class FigureSet:
     def save(self, fig: Figure, data: pd.DataFrame, name: str) -> Written:
         """Write ``fig`` and, next to it, ``data`` (the numbers it plots) as CSV."""
         fig_path, csv_path = self._paths(name)
-        _write(fig, data, fig_path, csv_path, self.opts.format, self.opts.dpi)
+        _write(fig, data, fig_path, csv_path, self.opts.formats, self.opts.dpi)
         return self._done(name, fig_path, csv_path, len(data))
 
     def draw_later(self, name: str, draw: Callable[..., Figure | None], args: tuple[Any, ...],
@@ -447,7 +451,7 @@ class FigureSet:
 
     def flush(self, workers: int = 1) -> None:
         """Draw and write the queued figures, in ``workers`` forked processes if > 1."""
-        tasks = [(*self._paths(name), draw, args, data, self.opts.format, self.opts.dpi)
+        tasks = [(*self._paths(name), draw, args, data, self.opts.formats, self.opts.dpi)
                  for name, draw, args, data in self.pending]
         names = [t[0] for t in self.pending]
         self.pending = []
@@ -475,7 +479,8 @@ class FigureSet:
             w = csv.writer(f, lineterminator="\n")
             w.writerow(["name", "status", "figure", "data", "reason"])
             for x in self.written:
-                w.writerow([x.name, "written", x.figure.name, x.data.name, ""])
+                w.writerow([x.name, "written", x.figure.name, x.data.name,
+                            self.notes.get(x.name, "")])
             for name, reason in self.skipped:
                 w.writerow([name, "skipped", "", "", reason])
         self.log.info("figures %s: %d written, %d skipped -> %s", self.kind, len(self.written),
@@ -483,12 +488,22 @@ class FigureSet:
         return path
 
 
-def _write(fig: Figure, data: pd.DataFrame, fig_path: Path, csv_path: Path, fmt: str,
-           dpi: int) -> None:
-    metadata = {"Date": None} if fmt in ("svg", "pdf") else {}
+def _write(fig: Figure, data: pd.DataFrame, fig_path: Path, csv_path: Path,
+           fmt: str | Sequence[str], dpi: int) -> None:
+    """The figure in ``fig_path``, in its first format, and beside it (same name) in
+    the others; its data in ``csv_path``."""
+    formats = [fmt] if isinstance(fmt, str) else list(fmt)
     with style():
-        fig.savefig(fig_path, format=fmt, dpi=dpi, metadata=metadata)
-    data.to_csv(csv_path, index=False, lineterminator="\n")
+        for i, f in enumerate(formats):
+            metadata = {"Date": None} if f in ("svg", "pdf") else {}
+            path = fig_path if i == 0 else fig_path.with_suffix(f".{f}")
+            fig.savefig(path, format=f, dpi=dpi, metadata=metadata)
+    data.to_csv(csv_path, index=False, lineterminator="\n", float_format=CSV_FLOAT)
+
+
+#: figure CSVs: 15 significant digits, what a double holds for sure (17.3, not
+#: 17.299999999999997; an epoch second keeps its 10 microseconds)
+CSV_FLOAT = "%.15g"
 
 
 def _draw_and_write(task: tuple[Any, ...]) -> bool:

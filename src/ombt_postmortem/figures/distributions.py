@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -263,6 +264,20 @@ def latency_histograms(table: pd.DataFrame, files: Mapping[str, Path | str] | No
     return fs
 
 
+def compare_from_data(table: pd.DataFrame, pcols: Sequence[str], o: FigureOptions
+                      ) -> str | None:
+    """When ``figures.compare`` has a single value in ``table``, the first parameter (in
+    params.json order, not x) with several values among runs of equal x; else None."""
+    if table[o.compare].nunique(dropna=False) >= 2 or o.x not in table.columns:
+        return None
+    for c in pcols:
+        if c in (o.x, o.compare) or c not in table.columns:
+            continue
+        if any(at[c].nunique(dropna=False) >= 2 for _, at in table.groupby(o.x, dropna=False)):
+            return c
+    return None
+
+
 def latency_overlay(table: pd.DataFrame, files: Mapping[str, Path | str] | None,
                     out_dir: Path | str,
                     opts: FigureOptions | None = None, *,
@@ -283,8 +298,15 @@ def latency_overlay(table: pd.DataFrame, files: Mapping[str, Path | str] | None,
         fs.skip("all", f"column(s) {missing} not in the campaign table")
         fs.write_manifest()
         return fs
-    hists = _read_hists(table, files, hists, fs)
     pcols = param_columns(table, params)
+    note = ""
+    alt = compare_from_data(table, pcols, o)
+    if alt is not None:
+        note = (f"figures.compare {o.compare} has a single value: compared {alt}, the first "
+                f"parameter with several values at equal {o.x}")
+        fs.log.info("figures latency_overlay: %s", note)
+        o = replace(o, compare=alt)
+    hists = _read_hists(table, files, hists, fs)
     group_by = [g for g in o.group_by if g != o.compare and g in table.columns]
     for keys, sub in groups(table, group_by):
         values = sorted_by(sub[[o.compare]].drop_duplicates(), [o.compare])[o.compare].tolist()
@@ -339,5 +361,7 @@ def latency_overlay(table: pd.DataFrame, files: Mapping[str, Path | str] | None,
                                f"{head}{side}-side latency distributions by {o.compare}"
                                f"{', ' + what if what else ''}")
             fs.save(fig, data, name)
+            if note:
+                fs.notes[name] = note
     fs.write_manifest()
     return fs

@@ -24,6 +24,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
 from ..layout import TIMELINE
+from ..messages.timeline import MAX_FILL_S
 from .common import (
     PALETTE,
     SIDES,
@@ -57,7 +58,7 @@ SIDE_NAMES = {"client": "client side (round trip, by reply time)",
 #: the quantiles of the nines plot: (campaign-table column suffix, quantile); the
 #: maximum is drawn one step past the last quantile
 RTT_QUANTILES = (("p50", 0.5), ("p90", 0.9), ("p99", 0.99), ("p999", 0.999))
-ONEWAY_QUANTILES = (("p50", 0.5), ("p99", 0.99))
+ONEWAY_QUANTILES = (("p50", 0.5), ("p90", 0.9), ("p99", 0.99))
 KINDS = {"rtt": ("round trip (client)", RTT_QUANTILES),
          "oneway": ("one way (client send to server receipt)", ONEWAY_QUANTILES)}
 
@@ -75,46 +76,97 @@ def _pct(q: float) -> str:
 
 
 def timeline_data(timeline: pd.DataFrame, t0: float) -> pd.DataFrame:
-    """The plotted numbers: the timeline with ``t_s`` = second - t0 (its middle)."""
+    """The plotted numbers: the timeline with ``t_s`` = second - t0 (its middle), every
+    second from the first to the last of the timeline a row of each side (count 0, NaN
+    latency: a timeline.parquet written before the stage filled its silent seconds reads
+    the same), sides in :data:`SIDES` order."""
     d = timeline[[c for c in TIMELINE_COLUMNS if c in timeline.columns]].copy()
+    if not d.empty:
+        lo, hi = int(d["second"].min()), int(d["second"].max())
+        parts = []
+        for side in [s for s in SIDES if (d["side"] == s).any()]:
+            part = d[d["side"] == side].set_index("second")
+            if hi - lo <= MAX_FILL_S:
+                part = part.reindex(range(lo, hi + 1))
+                part["side"] = side
+                for k in ("count", "errors"):
+                    if k in part.columns:
+                        part[k] = part[k].fillna(0).astype("int64")
+            parts.append(part.rename_axis("second").reset_index())
+        d = pd.concat(parts, ignore_index=True)
     d["t_s"] = d["second"].astype(float) + 0.5 - t0
     order = {s: i for i, s in enumerate(SIDES)}
     return d.sort_values(["side", "second"], key=lambda c: c.map(order) if c.name == "side"
                          else c).reset_index(drop=True)
 
 
+ERROR_SHADE = "red"
+
+#: at most this many points of a latency line get a marker each (beyond, isolated points
+#: only: a point between two silent seconds would be invisible as a line)
+MARKED_POINTS = 60
+
+
+def _isolated(v: pd.Series) -> np.ndarray:
+    """Finite values whose neighbours are both NaN (or absent): drawn as markers."""
+    f = np.isfinite(v.to_numpy(dtype=float))
+    before = np.r_[False, f[:-1]]
+    after = np.r_[f[1:], False]
+    return f & ~before & ~after
+
+
 @styled
 def draw_timeline(data: pd.DataFrame, steady: tuple[float, float] | None, title: str
                   ) -> Figure | None:
-    """Throughput and latency over time, one colour per side (see the module's doc)."""
+    """Throughput and latency over time, one colour per side (see the module's doc).
+
+    Every second is a point: a silent second is a count of 0 and a gap in the latency
+    lines (never bridged); a latency line of few points, or a point between two silent
+    seconds, has markers; the seconds with errors are shaded red on both panels and
+    their error counts marked."""
     if data.empty:
         return None
     fig, axes = new_figure(2, ncols=1, panel_size=(8.5, 2.8), legend_width=2.8)
     rate_ax, lat_ax = axes
     handles: dict[str, Any] = {}
+    error_seconds = sorted(set(data.loc[data["errors"] > 0, "t_s"].tolist()))
+    for t in error_seconds:
+        for ax in axes:
+            ax.axvspan(t - 0.5, t + 0.5, color=ERROR_SHADE, alpha=0.3, zorder=0.5,
+                       linewidth=0)
+    if error_seconds:
+        handles["seconds with errors"] = Patch(color=ERROR_SHADE, alpha=0.3)
     for i, side in enumerate(SIDES):
         d = data[data["side"] == side]
         if d.empty:
             continue
         colour = PALETTE[i]
-        (h,) = rate_ax.plot(d["t_s"], d["count"], color=colour, marker=".", linewidth=1.2)
+        marker = "." if len(d) <= MARKED_POINTS else None
+        (h,) = rate_ax.plot(d["t_s"], d["count"], color=colour, marker=marker,
+                            linewidth=1.2)
         handles.setdefault(SIDE_NAMES[side], h)
         err = d[d["errors"] > 0]
         if not err.empty:
             h = rate_ax.scatter(err["t_s"], err["errors"], color="red", marker="x", zorder=3)
-            handles.setdefault("errors in that second", h)
-        (h50,) = lat_ax.plot(d["t_s"], d["p50_ms"], color=colour, linewidth=1.2)
-        (h99,) = lat_ax.plot(d["t_s"], d["p99_ms"], color=colour, linewidth=1.0,
-                             linestyle="--")
-        handles.setdefault("p50 (solid)", h50)
-        handles.setdefault("p99 (dashed)", h99)
+            handles.setdefault("errors in that second (count)", h)
+        for col, style, name in (("p50_ms", "-", "p50 (solid)"), ("p99_ms", "--",
+                                                                   "p99 (dashed)")):
+            n_finite = int(np.isfinite(d[col].to_numpy(dtype=float)).sum())
+            mk = "o" if n_finite <= MARKED_POINTS else None
+            (h,) = lat_ax.plot(d["t_s"], d[col], color=colour, linewidth=1.2 if style == "-"
+                               else 1.0, linestyle=style, marker=mk, markersize=3)
+            lone = _isolated(d[col])
+            if mk is None and lone.any():
+                lat_ax.plot(d["t_s"][lone], d[col][lone], color=colour, linestyle="none",
+                            marker="o", markersize=3)
+            handles.setdefault(name, h)
     for ax in axes:
         if steady is not None:
             ax.axvspan(steady[0], steady[1], color="0.88", zorder=0)
-    rate_ax.set_title("messages completed per second")
+    rate_ax.set_title("messages completed per second (0: nothing completed)")
     rate_ax.set_ylabel("messages / s")
     set_y(rate_ax, data["count"])
-    lat_ax.set_title("latency of the messages completed in each second")
+    lat_ax.set_title("latency of the messages completed in each second (a gap: none completed)")
     lat_ax.set_ylabel("latency (ms)")
     lat = data[["p50_ms", "p99_ms"]].to_numpy(dtype=float).ravel()
     if np.isfinite(lat).any():
@@ -195,6 +247,8 @@ def nines_data(sub: pd.DataFrame, keys: Mapping[str, Any], series: Sequence[str]
             for label, x, col in points:
                 v = pd.to_numeric(r.get(col), errors="coerce")
                 rows.append({**keys, **{c: r[c] for c in series}, "run_id": r["run_id"],
+                             "status": r.get("status", ""),
+                             "msg_errors": r.get("msg_errors", math.nan),
                              "kind": kind, "quantile": label, "x": x,
                              "latency_ms": float(v) if pd.notna(v) else math.nan})
     return pd.DataFrame(rows)
@@ -210,30 +264,50 @@ def draw_nines(data: pd.DataFrame, series: Sequence[str], title: str) -> Figure 
                            legend_width=2.8)
     handles: dict[str, Any] = {}
     for ax, kind in zip(axes, kinds, strict=True):
-        d = data[data["kind"] == kind]
-        for key, s in d.groupby(list(series), sort=False, dropna=False):
-            key = key if isinstance(key, tuple) else (key,)
-            st = styles[norm_key(key)]
-            label = line_label(dict(zip(series, key, strict=True)))
-            s = s.sort_values("x")
-            (h,) = ax.plot(s["x"], s["latency_ms"], **st)
-            if s["latency_ms"].notna().any():
-                handles.setdefault(label, h)
-        ticks = d.drop_duplicates("x").sort_values("x")
-        ax.set_xticks(ticks["x"].tolist(), ticks["quantile"].tolist())
-        ax.set_title(KINDS[kind][0])
-        ax.set_ylabel("latency (ms)")
-        vals = d["latency_ms"].to_numpy(dtype=float)
-        if np.isfinite(vals).any() and np.nanmin(vals) > 0 \
-                and np.nanmax(vals) / np.nanmin(vals) > 20:
-            ax.set_yscale("log")
-        else:
-            set_y(ax, vals)
-        ax.set_xlabel("quantile (exact, from every message)")
+        for label, h in draw_nines_panel(ax, data, series, kind, styles).items():
+            handles.setdefault(label, h)
     fig.suptitle(title)
     fig.legend(list(handles.values()), list(handles.keys()), title=legend_title(series),
                loc="outside right center")
     return fig
+
+
+def draw_nines_panel(ax: Any, data: pd.DataFrame, series: Sequence[str], kind: str,
+                     styles: Mapping[tuple[str, ...], Mapping[str, Any]] | None = None
+                     ) -> dict[str, Any]:
+    """One panel of :func:`draw_nines` (``kind``: rtt or oneway) into ``ax``; returns the
+    legend's handles of the lines drawn."""
+    if styles is None:
+        styles = series_styles(data, series, None)
+    handles: dict[str, Any] = {}
+    d = data[data["kind"] == kind]
+    for key, s in d.groupby(list(series), sort=False, dropna=False):
+        key = key if isinstance(key, tuple) else (key,)
+        st = styles[norm_key(key)]
+        label = line_label(dict(zip(series, key, strict=True)))
+        s = s.sort_values("x")
+        if "status" in s.columns and (s["status"].astype(str) != "ok").any():
+            # a partial run: hollow markers, and its errors in the legend
+            errors = pd.to_numeric(s["msg_errors"], errors="coerce").max() \
+                if "msg_errors" in s.columns else math.nan
+            label += " (partial" + (f": {int(errors)} errors" if errors == errors
+                                    else "") + ")"
+            st = {**st, "markerfacecolor": "white"}
+        (h,) = ax.plot(s["x"], s["latency_ms"], **st)
+        if s["latency_ms"].notna().any():
+            handles.setdefault(label, h)
+    ticks = d.drop_duplicates("x").sort_values("x")
+    ax.set_xticks(ticks["x"].tolist(), ticks["quantile"].tolist())
+    ax.set_title(KINDS[kind][0])
+    ax.set_ylabel("latency (ms)")
+    vals = d["latency_ms"].to_numpy(dtype=float)
+    if np.isfinite(vals).any() and np.nanmin(vals) > 0 \
+            and np.nanmax(vals) / np.nanmin(vals) > 20:
+        ax.set_yscale("log")
+    else:
+        set_y(ax, vals)
+    ax.set_xlabel("quantile (exact, from every message)")
+    return handles
 
 
 def latency_nines(table: pd.DataFrame, out_dir: Path | str, opts: FigureOptions | None = None,

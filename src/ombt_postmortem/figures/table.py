@@ -50,12 +50,14 @@ def _cell(v: Any) -> tuple[str, bool]:
 
 
 def column_order(table: pd.DataFrame, params: Sequence[str] | None = None) -> list[str]:
-    """run_id, its label, the parameters that vary, the key results, then every other column."""
+    """The parameters that vary, the key results, the label, every other column, and the
+    run_id (often 150 characters long) last."""
     pcols = param_columns(table, params)
     varying = [c for c in pcols if table[c].nunique(dropna=False) > 1]
-    first = ["run_id", LABEL, *varying, *[c for c in KEY_COLUMNS if c in table.columns]]
-    return [*dict.fromkeys([c for c in first if c in table.columns]),
-            *[c for c in table.columns if c not in first]]
+    first = [*varying, *[c for c in KEY_COLUMNS if c in table.columns], LABEL]
+    first = [c for c in dict.fromkeys(first) if c in table.columns and c != "run_id"]
+    rest = [c for c in table.columns if c not in first and c != "run_id"]
+    return [*first, *rest, *(["run_id"] if "run_id" in table.columns else [])]
 
 
 def campaign_table_html(table: pd.DataFrame, path: Path | str, *, title: str = "",
@@ -80,7 +82,8 @@ def campaign_table_html(table: pd.DataFrame, path: Path | str, *, title: str = "
 <h1>{html.escape(title or 'campaign table')}</h1>
 <p>{len(table)} runs ({html.escape(summary)}). One row per run of params.json, every column of
 campaign.csv: the parameters that vary first, then rates (msg/s), latencies (ms), message
-counts and the problems found, then all other columns. Partial runs are yellow, failed runs
+counts and the problems found, then all other columns, the run_id last (the meaning and unit
+of every column: columns.csv). Partial runs are yellow, failed runs
 red. Numbers are shown with 6 significant digits; the CSV holds them in full.</p>
 <div class="wrap"><table><thead><tr>{head}</tr></thead><tbody>
 {chr(10).join(rows)}

@@ -42,14 +42,14 @@ COUNTS = ("msg_clients_logged", "msg_servers_logged", "msg_sent", "msg_errors", 
           "msg_unreceived", "msg_unreceived_ok", "msg_duplicates", "msg_unknown",
           "msg_bad_lines", "oneway_negative")
 FIGURES = ("rtt_mean_ms", "rtt_p50_ms", "rtt_p90_ms", "rtt_p99_ms", "rtt_p999_ms", "rtt_max_ms",
-           "oneway_p50_ms", "oneway_p99_ms", "oneway_max_ms", "steady_start", "steady_stop",
-           "steady_s", "steady_rate", "steady_rtt_p99_ms")
+           "oneway_p50_ms", "oneway_p90_ms", "oneway_p99_ms", "oneway_max_ms", "steady_start",
+           "steady_stop", "steady_s", "steady_rate", "steady_rtt_p99_ms")
 #: every column of messages.parquet, in order, with its Arrow type
 SUMMARY_SCHEMA = pa.schema(
     [(c, pa.int64()) for c in COUNTS[:10]]
-    + [(c, pa.float64()) for c in FIGURES[:9]]
+    + [(c, pa.float64()) for c in FIGURES[:10]]
     + [("oneway_negative", pa.int64())]
-    + [(c, pa.float64()) for c in FIGURES[9:]]
+    + [(c, pa.float64()) for c in FIGURES[10:]]
     + [("msg_notes", pa.string()), ("msg_problems", pa.string())])
 
 
@@ -84,7 +84,8 @@ def latency_figures(ln: Lines) -> dict[str, Any]:
     ow = (ln.recv[sm] - ln.start[sm]) * 1000.0
     ow = ow[~np.isnan(ow)]
     if len(ow):
-        row["oneway_p50_ms"], row["oneway_p99_ms"] = quantiles(ow, (0.5, 0.99))
+        (row["oneway_p50_ms"], row["oneway_p90_ms"],
+         row["oneway_p99_ms"]) = quantiles(ow, (0.5, 0.9, 0.99))
         row["oneway_max_ms"] = float(np.max(ow))
         row["oneway_negative"] = int((ow < 0).sum())
     del ow

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import numbers
 from collections.abc import Mapping, Sequence
@@ -12,7 +13,7 @@ from typing import TYPE_CHECKING
 import pyarrow as pa
 
 from .. import arrow_io as aio
-from .. import netcheck
+from .. import error_kinds, netcheck
 from ..errors import RunDataError
 from ..layout import BACKUP_NOTES, SIDES
 from .parse import AgentResult, ParsedRun, parse_controller_files, parse_run_folder
@@ -156,9 +157,10 @@ def _side_problems(run_id: str, side: str, cols: dict[str, object],
                                 "rate is NaN").one_line())
     fail = cols[f"{side}_msgs_fail"]
     if isinstance(fail, int) and fail > 0:
-        detail = cols[f"{side}_errors_detail"]
+        errors = json.loads(str(cols[f"{side}_errors_detail"]))
+        kinds = error_kinds.summary(errors, column=f"{side}_error_kinds")
         out.append(RunDataError(run_id, files, f"{fail} {side} message(s) failed; "
-                                f"errors {detail}").one_line())
+                                f"errors: {kinds}").one_line())
     for a in agents:
         # an idle agent (a client that sent nothing, a server that got nothing) is kept
         # in the counts and per-agent columns, but cannot contribute a latency min/max

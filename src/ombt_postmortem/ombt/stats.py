@@ -10,6 +10,7 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from ..error_kinds import kinds_json
 from .parse import AgentResult, Latency
 
 NAN = float("nan")
@@ -154,6 +155,7 @@ def side_summary(side: str, agents: Sequence[AgentResult]) -> dict[str, float | 
     if not agents:
         cols: dict[str, float | int | str] = {p + k: NAN for k in SIDE_COLUMNS}
         cols[p + "errors_detail"] = "{}"
+        cols[p + "error_kinds"] = "[]"
         return cols
     m = merge_agents(agents)
     lat = m.latency
@@ -175,7 +177,8 @@ def side_summary(side: str, agents: Sequence[AgentResult]) -> dict[str, float | 
         p + "latency_max_ms": _opt(lat.max),
     }
     for name, q in QUANTILES.items():
-        cols[f"{p}latency_{name}_ms"] = histogram_quantile(lat.distribution, q, lat.min, lat.max)
+        cols[f"{p}latency_{name}_est_ms"] = histogram_quantile(lat.distribution, q, lat.min,
+                                                               lat.max)
     cols[p + "errors"] = sum(m.errors.values())
     cols[p + "ok_per_agent_min"] = min(oks)
     cols[p + "ok_per_agent_mean"] = sum(oks) / len(oks)
@@ -184,6 +187,7 @@ def side_summary(side: str, agents: Sequence[AgentResult]) -> dict[str, float | 
     cols[p + "fail_per_agent_mean"] = sum(fails) / len(fails)
     cols[p + "fail_per_agent_max"] = max(fails)
     cols[p + "errors_detail"] = json.dumps(m.errors, sort_keys=True)
+    cols[p + "error_kinds"] = kinds_json(m.errors)
     return cols
 
 
@@ -191,7 +195,7 @@ SIDE_COLUMNS = (
     "msgs_ok", "msgs_fail", "start_time", "stop_time", "duration_s", "rate",
     "latency_count", "latency_total_ms", "latency_sum_of_squares",
     "latency_mean_ms", "latency_std_ms", "latency_min_ms", "latency_max_ms",
-    "latency_p50_ms", "latency_p90_ms", "latency_p99_ms", "errors",
+    "latency_p50_est_ms", "latency_p90_est_ms", "latency_p99_est_ms", "errors",
     "ok_per_agent_min", "ok_per_agent_mean", "ok_per_agent_max",
     "fail_per_agent_min", "fail_per_agent_mean", "fail_per_agent_max",
 )

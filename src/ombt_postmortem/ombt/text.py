@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..error_kinds import group
 from .stats import Merged, duration, latency_mean, latency_std
 
 
@@ -15,12 +16,22 @@ def format_distribution(distribution: dict[int, list[int]]) -> list[str]:
     return lines
 
 
-def format_results(m: Merged) -> list[str]:
-    """ombt's ``TestResults.print_results`` for merged results."""
+def format_results(m: Merged, kinds: bool = False) -> list[str]:
+    """ombt's ``TestResults.print_results`` for merged results; with ``kinds``, the
+    errors grouped by kind (:mod:`ombt_postmortem.error_kinds`), one example each,
+    instead of one line per distinct text."""
     lines: list[str] = []
     if m.msgs_fail:
         lines.append(f"Error: {m.msgs_fail} message transfers failed")
-    if m.errors:
+    if m.errors and kinds:
+        groups = group(m.errors)
+        lines.append(f"Error: errors detected ({len(m.errors)} distinct texts, "
+                     f"{len(groups)} kind{'s' if len(groups) != 1 else ''}):")
+        for g in groups:
+            lines.append(f"  '{g.kind}' (occurred {g.count} {_times(g.count)})")
+            if g.example != g.kind:
+                lines.append(f"      e.g. '{g.example}'")
+    elif m.errors:
         lines.append("Error: errors detected:")
         lines.extend(f"  '{err}' (occurred {n} times)" for err, n in m.errors.items())
     total = m.msgs_ok + m.msgs_fail
@@ -41,3 +52,7 @@ def format_results(m: Merged) -> list[str]:
         lines.append("Latency Distribution: ")
         lines.extend(format_distribution(lat.distribution))
     return lines
+
+
+def _times(n: int) -> str:
+    return "time" if n == 1 else "times"

@@ -1,0 +1,76 @@
+"""The README's "When a run is broken" section shows output this test regenerates from a
+synth command and a real snakemake run (issue 22). ``OMBT_UPDATE_README=1`` rewrites the
+block instead of comparing."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import REPO, snakemake, write_config
+
+BEGIN, END = "<!-- broken-run: begin (tests/test_readme_broken.py) -->", "<!-- broken-run: end -->"
+SYNTH = ["synth", "broken", "--clients", "1", "4", "--servers", "1", "--call-types",
+         "rpc-call", "--fail-rate", "0.01", "--no-influx"]
+
+
+def _block(tmp: Path) -> str:
+    subprocess.run([sys.executable, "-m", "ombt_postmortem.cli", *SYNTH], cwd=tmp, check=True,
+                   capture_output=True)
+    cfg = write_config(tmp, {"broken": tmp / "broken"}, influx={"enabled": False})
+    res = snakemake(tmp, cfg)
+    assert res.returncode == 0, res.output[-3000:]
+    summary = [ln for ln in res.output.splitlines() if ln.startswith("ombt-postmortem: ")]
+    problems = (tmp / "results" / "broken" / "problems.csv").read_text()
+    rows = list(csv.DictReader(io.StringIO(problems)))
+    assert [r["status"] for r in rows] == ["partial", "partial"]
+    folder = sorted(p.name for p in (tmp / "broken").iterdir() if p.is_dir())[-1]
+    show = subprocess.run([sys.executable, "-m", "ombt_postmortem.cli", "show",
+                           f"broken/{folder}"], cwd=tmp, capture_output=True, text=True).stdout
+    errors = re.search(r"Aggregated Client results:\n-+\n((?:Error.*\n|  .*\n)+)", show)
+    assert errors, show
+    return "\n".join([
+        "```sh",
+        ".venv/bin/ombt-postmortem " + " ".join(SYNTH),
+        "printf 'campaigns: {broken: broken}\\ninflux: {enabled: false}\\n' > broken.yaml",
+        ".venv/bin/snakemake --cores 2 --configfile broken.yaml",
+        "```",
+        "",
+        "ends with",
+        "",
+        "```",
+        *summary,
+        "```",
+        "",
+        "and `results/broken/problems.csv` holds (one line per run, the errors grouped into "
+        "kinds: message ids and numbers taken out):",
+        "",
+        "```",
+        problems.rstrip("\n"),
+        "```",
+        "",
+        "`.venv/bin/ombt-postmortem show broken/<run folder>` prints the kinds with an "
+        "example each (`--raw-errors`: every distinct text, as the controller printed them):",
+        "",
+        "```",
+        errors.group(1).rstrip("\n"),
+        "```",
+    ])
+
+
+def test_readme_broken_run_section_is_real_output(tmp_path: Path) -> None:
+    block = _block(tmp_path)
+    readme = REPO / "README.md"
+    text = readme.read_text()
+    assert BEGIN in text and END in text
+    before, rest = text.split(BEGIN, 1)
+    current, after = rest.split(END, 1)
+    if os.environ.get("OMBT_UPDATE_README"):
+        readme.write_text(f"{before}{BEGIN}\n{block}\n{END}{after}")
+        return
+    assert current.strip("\n") == block, f"README out of date; it should read:\n{block}"
