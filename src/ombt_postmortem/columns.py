@@ -96,6 +96,31 @@ DICTIONARY: tuple[Column, ...] = (
            "descriptors", INFLUX),
     Column("sockets_used", "RabbitMQ node sockets used, max over the window", "sockets",
            INFLUX),
+    Column("messages_delivered_in_run", "RabbitMQ messages delivered during the run: the "
+           "counter's increase from a sample before the run to one after it", "messages",
+           INFLUX),
+    Column("messages_delivered_rate", "messages_delivered_in_run per second of the run's "
+           "window", "msg/s", INFLUX),
+    Column("bus_container_cpu_max", "CPU of the broker or router containers (docker input), "
+           "max over the window", "% of a core", INFLUX),
+    Column("bus_container_mem_max", "memory of the broker or router containers (docker "
+           "input), max over the window", "bytes", INFLUX),
+    Column("bus_tcp_established_max", "established TCP connections of a bus host (netstat), "
+           "max over the window", "connections", INFLUX),
+    *(Column(f"qdr_deliveries_{k}", f"qdr routers' deliveries ({k}) during the run, summed "
+             "over routers and addresses: each counter's increase from a sample before the "
+             "run to one after it", "messages", INFLUX) for k in ("ingress", "egress")),
+    *(Column(f"qdr_deliveries_{k}_rate", f"qdr_deliveries_{k} per second of the run's window",
+             "msg/s", INFLUX) for k in ("ingress", "egress")),
+    Column("qdr_undelivered_max", "messages waiting for credit on a qdr link, max over the "
+           "window", "messages", INFLUX),
+    Column("qdr_unsettled_max", "deliveries not yet settled on a qdr link, max over the "
+           "window", "messages", INFLUX),
+    Column("qdr_connections_max", "connections of a qdr router, max over the window",
+           "connections", INFLUX),
+    Column("qdr_links_max", "links of a qdr router, max over the window", "links", INFLUX),
+    Column("qdr_addresses_max", "addresses of a qdr router, max over the window",
+           "addresses", INFLUX),
     Column("influx_notes", "what the InfluxDB stage noticed", "", INFLUX),
     Column("msg_clients_logged", "client agent logs found", "logs", MESSAGES),
     Column("msg_servers_logged", "server agent logs found", "logs", MESSAGES),
