@@ -202,6 +202,15 @@ def test_invalid_config_is_rejected(tmp_path: Path, campaign_copy: Path) -> None
     assert "strict" in res.output and "boolean" in res.output
 
 
+def test_the_old_cluster_key_says_where_it_went(tmp_path: Path, campaign_copy: Path) -> None:
+    """cluster.runs_per_job moved to profiles/slurm (group-components, issue 21)."""
+    cfg = write_config(tmp_path, {"ex": campaign_copy}, cluster={"runs_per_job": 5})
+    res = snakemake(tmp_path, cfg, "-n")
+    assert res.returncode != 0
+    assert "cluster.runs_per_job is gone" in res.output
+    assert "profiles/slurm/config.yaml" in res.output
+
+
 def test_two_campaigns_in_one_run(tmp_path: Path, campaign_copy: Path) -> None:
     other = tmp_path / "other"
     shutil.copytree(campaign_copy, other)

@@ -60,8 +60,8 @@ def _slurm_partition():
 def _fit_problem():
     """Why a cluster job of group per_run cannot fit the partition's nodes, or None."""
     components = workflow.group_settings.group_components.get(RUN_GROUP)
-    runs_per_job = (math.ceil(int(components) / COMPONENTS_PER_RUN) if components
-                    else config["cluster"]["runs_per_job"])
+    # the profile's (or command line's) --group-components; none: one job per cluster job
+    runs_per_job = math.ceil(int(components) / COMPONENTS_PER_RUN) if components else 1
     runs_per_job = min(runs_per_job, max(len(runs) for runs in RUNS.values()))
     jobs_per_run = 1 + int(INFLUX_ENABLED)
     # the CPUs of one run's jobs that can run side by side (slurm_fit.group_cpus): the

@@ -13,6 +13,13 @@ from ombt_postmortem.errors import CampaignError
 from ombt_postmortem.params import load_params
 
 
+# before the schema's own "additional property" message, which would not say why
+if "cluster" in config:
+    raise WorkflowError(
+        "config: cluster.runs_per_job is gone (issue 21): the runs per cluster job are "
+        "Snakemake's --group-components, in profiles/slurm/config.yaml (per_run = 2 x "
+        "runs with the InfluxDB stage on, 1 x runs without)"
+    )
 validate(config, schema="../schemas/config.schema.yaml")
 
 RESULTS = config["results_dir"]
@@ -52,23 +59,12 @@ def run_of(wildcards):
 
 # Cluster execution: the per-run jobs (run_logs, influx_metrics) form group
 # "per_run": per run, two components (each job alone: neither reads the other's
-# files). One cluster job processes `cluster.runs_per_job` runs: Snakemake's
-# --group-components (which counts components, hence x2 with the InfluxDB stage), set
-# from the config unless the
-# command line or a profile gives one for "per_run" (the command line's group
-# settings are only known once the DAG is being built, hence the call from
-# run_files). Snakemake ignores groups when it runs the jobs on the local machine.
+# files). How many go to one cluster job is Snakemake's --group-components, which a
+# profile says (profiles/slurm: per_run=40, i.e. 20 runs with the InfluxDB stage on);
+# it counts components, hence 2 per run with the InfluxDB stage, 1 without.
+# Snakemake ignores groups when it runs the jobs on the local machine.
 RUN_GROUP = "per_run"
 COMPONENTS_PER_RUN = 2 if INFLUX_ENABLED else 1
-
-
-def _group_runs_per_cluster_job():
-    settings = getattr(workflow, "group_settings", None)
-    if settings is not None and RUN_GROUP not in settings.group_components:
-        settings.group_components = {
-            **settings.group_components,
-            RUN_GROUP: config["cluster"]["runs_per_job"] * COMPONENTS_PER_RUN,
-        }
 
 
 # Local runs: no job rate limit. Snakemake (9.27) applies --max-jobs-per-timespan
@@ -81,6 +77,8 @@ def _group_runs_per_cluster_job():
 # job alone 62 (bench/bench_sched.py, docs/benchmarks.md "Scheduling cost").
 # A local machine has no submission rate to protect, so the limiter is dropped when
 # it is Snakemake's default; a limit set on purpose (and any cluster run) is kept.
+# No public way: --max-jobs-per-timespan takes no "none" (its 100/1s default came with
+# snakemake/snakemake#3043), so this writes the scheduling settings (Snakemake 9.x).
 _DEFAULT_RATE_LIMIT = (100, 1)  # Snakemake's default --max-jobs-per-timespan: 100/1s
 
 
@@ -96,7 +94,6 @@ def _no_rate_limit_for_local_runs():
 
 
 def _settings_known_once_the_dag_is_built():
-    _group_runs_per_cluster_job()
     _no_rate_limit_for_local_runs()
     hold_run_locks()  # runlock.smk
 
