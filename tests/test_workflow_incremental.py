@@ -288,3 +288,33 @@ def test_changing_the_queries_redoes_only_the_influx_jobs(
     assert second.returncode == 0, second.output
     assert_jobs(second.job_counts(), run_logs=0, influx_metrics=INFLUX_RUNS)
     assert {p: p.stat().st_mtime_ns for p in logs_files} == logs_files
+
+
+def test_messages_off_skips_the_per_message_work(tmp_path: Path, campaign_copy: Path) -> None:
+    """messages.enabled: false: the logs job writes the controller's tables only (same
+    as with the stage on), and an agent log edited then re-runs nothing."""
+    params = json.loads((campaign_copy / "params.json").read_text())[:2]
+    (campaign_copy / "params.json").write_text(json.dumps(params))
+    on = tmp_path / "on"
+    off = tmp_path / "off"
+    for work, enabled in ((on, True), (off, False)):
+        work.mkdir()
+        cfg = write_config(work, {"ex": campaign_copy}, influx={"enabled": False},
+                           messages={"enabled": enabled})
+        res = snakemake(work, cfg)
+        assert res.returncode == 0, res.output
+        assert_jobs(res.job_counts(), run_logs=2)
+    for p in params:
+        run_on, run_off = on / "results/ex/runs" / p["backup_dir"], off / "results/ex/runs" / \
+            p["backup_dir"]
+        assert sorted(f.name for f in run_off.iterdir()) == ["agents.parquet",
+                                                             "latency_hist.parquet",
+                                                             "ombt.parquet"]
+        for name in ("ombt.parquet", "agents.parquet", "latency_hist.parquet"):
+            a, b = pd.read_parquet(run_on / name), pd.read_parquet(run_off / name)
+            pd.testing.assert_frame_equal(a, b)
+    log = _agent_log(campaign_copy / params[1]["backup_dir"], "RPCServer")
+    log.write_text("\n".join(log.read_text().splitlines()[:-3]) + "\n")
+    again = snakemake(off, off / "test-config.yaml", "-n")
+    assert again.returncode == 0, again.output
+    assert "Nothing to be done" in again.output
