@@ -19,9 +19,8 @@ configfile: "config/config.yaml"
 include: "workflow/rules/common.smk"
 include: "workflow/rules/runlock.smk"
 include: "workflow/rules/jobs.smk"
-include: "workflow/rules/ombt.smk"
+include: "workflow/rules/logs.smk"
 include: "workflow/rules/influx.smk"
-include: "workflow/rules/messages.smk"
 include: "workflow/rules/campaign.smk"
 include: "workflow/rules/figures.smk"
 include: "workflow/rules/notebook.smk"
@@ -29,10 +28,10 @@ include: "workflow/rules/compare.smk"
 include: "workflow/rules/cluster.smk"
 
 
+# what the stage files declared (declare_targets, common.smk)
 rule all:
     input:
-        all_outputs(),
-        compare_outputs(),
+        all_targets(),
     default_target: True
 
 

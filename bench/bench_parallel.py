@@ -102,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
                 cpus[name].append(cpu)
                 tables[name] = (wd / "results" / CAMPAIGN / layout.CAMPAIGN_CSV).read_text()
                 print(f"round {rep + 1}: {name}: wall {wall:.1f} s, CPU {cpu:.1f} s", flush=True)
-        jobs = 3 * len(runs)  # ombt_stats, messages, influx_metrics per run
+        jobs = 2 * len(runs)  # run_logs, influx_metrics per run (issue 21)
         seq = walls["sequential"]
         print(f"\n{len(runs)} runs, {size / 2**20:.0f} MiB of backups; {jobs} per-run jobs; "
               f"{args.repeat} interleaved rounds, median [min-max]; machine: "

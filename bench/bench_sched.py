@@ -49,11 +49,12 @@ rate limiter of local runs). ``--variant NAME='FLAGS'`` adds or replaces one.
 ``--floor`` adds the variant ``floor``, first (so the ratio column is the last
 variant over it): Snakemake's own floor for a DAG of that shape, a trivial
 Snakefile (:data:`FLOOR`) with the same jobs and files and nothing of ours: per
-run, a job of 3 outputs and one of 2 (as ombt_stats and messages), each with one
-input (the run's folder) and one log, plain wildcard rules without params, input
-functions or groups, and one campaign job over the per-run outputs. It is
-measured in ``plan`` and ``noop`` (and ``touch``), not in ``e2e``. Each variant
-has its own processed state (its own metadata), recorded with it.
+run, one job of 5 outputs (as run_logs, issue 21; before it, a job of 3 outputs and one
+of 2, as ombt_stats and messages were), with one input (the run's folder) and one log,
+plain wildcard rules without params, input functions or groups, and one campaign
+job over the per-run outputs. It is measured in ``plan`` and ``noop`` (and
+``touch``), not in ``e2e``. Each variant has its own processed state (its own
+metadata), recorded with it.
 """
 
 from __future__ import annotations
@@ -117,24 +118,13 @@ rule campaign:
         "touch {{output}}"
 
 
-rule stats:
+rule logs:
     input:
         CAMPAIGN + "/{{run}}",
     output:
-        {stats_names!r},
+        {logs_names!r},
     log:
-        "results/{campaign}/logs/stats/{{run}}.log",
-    shell:
-        "touch {{output}} {{log}}"
-
-
-rule messages:
-    input:
-        CAMPAIGN + "/{{run}}",
-    output:
-        {messages_names!r},
-    log:
-        "results/{campaign}/logs/messages/{{run}}.log",
+        "results/{campaign}/logs/logs/{{run}}.log",
     shell:
         "touch {{output}} {{log}}"
 """
@@ -311,8 +301,7 @@ class Bench:
             campaign=CAMPAIGN, per_run_names=stats + messages,
             campaign_files=[str(p) for p in
                             layout.CampaignDir.of("results", CAMPAIGN).campaign_files().values()],
-            stats_names=[run_dir + n for n in stats],
-            messages_names=[run_dir + n for n in messages]))
+            logs_names=[run_dir + n for n in stats + messages]))
         return path
 
     def log(self, msg: str) -> None:

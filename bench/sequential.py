@@ -6,7 +6,8 @@ controller log(s) and write its parquet files, analyse its agents' own logs,
 restore its InfluxDB backup into a private influxd (readiness polled on /ping),
 query and export the run's window, stop the server; then the campaign table. Same
 library calls, same outputs (``<out>/runs/<run>/*.parquet``, ``<out>/campaign.parquet``
-...) as the rules ombt_stats, messages, influx_metrics and campaign_table. Usage::
+...) as the rules run_logs, influx_metrics and campaign_table (before issue 21:
+ombt_stats, messages, influx_metrics). Usage::
 
     .venv/bin/python bench/sequential.py CAMPAIGN OUT [--no-influx] [--no-messages]
                                                       [--workflow DIR]
@@ -35,6 +36,10 @@ def process_campaign(campaign: Path, out: Path, *, influx: bool = True, messages
     from ombt_postmortem.influx.metrics import InfluxConfig
     from ombt_postmortem.influx.server import Limits
     from ombt_postmortem.influx.stage import run_influx_stage, write_stage
+    try:  # the InfluxDB stage reads the run's logs itself (issue 21)
+        from ombt_postmortem.influx.stage import RunLogs
+    except ImportError:  # a checkout before it: the stage reads ombt.parquet
+        RunLogs = None  # noqa: N806
     from ombt_postmortem.messages import analyse_message_logs, write_messages
     from ombt_postmortem.ombt.run import analyse_files, write_run_stats
     from ombt_postmortem.params import load_params
@@ -65,7 +70,9 @@ def process_campaign(campaign: Path, out: Path, *, influx: bool = True, messages
             t = time.perf_counter()
             log = out / layout.LOGS_DIR / "influx_metrics" / f"{run.key}.log"
             log.parent.mkdir(parents=True, exist_ok=True)
-            result = run_influx_stage(run.run_id, ombt, files.influx_tar, cfg, log, limits)
+            source = ombt if RunLogs is None else RunLogs(list(files.controller_logs),
+                                                          list(files.other_logs))
+            result = run_influx_stage(run.run_id, source, files.influx_tar, cfg, log, limits)
             write_stage(result, cdir.run_file(run.key, layout.METRICS),
                         cdir.run_file(run.key, layout.TIMESERIES)
                         if cfg.export_timeseries else None)

@@ -45,7 +45,7 @@ def object_paths(node: dict[str, Any], prefix: tuple[str, ...] = ()) -> list[tup
 
 def test_every_section_refuses_unknown_keys() -> None:
     paths = object_paths(raw_schema())
-    assert {(), ("influx",), ("influx", "docker"), ("figures",), ("cluster",)} <= set(paths)
+    assert {(), ("influx",), ("influx", "docker"), ("figures",), ("messages",)} <= set(paths)
     for path in paths:
         node = raw_schema()
         for key in path:
@@ -55,7 +55,7 @@ def test_every_section_refuses_unknown_keys() -> None:
 
 @pytest.mark.parametrize("path", [("windw_margin_s",), ("influx", "windw_margin_s"),
                                   ("influx", "docker", "imgae"), ("figures", "formt"),
-                                  ("cluster", "runs_per_jbo")])
+                                  ("messages", "keep_per_mesage")])
 def test_a_typo_in_any_section_names_the_key(path: tuple[str, ...]) -> None:
     cfg: dict[str, Any] = {"campaigns": {"example": str(EXAMPLE)}}
     node = cfg
@@ -70,7 +70,7 @@ def test_a_typo_in_any_section_names_the_key(path: tuple[str, ...]) -> None:
 
 def test_defaults_are_the_schemas() -> None:
     expected = schema_defaults(raw_schema())
-    for section in ("influx", "figures", "cluster"):
+    for section in ("influx", "figures", "messages"):
         assert config.defaults(section) == expected[section]
     full = config.validate({"campaigns": {"a": "x"}})
     assert full == {"campaigns": {"a": "x"}, **expected}

@@ -20,7 +20,7 @@ import pytest
 from conftest import EXAMPLE, REPO, run_ids, snakemake, write_config
 
 LAUNCHER = REPO / "workflow" / "job.py"
-PER_RUN_RULES = ("ombt_stats", "messages", "influx_metrics")
+PER_RUN_RULES = ("run_logs", "influx_metrics")
 
 
 def job(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -67,14 +67,14 @@ def test_the_commands_snakemake_ran_give_the_same_tables_by_hand(
         assert len(commands.get(rule, ())) == 1, (rule, commands)
     runs = work / "results" / "ex" / "runs"
     before = {p: pq.read_table(p) for p in runs.rglob("*.parquet")}
-    assert len(before) >= 6  # 3 of ombt_stats, 2+ of messages, 1+ of influx_metrics
+    assert len(before) >= 6  # 5 of run_logs, 1+ of influx_metrics
     logs = {p: p.read_text() for p in (work / "results" / "ex" / "logs").rglob("*.log")
             if p.parent.name in PER_RUN_RULES}
     assert sorted(p.parent.name for p in logs) == sorted(PER_RUN_RULES)
     shutil.rmtree(runs)
     for p in logs:
         p.unlink()
-    for rule in PER_RUN_RULES:  # ombt_stats first: influx_metrics reads its summary
+    for rule in PER_RUN_RULES:
         cmd = next(iter(commands[rule]))
         argv = shlex.split(cmd)
         assert argv[0] == sys.executable and Path(argv[1]) == LAUNCHER and argv[2] == rule
@@ -94,13 +94,20 @@ def test_the_commands_snakemake_ran_give_the_same_tables_by_hand(
 
 
 def test_a_job_imports_neither_snakemake_nor_pandas(one_run_workflow: Path) -> None:
-    """The point of the plain program: no Snakemake preamble, no pandas (0.3 s each);
-    ombt_stats, whose code uses no numpy, not even numpy (which pyarrow would import)."""
-    cmd = next(iter(recorded_commands(one_run_workflow)["ombt_stats"]))
+    """The point of the plain program: no Snakemake preamble, no pandas (0.3 s each),
+    no jsonschema (the workflow validated the config); the logs job without its
+    messages part, whose code uses no numpy, not even numpy (which pyarrow would
+    import)."""
+    cmd = next(iter(recorded_commands(one_run_workflow)["run_logs"]))
     argv = shlex.split(cmd)[2:]
+    spec = json.loads(argv[1])
+    for key in ("messages", "timeline", "per_message"):
+        spec["output"].pop(key, None)
+    argv[1] = json.dumps(spec)
     code = ("import sys; sys.path.insert(0, sys.argv[1]); from ombt_postmortem.jobs import main; "
             "rc = main(sys.argv[2:]); print(json.dumps(sorted({m.split('.')[0] for m in "
-            "sys.modules} & {'snakemake', 'pandas', 'yaml', 'numpy'}))); sys.exit(rc)")
+            "sys.modules} & {'snakemake', 'pandas', 'yaml', 'numpy', 'jsonschema'}))); "
+            "sys.exit(rc)")
     proc = subprocess.run([sys.executable, "-c", "import json; " + code, str(REPO / "src"),
                            *argv], cwd=one_run_workflow, capture_output=True, text=True,
                           timeout=120)
@@ -111,27 +118,28 @@ def test_a_job_imports_neither_snakemake_nor_pandas(one_run_workflow: Path) -> N
 def _spec(**changes: object) -> str:
     spec: dict[str, object] = {
         "run_id": "r1", "strict": False, "folder": "", "folder_problem": "",
-        "input": {"logs": []},
-        "output": {"summary": "o/s.parquet", "agents": "o/a.parquet", "hist": "o/h.parquet"},
+        "run_params_sha256": "0" * 64,
+        "input": {"controller_logs": [], "netcheck": [], "agent_logs": []},
+        "output": {"ombt": "o/s.parquet", "agents": "o/a.parquet", "hist": "o/h.parquet"},
     }
     spec.update(changes)
     return json.dumps({k: v for k, v in spec.items() if v is not None})
 
 
 @pytest.mark.parametrize(("spec", "message"), [
-    ("{not json", "job ombt_stats: the spec is not JSON"),
-    ("[1, 2]", "job ombt_stats: the spec is a JSON object, not list"),
-    (_spec(run_id=None), "job ombt_stats: spec lacks 'run_id'"),
-    (_spec(colour="red"), "job ombt_stats of run r1: spec has unknown key(s) 'colour'"),
-    (_spec(output={"summary": "s", "agents": "a"}),
-     "job ombt_stats of run r1: spec's 'output' lacks 'hist'"),
-    (_spec(input={"logs": "a.log"}),
-     "job ombt_stats of run r1: spec key 'input.logs' is a list of paths"),
-    (_spec(strict="yes"), "job ombt_stats of run r1: spec key 'strict' is true or false"),
-    ("@/nonexistent/spec.json", "job ombt_stats: cannot read the spec file"),
+    ("{not json", "job run_logs: the spec is not JSON"),
+    ("[1, 2]", "job run_logs: the spec is a JSON object, not list"),
+    (_spec(run_id=None), "job run_logs: spec lacks 'run_id'"),
+    (_spec(colour="red"), "job run_logs of run r1: spec has unknown key(s) 'colour'"),
+    (_spec(output={"ombt": "s", "agents": "a"}),
+     "job run_logs of run r1: spec's 'output' lacks 'hist'"),
+    (_spec(input={"controller_logs": "a.log", "netcheck": [], "agent_logs": []}),
+     "job run_logs of run r1: spec key 'input.controller_logs' is a list of paths"),
+    (_spec(strict="yes"), "job run_logs of run r1: spec key 'strict' is true or false"),
+    ("@/nonexistent/spec.json", "job run_logs: cannot read the spec file"),
 ])
 def test_a_bad_spec_is_a_clear_error(tmp_path: Path, spec: str, message: str) -> None:
-    proc = job("ombt_stats", spec, cwd=tmp_path)
+    proc = job("run_logs", spec, cwd=tmp_path)
     assert proc.returncode == 2, proc.stderr
     assert message in proc.stderr, proc.stderr
     assert "Traceback" not in proc.stderr
@@ -139,7 +147,8 @@ def test_a_bad_spec_is_a_clear_error(tmp_path: Path, spec: str, message: str) ->
 
 
 def test_influx_metrics_needs_the_job_memory(tmp_path: Path) -> None:
-    spec = {"run_id": "r1", "strict": False, "input": {"ombt": "o.parquet", "tar": []},
+    spec = {"run_id": "r1", "strict": False,
+            "input": {"controller_logs": [], "agent_logs": [], "tar": []},
             "output": {"metrics": "m.parquet"}, "influx": {}, "base_dir": str(REPO),
             "overhead_mb": 512}
     proc = job("influx_metrics", json.dumps(spec), cwd=tmp_path)
@@ -152,33 +161,34 @@ def test_a_spec_file_is_the_same_job(tmp_path: Path) -> None:
     run = EXAMPLE / run_ids()[0]
     logs = sorted(str(p) for p in run.glob("*_controller-*.log")
                   if not p.name.endswith("_docker.log"))
-    out = {k: str(tmp_path / f"{k}.parquet") for k in ("summary", "agents", "hist")}
-    spec = _spec(run_id=run_ids()[0], folder=str(run), input={"logs": logs}, output=out)
+    out = {k: str(tmp_path / f"{k}.parquet") for k in ("ombt", "agents", "hist")}
+    spec = _spec(run_id=run_ids()[0], folder=str(run), output=out,
+                 input={"controller_logs": logs, "netcheck": [], "agent_logs": []})
     (tmp_path / "spec.json").write_text(spec)
-    assert job("ombt_stats", f"@{tmp_path / 'spec.json'}").returncode == 0
+    assert job("run_logs", f"@{tmp_path / 'spec.json'}").returncode == 0
     first = {k: pq.read_table(v) for k, v in out.items()}
-    assert job("ombt_stats", spec).returncode == 0
+    assert job("run_logs", spec).returncode == 0
     for k, v in out.items():  # repr: NaN (no network check in the example) equals NaN
         assert repr(pq.read_table(v).to_pylist()) == repr(first[k].to_pylist())
-    summary = first["summary"].to_pylist()[0]
+    summary = first["ombt"].to_pylist()[0]
     assert summary["run_id"] == run_ids()[0] and summary["status"] == "ok"
 
 
 def test_a_strict_job_fails_on_a_data_fault(tmp_path: Path) -> None:
     """strict: true and a run without controller file: the job writes its tables
     (the run is failed with the reason) and exits non-zero, naming the run."""
-    out = {k: str(tmp_path / f"{k}.parquet") for k in ("summary", "agents", "hist")}
-    proc = job("ombt_stats", _spec(run_id="r9", strict=True, output=out,
-                                   folder_problem="run r9 (r9): run folder missing"))
+    out = {k: str(tmp_path / f"{k}.parquet") for k in ("ombt", "agents", "hist")}
+    proc = job("run_logs", _spec(run_id="r9", strict=True, output=out,
+                                 folder_problem="run r9 (r9): run folder missing"))
     assert proc.returncode != 0
     assert "strict mode: run r9 has data faults" in proc.stderr, proc.stderr
-    row = pq.read_table(out["summary"]).to_pylist()[0]
+    row = pq.read_table(out["ombt"]).to_pylist()[0]
     assert row["run_id"] == "r9" and row["status"] != "ok"
 
 
 def test_a_long_input_list_is_given_relative_to_its_folder() -> None:
     """A run of 300 agents: its logs relative to the run folder, the same paths back."""
-    from ombt_postmortem.jobs import COMPACT_INPUTS_OVER, Spec, compact_inputs
+    from ombt_postmortem.jobspec import COMPACT_INPUTS_OVER, LogsJob, compact_inputs
 
     folder = "/data/campaign/" + "run-with-a-long-name-" * 8
     logs = [f"{folder}/agent-{i}-5f82c2d9-cfeb-4fa3-a1d7-d982f8bd1045-0.log" for i in range(300)]
@@ -188,9 +198,9 @@ def test_a_long_input_list_is_given_relative_to_its_folder() -> None:
     assert compact["input_dir"] == folder
     assert compact["input"]["logs"][0] == "agent-0-5f82c2d9-cfeb-4fa3-a1d7-d982f8bd1045-0.log"
     assert len(json.dumps(compact)) < len(plain) / 2
-    spec = Spec("messages", {"run_id": "r", "strict": False, "folder_problem": "",
-                             "output": {"summary": "s", "timeline": "t"}, **compact})
-    assert spec.paths("logs", "input") == [Path(p) for p in logs]
+    spec = LogsJob.from_dict(json.loads(_spec(input_dir=compact["input_dir"], input={
+        "controller_logs": [], "netcheck": [], "agent_logs": compact["input"]["logs"]})))
+    assert spec.agent_logs == logs
     few = logs[:3]  # short: as they are
     assert compact_inputs({"logs": few}) == {"input": {"logs": few}}
 
@@ -201,16 +211,15 @@ def test_a_job_given_relative_inputs_writes_the_same_tables(tmp_path: Path) -> N
     names = sorted(p.name for p in folder.glob("*.log") if "_controller-" not in p.name)
     assert len(names) >= 2
 
-    def spec(out: Path, **inputs: object) -> str:
-        return json.dumps({"run_id": run_id, "strict": False, "folder_problem": "",
-                           "output": {"summary": str(out / "s.parquet"),
-                                      "timeline": str(out / "t.parquet")}, **inputs})
+    def spec(out: Path, logs: list[str], **more: object) -> str:
+        return _spec(run_id=run_id, **more,
+                     input={"controller_logs": [], "netcheck": [], "agent_logs": logs},
+                     output={k: str(out / f"{k}.parquet")
+                             for k in ("ombt", "agents", "hist", "messages", "timeline")})
 
     a, b = tmp_path / "a", tmp_path / "b"
-    assert job("messages", spec(a, input={"logs": [str(folder / n) for n in names]})
-               ).returncode == 0
-    assert job("messages", spec(b, input={"logs": names}, input_dir=str(folder))
-               ).returncode == 0
-    for name in ("s.parquet", "t.parquet"):
+    assert job("run_logs", spec(a, [str(folder / n) for n in names])).returncode == 0
+    assert job("run_logs", spec(b, names, input_dir=str(folder))).returncode == 0
+    for name in ("messages.parquet", "timeline.parquet"):
         assert pq.read_table(b / name).equals(pq.read_table(a / name))
-    assert pq.read_table(a / "s.parquet").to_pylist()[0]["msg_sent"] > 0
+    assert pq.read_table(a / "messages.parquet").to_pylist()[0]["msg_sent"] > 0

@@ -40,10 +40,10 @@ def test_per_run_jobs_get_everything_from_their_command_line() -> None:
         assert not {m for m in imported if m.split(".")[0] in ("snakemake", "yaml")}, path
         assert not {m for m in imported if m.endswith("config") and m != ".errors"}, path
     allowed = {"params.spec", "threads", "resources.mem_mb", "log"}
-    for rule in ("ombt", "messages", "influx"):
+    for rule in ("logs", "influx"):
         text = (REPO / "workflow" / "rules" / f"{rule}.smk").read_text()
         params = re.search(r"\n    params:\n((?:        .*\n)+)", text)
-        assert params is not None, rule  # one spec function per rule (jobs.smk)
+        assert params is not None, rule  # one spec function per rule
         assert [ln.split("=")[0] for ln in params.group(1).split()] == ["spec"], rule
         shell = re.search(r"\n    shell:\n((?:        .*\n)+)", text)
         assert shell is not None, rule

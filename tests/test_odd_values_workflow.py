@@ -108,5 +108,5 @@ def test_a_change_inside_the_big_value_reruns_that_run_only(
         (campaign / "params.json").write_text(json.dumps(params))
     assert res.returncode == 0, res.output
     counts = res.job_counts()
-    assert counts.get("ombt_stats") == 1 and "messages" not in counts, counts
+    assert counts.get("run_logs") == 1 and "influx_metrics" not in counts, counts
     assert "run=big-param" in res.output

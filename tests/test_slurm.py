@@ -336,7 +336,7 @@ def test_readme_cluster_command_survives_sigterm_and_completes(
     comments = [comment for _, comment in jobs.values()]
     for rule in ("influx_metrics", "campaign_table", "figures_campaign"):
         assert any(rule in c for c in comments), f"no SLURM job ran rule {rule}: {jobs}"
-    # the per-run jobs of the example's 8 runs (< cluster.runs_per_job) in one cluster job
+    # the per-run jobs of the example's 8 runs (< 20, profiles/slurm) in one cluster job
     assert len([c for c in comments if "influx_metrics" in c]) == 1, jobs
     pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / TABLE), local_table)
     assert (tmp_path / f"results/{CAMPAIGN}/figures").is_dir()

@@ -320,14 +320,17 @@ def test_per_run_jobs_of_many_runs_share_one_cluster_job(tmp_path: Path) -> None
     from conftest import snakemake, write_config
 
     out, _ = campaign(tmp_path, runs=12, nbr_calls=20)
-    config = write_config(tmp_path, {"syn": out}, cluster={"runs_per_job": 5})
-    grouped = snakemake(tmp_path, config, "-n", "--forceall")
+    config = write_config(tmp_path, {"syn": out})
+    # 5 runs per cluster job: 10 components (per run, run_logs and influx_metrics), as
+    # profiles/slurm says it (group-components)
+    grouped = snakemake(tmp_path, config, "-n", "--forceall", "--group-components",
+                        "per_run=10")
     assert grouped.returncode == 0, grouped.output[-2000:]
     counts = grouped.job_counts()
-    assert (counts["ombt_stats"], counts["influx_metrics"], counts["messages"]) == (12, 12, 12)
-    # 12 runs, 5 per cluster job: 3 group jobs, each with the three stages of its runs
+    assert (counts["run_logs"], counts["influx_metrics"]) == (12, 12)
+    assert "ombt_stats" not in counts and "messages" not in counts
+    # 12 runs, 5 per cluster job: 3 group jobs, each with the two jobs of its runs
     assert grouped.output.count("Group job per_run") == 3
-    # the command line (or a profile) wins over the config; it counts the DAG's connected
-    # components: per run, ombt_stats -> influx_metrics, and messages alone
+    # it counts the DAG's connected components: per run, run_logs and influx_metrics
     one_each = snakemake(tmp_path, config, "-n", "--forceall", "--group-components", "per_run=1")
     assert one_each.output.count("Group job per_run") == 24

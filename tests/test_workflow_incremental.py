@@ -22,13 +22,16 @@ def _mtimes(results: Path) -> dict[str, float]:
 
 CAMPAIGN_LEVEL = {"campaign_table", "all", "figures_campaign", "figures_latency",
                   "figures_timeseries", "figures_comparison", "figures_messages"}
-PER_RUN = ("ombt_stats", "messages")
+PER_RUN = ("run_logs", "influx_metrics")
+#: the files of the logs job (rule run_logs) of one run, with the messages stage on
+LOGS_JOB_FILES = ("ombt.parquet", "agents.parquet", "latency_hist.parquet",
+                  "messages.parquet", "timeline.parquet")
 
 
-def assert_jobs(counts: dict[str, int], ombt_stats: int, messages: int | None = None) -> None:
-    """ombt_stats and messages ran for exactly that many runs (messages: as many as
-    ombt_stats unless given); everything else is campaign-level, once."""
-    want = {"ombt_stats": ombt_stats, "messages": ombt_stats if messages is None else messages}
+def assert_jobs(counts: dict[str, int], run_logs: int, influx_metrics: int = 0) -> None:
+    """run_logs and influx_metrics ran for exactly that many runs; everything else is
+    campaign-level, once."""
+    want = {"run_logs": run_logs, "influx_metrics": influx_metrics}
     assert {k: counts.get(k, 0) for k in PER_RUN} == want, counts
     others = {k: v for k, v in counts.items() if k not in PER_RUN}
     assert set(others) <= CAMPAIGN_LEVEL and {"campaign_table", "all"} <= set(others), counts
@@ -49,7 +52,7 @@ def done(tmp_path: Path, campaign_copy: Path) -> tuple[Path, Path]:
     cfg = write_config(tmp_path, {"ex": campaign_copy}, influx={"enabled": False})
     first = snakemake(tmp_path, cfg)
     assert first.returncode == 0, first.output
-    assert_jobs(first.job_counts(), ombt_stats=8)
+    assert_jobs(first.job_counts(), run_logs=8)
     return tmp_path, cfg
 
 
@@ -73,7 +76,7 @@ def test_appending_a_run_redoes_only_that_run(done: tuple[Path, Path],
     time.sleep(0.05)
     second = snakemake(work, cfg)
     assert second.returncode == 0, second.output
-    assert_jobs(second.job_counts(), ombt_stats=1)
+    assert_jobs(second.job_counts(), run_logs=1)
     assert "wildcards: campaign=ex, run=appended-run" in second.output
     assert _mtimes(results) == {**before, "runs/appended-run/ombt.parquet":
                                 _mtimes(results)["runs/appended-run/ombt.parquet"]}
@@ -96,7 +99,7 @@ def test_editing_one_controller_log_redoes_only_that_run(done: tuple[Path, Path]
     log.write_text(json.dumps(clients) + "\n" + "\n".join(lines[1:]) + "\n")
     second = snakemake(work, cfg)
     assert second.returncode == 0, second.output
-    assert_jobs(second.job_counts(), ombt_stats=1, messages=0)
+    assert_jobs(second.job_counts(), run_logs=1)
     after = _mtimes(results)
     changed = {k for k in after if after[k] != before[k]}
     assert changed == {f"runs/{run}/ombt.parquet"}
@@ -105,10 +108,10 @@ def test_editing_one_controller_log_redoes_only_that_run(done: tuple[Path, Path]
     assert table.loc[run, "client_msgs_ok"] == want
 
 
-def test_editing_one_agent_log_redoes_only_that_runs_messages(done: tuple[Path, Path],
+def test_editing_one_agent_log_redoes_only_that_runs_logs_job(done: tuple[Path, Path],
                                                               campaign_copy: Path) -> None:
     """A server's log loses its last 3 receipt lines (as when it is killed before its
-    buffer is written): only that run's messages job runs again, and the table says so."""
+    buffer is written): only that run's logs job runs again, and the table says so."""
     work, cfg = done
     results = work / "results/ex"
     before = {p: p.stat().st_mtime_ns for p in results.glob("runs/*/*.parquet")}
@@ -120,9 +123,9 @@ def test_editing_one_agent_log_redoes_only_that_runs_messages(done: tuple[Path, 
     log.write_text("\n".join(lines[:-3]) + "\n")
     second = snakemake(work, cfg)
     assert second.returncode == 0, second.output
-    assert_jobs(second.job_counts(), ombt_stats=0, messages=1)
+    assert_jobs(second.job_counts(), run_logs=1)
     changed = {str(p.relative_to(results)) for p, t in before.items() if p.stat().st_mtime_ns != t}
-    assert changed == {f"runs/{run}/messages.parquet", f"runs/{run}/timeline.parquet"}
+    assert changed == {f"runs/{run}/{name}" for name in LOGS_JOB_FILES}
     row = pd.read_parquet(results / "campaign.parquet").set_index("run_id").loc[run]
     assert row["msg_unreceived"] == 3 and row["msg_unreceived_ok"] == 3  # answered calls
     assert "answered call(s) without a receipt line" in row["msg_notes"]
@@ -151,8 +154,7 @@ def test_changing_one_runs_params_redoes_only_that_run(done: tuple[Path, Path],
     (campaign_copy / "params.json").write_text(json.dumps(params))
     second = snakemake(work, cfg)
     assert second.returncode == 0, second.output
-    # the messages job does not read the params: it is not redone
-    assert_jobs(second.job_counts(), ombt_stats=1, messages=0)
+    assert_jobs(second.job_counts(), run_logs=1)
     assert f"run={params[2]['backup_dir']}" in second.output
     table = pd.read_parquet(work / "results/ex/campaign.parquet")
     assert table["pause"].tolist()[2] == 0.5
@@ -170,7 +172,7 @@ def test_reordering_the_keys_of_params_json_redoes_no_run(done: tuple[Path, Path
     (campaign_copy / "params.json").write_text(json.dumps(reordered))
     second = snakemake(work, cfg)
     assert second.returncode == 0, second.output
-    assert_jobs(second.job_counts(), ombt_stats=0, messages=0)
+    assert_jobs(second.job_counts(), run_logs=0)
 
 
 @pytest.mark.parametrize("content, expected", [
@@ -200,6 +202,15 @@ def test_invalid_config_is_rejected(tmp_path: Path, campaign_copy: Path) -> None
     assert "strict" in res.output and "boolean" in res.output
 
 
+def test_the_old_cluster_key_says_where_it_went(tmp_path: Path, campaign_copy: Path) -> None:
+    """cluster.runs_per_job moved to profiles/slurm (group-components, issue 21)."""
+    cfg = write_config(tmp_path, {"ex": campaign_copy}, cluster={"runs_per_job": 5})
+    res = snakemake(tmp_path, cfg, "-n")
+    assert res.returncode != 0
+    assert "cluster.runs_per_job is gone" in res.output
+    assert "profiles/slurm/config.yaml" in res.output
+
+
 def test_two_campaigns_in_one_run(tmp_path: Path, campaign_copy: Path) -> None:
     other = tmp_path / "other"
     shutil.copytree(campaign_copy, other)
@@ -210,3 +221,100 @@ def test_two_campaigns_in_one_run(tmp_path: Path, campaign_copy: Path) -> None:
     assert res.returncode == 0, res.output
     assert len(pd.read_parquet(tmp_path / "results/a/campaign.parquet")) == 8
     assert len(pd.read_parquet(tmp_path / "results/b/campaign.parquet")) == 3
+
+
+# The InfluxDB job reads no output of the logs job (issue 21, item 2): redoing the logs
+# job redoes no restore, and a change of the InfluxDB stage redoes no log reading.
+INFLUX_RUNS = 2
+
+
+@pytest.fixture
+def done_influx(tmp_path: Path, campaign_copy: Path) -> tuple[Path, Path, list[str]]:
+    """The first runs of the example, done with the InfluxDB stage on (native influxd)."""
+    params = json.loads((campaign_copy / "params.json").read_text())[:INFLUX_RUNS]
+    (campaign_copy / "params.json").write_text(json.dumps(params))
+    cfg = write_config(tmp_path, {"ex": campaign_copy}, influx={"backend": "native"})
+    first = snakemake(tmp_path, cfg)
+    assert first.returncode == 0, first.output
+    assert_jobs(first.job_counts(), run_logs=INFLUX_RUNS, influx_metrics=INFLUX_RUNS)
+    return tmp_path, cfg, [p["backup_dir"] for p in params]
+
+
+def _metrics_mtimes(work: Path) -> dict[str, int]:
+    return {p.parent.name: p.stat().st_mtime_ns
+            for p in (work / "results/ex/runs").glob("*/metrics.parquet")}
+
+
+def test_an_agent_log_edited_redoes_no_influx_restore(
+        done_influx: tuple[Path, Path, list[str]], campaign_copy: Path) -> None:
+    work, cfg, runs = done_influx
+    before = _metrics_mtimes(work)
+    assert len(before) == INFLUX_RUNS
+    log = _agent_log(campaign_copy / runs[1], "RPCServer")
+    lines = log.read_text().splitlines()
+    log.write_text("\n".join(lines[:-3]) + "\n")
+    second = snakemake(work, cfg)
+    assert second.returncode == 0, second.output
+    assert_jobs(second.job_counts(), run_logs=1, influx_metrics=0)
+    assert _metrics_mtimes(work) == before
+    row = pd.read_parquet(work / "results/ex/campaign.parquet").set_index("run_id").loc[runs[1]]
+    assert row["msg_unreceived"] == 3
+
+
+def test_a_messages_setting_changed_redoes_only_the_logs_jobs(
+        done_influx: tuple[Path, Path, list[str]], campaign_copy: Path) -> None:
+    work, cfg, runs = done_influx
+    before = _metrics_mtimes(work)
+    cfg2 = write_config(work, {"ex": campaign_copy}, influx={"backend": "native"},
+                        messages={"keep_per_message": True})
+    second = snakemake(work, cfg2)
+    assert second.returncode == 0, second.output
+    assert_jobs(second.job_counts(), run_logs=INFLUX_RUNS, influx_metrics=0)
+    assert _metrics_mtimes(work) == before
+    for run in runs:
+        assert (work / "results/ex/runs" / run / "per_message.parquet").is_file()
+
+
+def test_changing_the_queries_redoes_only_the_influx_jobs(
+        done_influx: tuple[Path, Path, list[str]], campaign_copy: Path) -> None:
+    work, cfg, runs = done_influx
+    results = work / "results/ex"
+    logs_files = {p: p.stat().st_mtime_ns for p in results.glob("runs/*/*.parquet")
+                  if p.name in LOGS_JOB_FILES}
+    assert len(logs_files) == len(LOGS_JOB_FILES) * INFLUX_RUNS
+    cfg2 = write_config(work, {"ex": campaign_copy},
+                        influx={"backend": "native", "queries": "qdr"})
+    second = snakemake(work, cfg2)
+    assert second.returncode == 0, second.output
+    assert_jobs(second.job_counts(), run_logs=0, influx_metrics=INFLUX_RUNS)
+    assert {p: p.stat().st_mtime_ns for p in logs_files} == logs_files
+
+
+def test_messages_off_skips_the_per_message_work(tmp_path: Path, campaign_copy: Path) -> None:
+    """messages.enabled: false: the logs job writes the controller's tables only (same
+    as with the stage on), and an agent log edited then re-runs nothing."""
+    params = json.loads((campaign_copy / "params.json").read_text())[:2]
+    (campaign_copy / "params.json").write_text(json.dumps(params))
+    on = tmp_path / "on"
+    off = tmp_path / "off"
+    for work, enabled in ((on, True), (off, False)):
+        work.mkdir()
+        cfg = write_config(work, {"ex": campaign_copy}, influx={"enabled": False},
+                           messages={"enabled": enabled})
+        res = snakemake(work, cfg)
+        assert res.returncode == 0, res.output
+        assert_jobs(res.job_counts(), run_logs=2)
+    for p in params:
+        run_on, run_off = on / "results/ex/runs" / p["backup_dir"], off / "results/ex/runs" / \
+            p["backup_dir"]
+        assert sorted(f.name for f in run_off.iterdir()) == ["agents.parquet",
+                                                             "latency_hist.parquet",
+                                                             "ombt.parquet"]
+        for name in ("ombt.parquet", "agents.parquet", "latency_hist.parquet"):
+            a, b = pd.read_parquet(run_on / name), pd.read_parquet(run_off / name)
+            pd.testing.assert_frame_equal(a, b)
+    log = _agent_log(campaign_copy / params[1]["backup_dir"], "RPCServer")
+    log.write_text("\n".join(log.read_text().splitlines()[:-3]) + "\n")
+    again = snakemake(off, off / "test-config.yaml", "-n")
+    assert again.returncode == 0, again.output
+    assert "Nothing to be done" in again.output

@@ -1,4 +1,4 @@
-"""Launcher of the per-run jobs (rules ombt_stats, messages, influx_metrics):
+"""Launcher of the per-run jobs (rules run_logs, influx_metrics):
 ``python workflow/job.py STAGE SPEC ...`` runs :func:`ombt_postmortem.jobs.main`
 with the library of this clone, installed or not (see workflow/rules/jobs.smk)."""
 

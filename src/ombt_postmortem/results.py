@@ -45,15 +45,15 @@ Runs = str | Iterable[str] | pd.DataFrame | pd.Series | None
 
 #: what wrote each per-run file: said when one is missing
 _WRITTEN_BY = {
-    layout.OMBT: "rule ombt_stats",
-    layout.AGENTS: "rule ombt_stats",
-    layout.HIST: "rule ombt_stats",
+    layout.OMBT: "rule run_logs",
+    layout.AGENTS: "rule run_logs",
+    layout.HIST: "rule run_logs",
     layout.METRICS: "rule influx_metrics, when influx.enabled is true",
     layout.TIMESERIES: "rule influx_metrics, when influx.enabled and "
                        "influx.export_timeseries are true",
-    layout.MESSAGES: "the per-message stage",
-    layout.TIMELINE: "the per-message stage",
-    layout.PER_MESSAGE: "the per-message stage, when it keeps one row per message",
+    layout.MESSAGES: "rule run_logs, when messages.enabled is true",
+    layout.TIMELINE: "rule run_logs, when messages.enabled is true",
+    layout.PER_MESSAGE: "rule run_logs, when messages.keep_per_message is true",
 }
 
 

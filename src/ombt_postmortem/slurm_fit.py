@@ -41,8 +41,8 @@ def group_cpus(cores: int | None, runs_per_job: int, cpus_per_run: int) -> int:
 
     ``cpus_per_run``: the CPUs one run's jobs take side by side. Snakemake sizes a group
     job by the widest "layer" of jobs that can run at once (GroupResources.basic_layered:
-    the jobs of one toposort level, capped by --cores); for a run that is the larger of
-    its first level (ombt_stats and messages) and its second (influx_metrics)."""
+    the jobs of one toposort level, capped by --cores); for a run, whose two jobs
+    (run_logs, influx_metrics) depend on nothing of each other, the sum of their threads."""
     need = max(1, runs_per_job) * max(1, cpus_per_run)
     return need if cores is None else min(int(cores), need)
 

@@ -1,4 +1,5 @@
 # Stage 4: all runs of a campaign -> one table (+ the old notebook's JSON files).
+per_campaign_targets(campaign_outputs)
 
 
 rule campaign_table:

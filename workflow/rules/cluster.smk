@@ -47,7 +47,7 @@ def _resource_value(resource):
 def _slurm_partition():
     rs = workflow.resource_settings
     sources = [(rs.overwrite_resources or {}).get(rule, {})
-               for rule in ("influx_metrics", "ombt_stats")]
+               for rule in ("influx_metrics", "run_logs")]
     sources.append(rs.default_resources if rs.default_resources is not None else {})
     for resources in sources:
         r = resources.get("slurm_partition")
@@ -60,15 +60,17 @@ def _slurm_partition():
 def _fit_problem():
     """Why a cluster job of group per_run cannot fit the partition's nodes, or None."""
     components = workflow.group_settings.group_components.get(RUN_GROUP)
-    runs_per_job = (math.ceil(int(components) / COMPONENTS_PER_RUN) if components
-                    else config["cluster"]["runs_per_job"])
+    # the profile's (or command line's) --group-components; none: one job per cluster job
+    runs_per_job = math.ceil(int(components) / COMPONENTS_PER_RUN) if components else 1
     runs_per_job = min(runs_per_job, max(len(runs) for runs in RUNS.values()))
-    jobs_per_run = 1 + int(INFLUX_ENABLED) + int(MESSAGES_ENABLED)
-    # the CPUs of one run's jobs that can run side by side (slurm_fit.group_cpus)
-    first = 1 + (MESSAGES["threads"] if MESSAGES_ENABLED else 0)
-    second = INFLUX["threads"] if INFLUX_ENABLED else 0
+    jobs_per_run = 1 + int(INFLUX_ENABLED)
+    # the CPUs of one run's jobs that can run side by side (slurm_fit.group_cpus): the
+    # logs job and the InfluxDB job depend on nothing of each other
+    cpus = (MESSAGES["threads"] if MESSAGES_ENABLED else 1) + (
+        INFLUX["threads"] if INFLUX_ENABLED else 0
+    )
     return slurm_misfit(workflow.resource_settings.cores, runs_per_job, jobs_per_run,
-                        max(first, second), _slurm_partition())
+                        cpus, _slurm_partition())
 
 
 def _stop_on_sigterm(log):

@@ -13,6 +13,13 @@ from ombt_postmortem.errors import CampaignError
 from ombt_postmortem.params import load_params
 
 
+# before the schema's own "additional property" message, which would not say why
+if "cluster" in config:
+    raise WorkflowError(
+        "config: cluster.runs_per_job is gone (issue 21): the runs per cluster job are "
+        "Snakemake's --group-components, in profiles/slurm/config.yaml (per_run = 2 x "
+        "runs with the InfluxDB stage on, 1 x runs without)"
+    )
 # our own check first: a config error is one line naming the key (issue 22), not
 # snakemake's dump of the schema; snakemake's validate then fills the defaults
 try:
@@ -23,6 +30,13 @@ except ValueError as _exc:  # ombt_postmortem.errors.ConfigError
 validate(config, schema="../schemas/config.schema.yaml")
 
 RESULTS = config["results_dir"]
+# The optional stages, in one place: the stage files and the campaign-level rules read
+# these names.
+INFLUX = config["influx"]
+INFLUX_ENABLED = INFLUX["enabled"]
+INFLUX_EXPORT = INFLUX_ENABLED and INFLUX["export_timeseries"]
+MESSAGES = config["messages"]
+MESSAGES_ENABLED = MESSAGES["enabled"]
 CAMPAIGNS = {name: Path(path) for name, path in config["campaigns"].items() if path}
 if not CAMPAIGNS:
     raise WorkflowError("config: no campaign to analyse (every entry of 'campaigns' is null)")
@@ -50,25 +64,14 @@ def run_of(wildcards):
     return RUNS[wildcards.campaign][wildcards.run]
 
 
-# Cluster execution: the per-run jobs (ombt_stats, influx_metrics, messages) form
-# group "per_run": per run, one connected component ombt_stats -> influx_metrics, and
-# messages alone (it reads none of their files). One cluster job processes
-# `cluster.runs_per_job` runs: Snakemake's --group-components (which counts
-# components, hence x2 with the messages stage), set from the config unless the
-# command line or a profile gives one for "per_run" (the command line's group
-# settings are only known once the DAG is being built, hence the call from
-# run_files). Snakemake ignores groups when it runs the jobs on the local machine.
+# Cluster execution: the per-run jobs (run_logs, influx_metrics) form group
+# "per_run": per run, two components (each job alone: neither reads the other's
+# files). How many go to one cluster job is Snakemake's --group-components, which a
+# profile says (profiles/slurm: per_run=40, i.e. 20 runs with the InfluxDB stage on);
+# it counts components, hence 2 per run with the InfluxDB stage, 1 without.
+# Snakemake ignores groups when it runs the jobs on the local machine.
 RUN_GROUP = "per_run"
-COMPONENTS_PER_RUN = 2 if config["messages"]["enabled"] else 1
-
-
-def _group_runs_per_cluster_job():
-    settings = getattr(workflow, "group_settings", None)
-    if settings is not None and RUN_GROUP not in settings.group_components:
-        settings.group_components = {
-            **settings.group_components,
-            RUN_GROUP: config["cluster"]["runs_per_job"] * COMPONENTS_PER_RUN,
-        }
+COMPONENTS_PER_RUN = 2 if INFLUX_ENABLED else 1
 
 
 # Local runs: no job rate limit. Snakemake (9.27) applies --max-jobs-per-timespan
@@ -81,6 +84,8 @@ def _group_runs_per_cluster_job():
 # job alone 62 (bench/bench_sched.py, docs/benchmarks.md "Scheduling cost").
 # A local machine has no submission rate to protect, so the limiter is dropped when
 # it is Snakemake's default; a limit set on purpose (and any cluster run) is kept.
+# No public way: --max-jobs-per-timespan takes no "none" (its 100/1s default came with
+# snakemake/snakemake#3043), so this writes the scheduling settings (Snakemake 9.x).
 _DEFAULT_RATE_LIMIT = (100, 1)  # Snakemake's default --max-jobs-per-timespan: 100/1s
 
 
@@ -96,7 +101,6 @@ def _no_rate_limit_for_local_runs():
 
 
 def _settings_known_once_the_dag_is_built():
-    _group_runs_per_cluster_job()
     _no_rate_limit_for_local_runs()
     hold_run_locks()  # runlock.smk
 
@@ -145,7 +149,7 @@ def controller_logs(wildcards):
 @per_job_function
 def agent_logs(wildcards):
     """Every *.log of the run that is neither a controller file nor a _docker.log:
-    the messages job tells the agents' logs by their first line."""
+    the logs job tells the agents' logs by their first line."""
     return [str(p) for p in run_files(wildcards).other_logs]
 
 
@@ -176,14 +180,26 @@ def campaign_outputs(name):
     return [str(p) for p in layout.CampaignDir.of(RESULTS, name).campaign_files().values()]
 
 
-def all_outputs():
-    """Everything `rule all` asks for; figure_outputs comes from figures.smk,
-    notebook_outputs from notebook.smk."""
-    return [
-        path
-        for name in CAMPAIGNS
-        for path in [*campaign_outputs(name), *figure_outputs(name), *notebook_outputs(name)]
-    ]
+# The targets of the workflow's `all` rule: each stage file declares its own, when it is read
+# (declare_targets), so that no file refers to a name of a file read after it.
+_TARGETS = []
+
+
+def declare_targets(per_campaign):
+    """Declare targets of the `all` rule: per_campaign(name) -> the paths of campaign
+    `name` (None: a function of no argument, the paths of all campaigns)."""
+    _TARGETS.append(per_campaign)
+    return per_campaign
+
+
+def all_targets():
+    """Everything the `all` rule asks for, in the order the stage files declared it."""
+    return [p for targets in _TARGETS for p in targets()]
+
+
+def per_campaign_targets(per_campaign):
+    """declare_targets for a function of one campaign's name."""
+    declare_targets(lambda: [p for name in CAMPAIGNS for p in per_campaign(name)])
 
 
 def run_ids(wildcards):

@@ -22,6 +22,7 @@ compare_outputs = functools.partial(
     CAMPAIGNS,
     FIG.format,
 )
+declare_targets(compare_outputs)
 
 
 if COMPARE_SIDES:

@@ -24,11 +24,7 @@ except (TypeError, ValueError) as exc:
 FIG_OPTIONS = dataclasses.asdict(FIG)
 FIG_PATTERN = f"{{name}}.{FIG.formats[0]}"  # the report shows the first format
 # per-run time series only if the InfluxDB stage runs and exports them
-FIG_TIMESERIES = (
-    FIG.per_run
-    and bool(globals().get("INFLUX_ENABLED"))
-    and bool(globals().get("INFLUX_EXPORT"))
-)
+FIG_TIMESERIES = FIG.per_run and INFLUX_EXPORT  # common.smk
 FIG_COMPARISON = f"{RESULTS}/{layout.COMPARISON}"
 # the run-parameter keys of each campaign's params.json (backup_dir aside)
 FIG_PARAMS = {
@@ -47,8 +43,9 @@ figure_outputs = functools.partial(
     campaigns=list(CAMPAIGNS),
     opts=FIG,
     timeseries=FIG_TIMESERIES,
-    messages=bool(globals().get("MESSAGES_ENABLED")),
+    messages=MESSAGES_ENABLED,  # common.smk
 )
+per_campaign_targets(figure_outputs)
 
 # A folder of figures of one kind, in the report under the campaign's category.
 figure_folder = lambda kind, subcategory, label="figure": report(

@@ -13,6 +13,7 @@ if NOTEBOOK_ENABLED and (_missing := nbconvert_on_path()):
 notebook_outputs = lambda name: (
     [f"{RESULTS}/{name}/{layout.NOTEBOOK}"] if NOTEBOOK_ENABLED else []
 )
+per_campaign_targets(notebook_outputs)
 
 
 rule campaign_notebook:
