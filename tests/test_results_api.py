@@ -27,7 +27,7 @@ from independent import labels_by_what_varies
 from matplotlib.figure import Figure
 
 from ombt_postmortem.labels import MAX_LABEL, labels_of
-from ombt_postmortem.layout import run_key
+from ombt_postmortem.layout import LAYOUT_VERSION, run_key
 from ombt_postmortem.results import (
     LayoutMismatch,
     MissingRunFile,
@@ -222,7 +222,7 @@ def tiny_results(root: Path, name: str = "ex", params: object = ("driver",)) -> 
         pd.DataFrame({"agent": [f"{name}-{run}-{j}" for j in range(3 + i)]}).to_parquet(
             cdir / "runs" / run / "agents.parquet", index=False)
     table.to_parquet(cdir / "campaign.parquet", index=False)
-    marker = {"layout_version": 3, "campaign": name, "runs": 2, "params": params}
+    marker = {"layout_version": LAYOUT_VERSION, "campaign": name, "runs": 2, "params": params}
     (cdir / "layout.json").write_text(json.dumps(marker))
     return cdir
 
@@ -267,9 +267,9 @@ def test_the_campaign_table_and_layout_json_linked_out_are_refused(tmp_path: Pat
 
 
 @pytest.mark.parametrize("marker", [
-    {"layout_version": 3, "params": [1, None, {"a": 1}]},
-    {"layout_version": 3, "params": "driver"},
-    {"layout_version": 3, "campaign": ["ex"], "params": ["driver"]},
+    {"layout_version": LAYOUT_VERSION, "params": [1, None, {"a": 1}]},
+    {"layout_version": LAYOUT_VERSION, "params": "driver"},
+    {"layout_version": LAYOUT_VERSION, "campaign": ["ex"], "params": ["driver"]},
     ["layout_version", 3],
 ])
 def test_layout_json_of_wrong_types_is_refused(tmp_path: Path, marker: object) -> None:
