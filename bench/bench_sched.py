@@ -74,6 +74,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import common
 import yaml
 from common import PY, REPO, TOUCH, fmt, median
 
@@ -531,7 +532,11 @@ def main() -> None:
     ap.add_argument("--work", type=Path, default=Path("/tmp/bench-sched"))
     ap.add_argument("--keep", action="store_true", help="keep --work (default: deleted)")
     ap.add_argument("--json", type=Path, help="also write the raw samples here")
+    ap.add_argument("--record", type=Path, default=common.RESULTS / "sched.json",
+                    help="the record (format 3) that bench/render.py shows "
+                         "(default: bench/results/sched.json)")
     args = ap.parse_args()
+    rec = common.Record("sched")
     if args.targets is None:
         args.targets = [str(path) for path in
                         layout.CampaignDir.of("results", CAMPAIGN).campaign_files().values()]
@@ -540,6 +545,21 @@ def main() -> None:
         for runs in args.sizes:
             bench.size(runs)
             print(bench.table(), flush=True)
+        rec.data["plan_flags"] = list(bench.plan_flags)
+        rec.data["variants"] = bench.variants
+        for size, res in bench.samples.items():
+            for section, per_variant in res.items():
+                if section == "record":
+                    continue
+                for v, ss in per_variant.items():
+                    for s in ss:
+                        rec.add(runs=int(size), section=section, variant=v, wall=s.wall,
+                                main_cpu=s.main_cpu, child_cpu=s.child_cpu, jobs=s.jobs,
+                                per_job_ms=s.per_job_ms, steady_ms=s.steady_ms,
+                                startup=s.startup, stopped=s.stopped,
+                                nothing_to_be_done=s.extra.get("nothing to be done"),
+                                jobs_planned=s.extra.get("jobs planned"))
+        print(f"{rec.header()}; record: {rec.write(args.record)}", flush=True)
     finally:
         if args.json:
             args.json.write_text(json.dumps(

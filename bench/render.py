@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Fill the tables of docs/benchmarks.md from the measurements in bench/results.json.
+"""Fill the tables of docs/benchmarks.md from the benches' records.
 
     .venv/bin/python bench/render.py            # re-write the tables in docs/benchmarks.md
     .venv/bin/python bench/render.py --check    # exit 1 if the document's tables are stale
@@ -11,18 +11,26 @@ The document is hand-written markdown. Each generated block sits between two mar
     <!-- /table -->
 
 and everything outside the markers is left as it is. The ids are the keys of
-``TABLES``; a marker naming another id is an error. Numbers are the median of the
-recorded samples with [min-max] (a single sample is shown alone); ratios are taken
-between medians. A section absent from the JSON renders as "not measured".
+``TABLES`` and ``RECORD_TABLES`` (and ``goals``); a marker naming another id is an
+error. Numbers are the median of the recorded samples with [min-max] (a single
+sample is shown alone); ratios are taken between medians unless a table says "per
+round". A table whose measurements are absent renders as "not measured".
 
-results.json (written by bench/run_all.py)::
+Two kinds of input:
+
+- bench/results.json (format 2, written by bench/run_all.py), for the ids of ``TABLES``::
 
     {"format": 2,
      "runs": [{"id", "started", "commit", "argv", "repeat", "machine", "load_start",
                "load_end", "variants", "e2e_variants", "notes"}, ...],
      "sections": {"<section>": {"run": "<run id>", "data": <raw samples>}, ...}}
 
-A sample is ``{"wall": s, "cpu": s, "maxrss_mb": MiB, ...extra keys}``.
+  A sample is ``{"wall": s, "cpu": s, "maxrss_mb": MiB, ...extra keys}``.
+
+- bench/results/<bench>.json (format 3, ``common.Record``: bench_jobs.py,
+  bench_parallel.py, bench_sched.py), for the ids of ``RECORD_TABLES`` and ``goals``;
+  each block opens with the record's header line (command, date, commit, load at the
+  start and at the end, machine) and holds the tables the bench prints.
 """
 
 from __future__ import annotations
@@ -38,6 +46,8 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 FORMAT = 2
+RECORDS = REPO / "bench" / "results"
+RECORD_FORMAT = 3
 #: a marked block: both markers alone on their lines
 MARKER = re.compile(r"^<!-- table: (?P<id>[\w-]+) -->\n(?P<body>.*?)^<!-- /table -->$", re.S | re.M)
 OPENING = re.compile(r"^<!-- table: ", re.M)
@@ -52,12 +62,14 @@ def median(values: Iterable[float]) -> float:
     return statistics.median(list(values))
 
 
-def fmt_values(values: list[float]) -> str:
-    """``median [min-max]`` of ``values`` (2 decimals), the value alone if there is one."""
+def fmt_values(values: list[float], digits: int = 2) -> str:
+    """``median [min-max]`` of ``values``, the value alone if there is one."""
     if not values:
         return "-"
     m = statistics.median(values)
-    return f"{m:.2f}" if len(values) == 1 else f"{m:.2f} [{min(values):.2f}-{max(values):.2f}]"
+    if len(values) == 1:
+        return f"{m:.{digits}f}"
+    return f"{m:.{digits}f} [{min(values):.{digits}f}-{max(values):.{digits}f}]"
 
 
 def fmt(samples: list[Sample] | None, key: str = "wall") -> str:
@@ -273,6 +285,238 @@ SECTION_TABLES = {"startup": ["startup"], "e2e": ["e2e", "e2e-checks"], "plan": 
                   "table": ["table"]}
 
 
+# --------------------------------------------------------------------------- records
+
+Record = dict[str, Any]
+
+
+def header(rec: Record) -> str:
+    """The record's header line: command, date, commit, load, machine."""
+    m = rec.get("machine", {})
+
+    def avg(x: Any) -> str:
+        return " ".join(f"{v:g}" for v in x) if isinstance(x, list) else str(x or "-")
+
+    cmd = " ".join([f"bench/bench_{rec['bench']}.py", *rec.get("argv", [])])
+    return (f"{code(cmd)}:\nstarted {rec['started']}, commit `{rec['commit']}`; "
+            f"load average (1, 5, 15 min) {avg(rec.get('load_start'))} at the start, "
+            f"{avg(rec.get('load_end'))} at the end;\n{m.get('cores', '?')} CPUs "
+            f"({m.get('cpu', '?')}), Python {m.get('python', '?')}, "
+            f"Snakemake {m.get('snakemake', '?')}.")
+
+
+def groups(rows: list[Record], key: str) -> dict[str, list[Record]]:
+    """``rows`` having ``key``, by its value, in the order of first appearance."""
+    out: dict[str, list[Record]] = {}
+    for r in rows:
+        if key in r:
+            out.setdefault(str(r[key]), []).append(r)
+    return out
+
+
+def r_jobs(rec: Record) -> str:
+    by_stage = groups(rec["rows"], "stage")
+    rows = []
+    for stage, rs in by_stage.items():
+        job = [float(r["job_cpu"]) for r in rs]
+        one = [float(r["in_process_cpu"]) for r in rs]
+        rows.append([stage, len(rs), fmt_values(job, 3), fmt_values(one, 3),
+                     fmt_values([j - o for j, o in zip(job, one, strict=True)], 3)])
+    out = table(["job", "samples (runs x rounds)", "CPU as a job (s)",
+                 "CPU in one process (s)", "job's own cost: the difference, per sample (s)"],
+                rows)
+    imports = [[code(str(r["imports"])) if r["imports"].startswith("python") else r["imports"],
+                len(r["cpu"]), fmt_values([float(x) for x in r["cpu"]], 3)]
+               for r in rec["rows"] if "imports" in r]
+    if imports:
+        out += "\n\n" + table(["imports of", "processes", "CPU (s)"], imports)
+    return out
+
+
+def parallel_rounds(rec: Record) -> dict[str, dict[int, Record]]:
+    """variant -> round -> its row."""
+    return {v: {int(r["round"]): r for r in rs}
+            for v, rs in groups(rec["rows"], "variant").items()}
+
+
+def r_parallel(rec: Record) -> str:
+    by = parallel_rounds(rec)
+    seq = by.get("sequential", {})
+    rows = []
+    for v, rounds in by.items():
+        speed = [seq[n]["wall"] / r["wall"] for n, r in rounds.items() if n in seq]
+        rows.append([v, len(rounds), fmt_values([r["wall"] for r in rounds.values()]),
+                     fmt_values([r["cpu"] for r in rounds.values()]), fmt_values(speed)])
+    out = table(["variant", "rounds", "wall (s)", "CPU (s)",
+                 "speed-up: sequential wall / wall, per round"], rows)
+    d = rec
+    jobs = d.get("jobs")
+    c1 = by.get("snakemake --cores 1", {})
+    lines = [f"- {d.get('runs', '?')} runs, {d.get('backup_mib', '?')} MiB of backups, "
+             f"{jobs if jobs is not None else '?'} per-run jobs; the campaign tables of the "
+             f"variants identical: {d.get('same', '?')}."]
+    if jobs and c1 and seq:
+        over = [(r["cpu"] - seq[n]["cpu"]) / jobs for n, r in c1.items() if n in seq]
+        lines.append(f"- CPU per per-run job over the sequential script, (CPU at `--cores 1` "
+                     f"- sequential CPU) / {jobs}, per round: {fmt_values(over, 3)} s.")
+    return out + "\n\n" + "\n".join(lines)
+
+
+SCHED_MEASURES = (  # section, label, key in the row
+    ("plan", "wall s", "wall"), ("plan", "main CPU s", "main_cpu"),
+    ("noop", "wall s", "wall"), ("noop", "main CPU s", "main_cpu"),
+    ("touch", "main CPU per job ms", "per_job_ms"),
+    ("e2e", "main CPU per job ms, from the first job", "per_job_ms"),
+    ("e2e", "main CPU per job ms, after the warm-up", "steady_ms"),
+    ("e2e", "main CPU until the first job finished s", "startup"),
+)
+
+
+def sched_values(rec: Record, runs: str, section: str, variant: str, key: str) -> list[float]:
+    return [float(r[key]) for r in rec["rows"]
+            if str(r["runs"]) == runs and r["section"] == section and r["variant"] == variant
+            and r.get(key) is not None]
+
+
+def sched_label(rec: Record, section: str) -> str:
+    if section == "plan":
+        return "`-n -q`" if rec.get("plan_flags") == ["-n", "-q"] else "`-n`"
+    return {"noop": "no-op re-run", "touch": "`--touch --forceall`",
+            "e2e": "`--cores 2`, bounded"}[section]
+
+
+def r_sched(rec: Record) -> str:
+    variants = list(groups(rec["rows"], "variant"))
+    sizes = list(groups(rec["rows"], "runs"))
+    first, last = variants[0], variants[-1]
+    rows = []
+    for runs in sizes:
+        for section, label, key in SCHED_MEASURES:
+            vals = {v: sched_values(rec, runs, section, v, key) for v in variants}
+            if not any(vals.values()):
+                continue
+            a, b = vals[first], vals[last]
+            ratio = (f"{median(b) / median(a):.2f}" if a and b and median(a) else "-")
+            rows.append([runs, f"{sched_label(rec, section)}: {label}",
+                         *(fmt_values(vals[v]) for v in variants), ratio])
+    noop = [r for r in rec["rows"] if r["section"] == "noop"]
+    out = table(["runs", "measure", *variants, f"{last} / {first}"], rows)
+    if noop:
+        out += ("\n\nEvery no-op re-run said \"Nothing to be done\": "
+                f"{all(r.get('nothing_to_be_done') for r in noop)}.")
+    return out
+
+
+class Records:
+    """The format-3 records of a folder, read when first asked for (None: absent)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.cache: dict[str, Record | None] = {}
+
+    def get(self, bench: str) -> Record | None:
+        if bench not in self.cache:
+            path = self.folder / f"{bench}.json"
+            rec = json.loads(path.read_text()) if path.is_file() else None
+            if rec is not None and rec.get("format") != RECORD_FORMAT:
+                raise SystemExit(f"{path}: not a record of format {RECORD_FORMAT} "
+                                 f"(format {rec.get('format')!r})")
+            self.cache[bench] = rec
+        return self.cache[bench]
+
+
+#: table id -> (the bench whose record it shows, its renderer)
+RECORD_TABLES: dict[str, tuple[str, Callable[[Record], str]]] = {
+    "jobs": ("jobs", r_jobs),
+    "parallel": ("parallel", r_parallel),
+    "sched": ("sched", r_sched),
+}
+
+
+def not_measured(bench: str) -> str:
+    return (f"*not measured yet*: `.venv/bin/python bench/bench_{bench}.py` writes "
+            f"bench/results/{bench}.json, then `.venv/bin/python bench/render.py`.")
+
+
+def render_record(table_id: str, records: Records) -> str:
+    bench, fn = RECORD_TABLES[table_id]
+    rec = records.get(bench)
+    return not_measured(bench) if rec is None else f"{header(rec)}\n\n{fn(rec)}"
+
+
+def x(value: float) -> str:
+    return f"{value:.2f}x"
+
+
+def t_goals(records: Records, where: dict[str, str]) -> str:
+    """The per-run jobs' goals, each from its bench's record; ``where``: bench -> section."""
+    head = ["stage", "figure", "floor", "ratio", "goal", "where measured"]
+    rows: list[list[Any]] = []
+
+    def when(bench: str, rec: Record) -> str:
+        return f"{where[bench]}, {rec['started'][:10]}, commit `{rec['commit']}`"
+
+    def absent(stage: str, goal: str, bench: str) -> list[Any]:
+        return [stage, "not measured yet", "-", "-", goal, f"see {where[bench]}"]
+
+    sched = records.get("sched")
+    for section, stage in (("plan", "planning (`-n`), 10 000 runs"),
+                           ("noop", "no-op re-run, 10 000 runs")):
+        goal = "<= 1.10x"
+        if sched is None:
+            rows.append(absent(stage, goal, "sched"))
+            continue
+        variants = [v for v in groups(sched["rows"], "variant") if v != "floor"]
+        runs = [n for n in groups(sched["rows"], "runs")
+                if sched_values(sched, n, section, "floor", "main_cpu")]
+        if not runs or not variants:
+            rows.append(absent(stage, goal, "sched"))
+            continue
+        n, v = max(runs, key=int), variants[-1]
+        ours = {k: median(sched_values(sched, n, section, v, k)) for k in ("wall", "main_cpu")}
+        floor = {k: median(sched_values(sched, n, section, "floor", k))
+                 for k in ("wall", "main_cpu")}
+        rows.append([stage.replace("10 000", n),
+                     f"{ours['wall']:.2f} s wall, {ours['main_cpu']:.2f} s main CPU",
+                     f"{floor['wall']:.2f} s wall, {floor['main_cpu']:.2f} s main CPU",
+                     f"{x(ours['wall'] / floor['wall'])} wall, "
+                     f"{x(ours['main_cpu'] / floor['main_cpu'])} CPU",
+                     goal, when("sched", sched)])
+
+    par = records.get("parallel")
+    stage, goal = "realistic runs at `--cores 2`", ">= 1.70x on 16 runs"
+    by = parallel_rounds(par) if par else {}
+    seq, c2 = by.get("sequential", {}), by.get("snakemake --cores 2", {})
+    if par is None or not seq or not c2:
+        rows.append(absent(stage, goal, "parallel"))
+    else:
+        speed = [seq[k]["wall"] / r["wall"] for k, r in c2.items() if k in seq]
+        rows.append([f"{stage}, {par.get('runs', '?')} runs",
+                     f"{fmt_values([r['wall'] for r in c2.values()])} s wall",
+                     f"sequential script: {fmt_values([r['wall'] for r in seq.values()])} s",
+                     f"{fmt_values(speed)} speed-up, per round", goal, when("parallel", par)])
+
+    jobs = records.get("jobs")
+    goal = "<= 0.20 s"
+    by_stage = groups(jobs["rows"], "stage") if jobs else {}
+    if not by_stage:
+        rows.append(absent("CPU per per-run job above the same work in one process", goal,
+                           "jobs"))
+    for name, rs in by_stage.items():
+        job = [float(r["job_cpu"]) for r in rs]
+        one = [float(r["in_process_cpu"]) for r in rs]
+        rows.append([f"per-run job `{name}`: its own CPU", f"{fmt_values(job, 3)} s as a job",
+                     f"{fmt_values(one, 3)} s in one process",
+                     f"{fmt_values([j - o for j, o in zip(job, one, strict=True)], 3)} s more",
+                     goal, when("jobs", jobs)])
+    return table(head, rows)
+
+
+#: the section of docs/benchmarks.md each bench's record is shown in
+GOAL_SECTIONS = {"sched": "§ bench_sched.py", "parallel": "§ bench_parallel.py",
+                 "jobs": "§ bench_jobs.py"}
+
+
 # --------------------------------------------------------------------------- document
 
 
@@ -291,38 +535,57 @@ def render_table(table_id: str, data: dict[str, Any]) -> str:
     return "*not measured*" if text is None else text
 
 
-def fill(doc: str, data: dict[str, Any], *, where: str = "the document") -> str:
-    """``doc`` with every marked block re-rendered from ``data``."""
-    unknown = [m["id"] for m in MARKER.finditer(doc) if m["id"] not in TABLES]
+def known_ids() -> list[str]:
+    return [*TABLES, *RECORD_TABLES, "goals"]
+
+
+def fill(doc: str, data: dict[str, Any], records: Records | None = None, *,
+         where: str = "the document") -> str:
+    """``doc`` with every marked block re-rendered from ``data`` and ``records``."""
+    records = records or Records(RECORDS)
+    unknown = [m["id"] for m in MARKER.finditer(doc) if m["id"] not in known_ids()]
     if unknown:
-        raise SystemExit(f"{where}: unknown table ids {unknown} (known: {', '.join(TABLES)})")
+        raise SystemExit(f"{where}: unknown table ids {unknown} "
+                         f"(known: {', '.join(known_ids())})")
     opened = len(OPENING.findall(doc))
     closed = len(MARKER.findall(doc))
     if opened != closed:
         raise SystemExit(f"{where}: {opened} '<!-- table: ID -->' markers but {closed} "
                          "closed by '<!-- /table -->'")
-    return MARKER.sub(lambda m: f"<!-- table: {m['id']} -->\n{render_table(m['id'], data)}\n"
+
+    def one(table_id: str) -> str:
+        if table_id in RECORD_TABLES:
+            return render_record(table_id, records)
+        if table_id == "goals":
+            return t_goals(records, GOAL_SECTIONS)
+        return render_table(table_id, data)
+
+    return MARKER.sub(lambda m: f"<!-- table: {m['id']} -->\n{one(m['id'])}\n"
                                 "<!-- /table -->", doc)
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--json", type=Path, default=REPO / "bench" / "results.json")
+    ap.add_argument("--json", type=Path, default=REPO / "bench" / "results.json",
+                    help="bench/run_all.py's results (format 2)")
+    ap.add_argument("--records", type=Path, default=RECORDS,
+                    help="the folder of the benches' records (format 3, <bench>.json)")
     ap.add_argument("--doc", type=Path, default=REPO / "docs" / "benchmarks.md")
     ap.add_argument("--check", action="store_true",
                     help="write nothing; exit 1 if the document's tables differ from the JSON")
     args = ap.parse_args(argv)
     doc = args.doc.read_text()
-    new = fill(doc, load(args.json), where=str(args.doc))
+    new = fill(doc, load(args.json), Records(args.records), where=str(args.doc))
     if args.check:
         if new != doc:
-            print(f"{args.doc}: tables differ from {args.json}; run bench/render.py",
-                  file=sys.stderr)
+            print(f"{args.doc}: tables differ from {args.json} and {args.records}; "
+                  "run bench/render.py", file=sys.stderr)
             return 1
         return 0
     if new != doc:
         args.doc.write_text(new)
-        print(f"{args.doc}: tables re-rendered from {args.json}", file=sys.stderr)
+        print(f"{args.doc}: tables re-rendered from {args.json} and {args.records}",
+              file=sys.stderr)
     return 0
 
 

@@ -211,3 +211,139 @@ def test_committed_doc_numbers_come_from_the_raw_samples() -> None:
     for rec in data["runs"]:
         assert runs[rec["started"]][1] == f"`{rec['commit']}`"
     assert {v["run"] for v in data["sections"].values()} <= {r["id"] for r in data["runs"]}
+
+
+# --------------------------------------------------------------------------- format 3 records
+
+def record(bench: str, rows: list[dict], **extra: object) -> dict:
+    return {"format": 3, "bench": bench, "argv": ["--runs", "3"], "commit": "def5678",
+            "started": "2030-02-03T04:05:06+00:00",
+            "machine": {"cores": "2", "cpu": "Test CPU", "python": "3.11.7",
+                        "snakemake": "9.27.1"},
+            "load_start": [0.5, 0.25, 0.125], "load_end": [1.5, 1.0, 0.75], "rows": rows,
+            **extra}
+
+
+JOBS = record("jobs", [
+    {"round": 1, "stage": "run_logs", "job_cpu": 1.0, "in_process_cpu": 0.7},
+    {"round": 1, "stage": "influx_metrics", "job_cpu": 2.5, "in_process_cpu": 2.0},
+    {"round": 2, "stage": "run_logs", "job_cpu": 0.9, "in_process_cpu": 0.8},
+    {"round": 3, "stage": "run_logs", "job_cpu": 1.2, "in_process_cpu": 0.75},
+    {"imports": "python -c pass", "cpu": [0.02, 0.03, 0.01]},
+])
+PARALLEL = record("parallel", [
+    {"round": r + 1, "variant": v, "wall": w, "cpu": c}
+    for r in range(3)
+    for v, w, c in (("sequential", [40.0, 50.0, 44.0][r], [38.0, 44.0, 41.0][r]),
+                    ("snakemake --cores 1", [80.0, 70.0, 90.0][r], [60.0, 59.0, 70.0][r]),
+                    ("snakemake --cores 2", [20.0, 40.0, 22.0][r], [62.0, 61.0, 66.0][r]))
+], runs=16, backup_mib=886, jobs=32, same=True)
+
+
+def sched_rows(runs: int, section: str, variant: str, walls: list[float],
+               cpus: list[float]) -> list[dict]:
+    return [{"runs": runs, "section": section, "variant": variant, "wall": w, "main_cpu": c,
+             "nothing_to_be_done": True if section == "noop" else None}
+            for w, c in zip(walls, cpus, strict=True)]
+
+
+SCHED = record("sched", [
+    *sched_rows(1000, "plan", "floor", [2.0, 2.0], [1.0, 1.0]),
+    *sched_rows(1000, "plan", "after", [3.0, 3.0], [1.0, 1.0]),
+    *sched_rows(10000, "plan", "floor", [20.0, 22.0, 21.0], [19.0, 20.0, 18.0]),
+    *sched_rows(10000, "plan", "after", [24.0, 26.0, 25.0], [21.0, 23.0, 22.0]),
+    *sched_rows(10000, "noop", "floor", [10.0, 12.0, 11.0], [9.0, 9.5, 10.0]),
+    *sched_rows(10000, "noop", "after", [11.0, 13.0, 12.0], [10.0, 11.0, 12.0]),
+], plan_flags=["-n"])
+
+RECORD_DOC = """# Records
+
+<!-- table: goals -->
+<!-- /table -->
+
+<!-- table: jobs -->
+old
+<!-- /table -->
+
+<!-- table: parallel -->
+<!-- /table -->
+
+<!-- table: sched -->
+<!-- /table -->
+"""
+
+
+def render_records(tmp_path: Path, recs: list[dict]) -> tuple[subprocess.CompletedProcess[str],
+                                                                 str]:
+    folder = tmp_path / "records"
+    folder.mkdir()
+    for rec in recs:
+        (folder / f"{rec['bench']}.json").write_text(json.dumps(rec))
+    js, doc = tmp_path / "r.json", tmp_path / "doc.md"
+    js.write_text(json.dumps(SMALL))
+    doc.write_text(RECORD_DOC)
+    proc = render(js, doc, "--records", str(folder))
+    return proc, doc.read_text()
+
+
+def test_records_render_their_header_tables_and_the_goals(tmp_path: Path) -> None:
+    proc, text = render_records(tmp_path, [JOBS, PARALLEL, SCHED])
+    assert proc.returncode == 0, proc.stderr
+
+    jobs = block(text, "jobs")
+    assert jobs[0] == "`bench/bench_jobs.py --runs 3`:"
+    assert "started 2030-02-03T04:05:06+00:00, commit `def5678`" in jobs[1]
+    assert "0.5 0.25 0.125 at the start, 1.5 1 0.75 at the end" in jobs[1]
+    got = {r[0]: r for r in rows(text, "jobs") if r[0] in ("run_logs", "influx_metrics")}
+    # run_logs: as a job 1.0, 0.9, 1.2; in one process 0.7, 0.8, 0.75; own 0.3, 0.1, 0.45
+    assert got["run_logs"][1:] == ["3", "1.000 [0.900-1.200]", "0.750 [0.700-0.800]",
+                                   "0.300 [0.100-0.450]"]
+    assert got["influx_metrics"][1:] == ["1", "2.500", "2.000", "0.500"]
+    assert "| `python -c pass` | 3 | 0.020 [0.010-0.030] |" in jobs
+
+    par = {r[0]: r for r in rows(text, "parallel")}
+    # speed-up per round: 40/20, 50/40, 44/22
+    assert par["snakemake --cores 2"][1:] == ["3", "22.00 [20.00-40.00]", "62.00 [61.00-66.00]",
+                                              "2.00 [1.25-2.00]"]
+    assert par["snakemake --cores 1"][4] == "0.50 [0.49-0.71]"  # 40/80, 50/70, 44/90
+    assert par["sequential"][4] == "1.00 [1.00-1.00]"
+    # (60-38)/32, (59-44)/32, (70-41)/32
+    assert any("0.688 [0.469-0.906] s" in ln for ln in block(text, "parallel"))
+    assert any("identical: True" in ln for ln in block(text, "parallel"))
+
+    sched = {(r[0], r[1]): r for r in rows(text, "sched")}
+    assert sched[("10000", "`-n`: wall s")][2:] == ["21.00 [20.00-22.00]", "25.00 [24.00-26.00]",
+                                                    "1.19"]  # 25 / 21
+    assert sched[("10000", "no-op re-run: main CPU s")][4] == "1.16"  # 11 / 9.5
+    assert sched[("1000", "`-n`: wall s")][4] == "1.50"  # 3 / 2
+
+    goals = {r[0]: r for r in rows(text, "goals")}
+    plan = goals["planning (`-n`), 10000 runs"]  # the largest size
+    assert plan[1:4] == ["25.00 s wall, 22.00 s main CPU", "21.00 s wall, 19.00 s main CPU",
+                         "1.19x wall, 1.16x CPU"]  # 25/21, 22/19
+    assert goals["no-op re-run, 10000 runs"][3] == "1.09x wall, 1.16x CPU"  # 12/11, 11/9.5
+    assert goals["realistic runs at `--cores 2`, 16 runs"][3] == \
+        "2.00 [1.25-2.00] speed-up, per round"
+    assert goals["per-run job `run_logs`: its own CPU"][3] == "0.300 [0.100-0.450] s more"
+    assert goals["per-run job `run_logs`: its own CPU"][5].endswith("commit `def5678`")
+
+    # rendering again changes nothing
+    folder = tmp_path / "records"
+    again = render(tmp_path / "r.json", tmp_path / "doc.md", "--records", str(folder), "--check")
+    assert again.returncode == 0, again.stderr
+
+
+def test_absent_records_render_as_not_measured(tmp_path: Path) -> None:
+    proc, text = render_records(tmp_path, [JOBS])
+    assert proc.returncode == 0, proc.stderr
+    assert block(text, "parallel")[0].startswith("*not measured yet*")
+    assert block(text, "sched")[0].startswith("*not measured yet*")
+    goals = rows(text, "goals")
+    assert [r[1] for r in goals if r[0].startswith("planning")] == ["not measured yet"]
+    assert [r[5] for r in goals if r[0].startswith("realistic")] == ["see § bench_parallel.py"]
+    assert any(r[0] == "per-run job `run_logs`: its own CPU" for r in goals)
+
+
+def test_a_record_of_another_format_fails(tmp_path: Path) -> None:
+    proc, _ = render_records(tmp_path, [{**JOBS, "format": 2}])
+    assert proc.returncode != 0 and "format 3" in proc.stderr
