@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Benchmark of the run-by-run comparison (issue 24): the block bootstrap's cost.
+"""Benchmark of the run-by-run comparison (``compare``): the block bootstrap's cost.
 
 Simulates (``synth``'s model, in memory: no files) ``--runs`` rpc-call runs per side
 of ``--clients`` clients x ``--calls`` calls (``--pause`` s apart, so that a run lasts

@@ -15,7 +15,7 @@ restored data and, round after round (``--repeat``, interleaved), it times:
 - ``former export``: the export before it went columnar (urllib, JSON, one dict per
   value, one sort), the reference kept in tests/test_influx_export.py;
 - ``floor msgpack``: the same queries from a bare ``http.client`` connection that only
-  reads the msgpack bodies (no decoding), one at a time: the floor of the issue;
+  reads the msgpack bodies (no decoding), one at a time: the floor;
 - ``floor msgpack N``: the same on ``EXPORT_IN_FLIGHT`` bare connections, as many
   queries in flight as the export (the floor of the very same exchange);
 - ``floor JSON``, ``floor CSV``: bare, one at a time, JSON or CSV bodies only read

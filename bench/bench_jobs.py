@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""What a per-run job costs above the same work in one process (issue 21's goal: <= 0.2 s).
+"""What a per-run job costs above the same work in one process (goal: <= 0.2 CPU s).
 
     .venv/bin/python bench/bench_jobs.py [--runs 6] [--rounds 3] [--campaign DIR]
 

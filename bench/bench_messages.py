@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Benchmark of the per-message stage (issue 10) next to its floor, in one run.
+"""Benchmark of the per-message work (agents' logs) next to its pyarrow.json floor, in one run.
 
 Generates (``synth``, agent logs only) one run of ``--clients`` x ``--calls``
 messages, then times, each in its own fresh process and interleaved round by
@@ -32,14 +32,15 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import textwrap
 import time
 from pathlib import Path
 
-from common import fmt
+from common import fmt, git_commit
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))  # this checkout's library, here and in the children
-SECTION = "## Per-message stage"
+SECTION = "## Per-message stage: bench_messages.py"
 
 CHILD_FLOOR = r"""
 import os, sys
@@ -103,6 +104,19 @@ def run_child(cmd: list[str], env: dict[str, str]) -> tuple[float, float, float,
     return wall, ru.ru_utime + ru.ru_stime, ru.ru_maxrss / 1024, out.strip()
 
 
+def replace_section(doc: str, text: str) -> str:
+    """``doc`` with its section headed :data:`SECTION` (to the next ``## `` heading, or the
+    end) replaced by ``text``; appended at the end when there is none."""
+    lines = doc.splitlines(keepends=True)
+    if SECTION + "\n" not in lines:
+        return doc.rstrip("\n") + "\n\n" + text
+    start = lines.index(SECTION + "\n")
+    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")),
+               len(lines))
+    rest = "".join(lines[end:])
+    return "".join(lines[:start]) + text + ("\n" + rest if rest else "")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--clients", type=int, default=500)
@@ -110,8 +124,12 @@ def main() -> int:
     ap.add_argument("--calls", type=int, default=4000)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--keep", type=Path, help="generate into (or reuse) this folder")
-    ap.add_argument("--doc", type=Path, help="write the table as the last section of this file")
+    ap.add_argument("--doc", type=Path,
+                    help="replace the section headed SECTION in this file (up to the next "
+                         "'## ' heading) with the measurement")
     args = ap.parse_args()
+    started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    load_start = " ".join(f"{x:.2f}" for x in os.getloadavg())
     tmp = Path(tempfile.mkdtemp(prefix="bench-messages-"))
     try:
         camp = args.keep or tmp / "campaign"
@@ -148,7 +166,8 @@ def main() -> int:
                       f"{rss:.0f} MiB", file=sys.stderr)
         floors = [k for k in variants if k.startswith("floor")]
         floor = min(floors, key=lambda k: statistics.median(s[0] for s in samples[k]))
-        lines = [f"{SECTION}", "",
+        load_end = " ".join(f"{x:.2f}" for x in os.getloadavg())
+        about = textwrap.fill(
                  f"`{Path(sys.argv[0]).name} {' '.join(sys.argv[1:])}` (run folder generated "
                  f"by `synth` in {gen_s:.0f} s: {args.clients} clients x {args.calls} calls, "
                  f"{args.servers} servers, rpc-call, clients started over 20 s, "
@@ -160,8 +179,9 @@ def main() -> int:
                  "[min-max]; floor = the fastest floor variant "
                  f"(`{floor}`); the ratios are those of each round (a variant over the floor "
                  f"measured in the same round), median [min-max]. Machine: {os.cpu_count()} "
-                 "CPUs, shared with other work while measured (load average "
-                 f"{os.getloadavg()[0]:.1f} at the end).", "",
+                 f"CPUs, load average {load_start} at the start, {load_end} at the end; "
+                 f"measured {started}, commit `{git_commit()}`.", 90)
+        lines = [SECTION, "", about, "",
                  "| variant | wall (s) | CPU (s) | peak RSS (MiB) | wall / floor | CPU / floor |",
                  "|---|---|---|---|---|---|"]
         for name, s in samples.items():
@@ -173,9 +193,7 @@ def main() -> int:
         text = "\n".join(lines) + "\n"
         print(text)
         if args.doc:
-            doc = args.doc.read_text()
-            head = doc.split(f"\n{SECTION}\n")[0].rstrip("\n")
-            args.doc.write_text(head + "\n\n" + text)
+            args.doc.write_text(replace_section(args.doc.read_text(), text))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return 0

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""Parallel efficiency on realistic runs (issue 11, item 5): the workflow end to end at
-``--cores 1`` and ``--cores 2`` against the plain sequential script, same campaign.
+"""Parallel efficiency on realistic runs: the workflow end to end at ``--cores 1`` and
+``--cores 2`` against the plain sequential script, same campaign.
 
     .venv/bin/python bench/bench_parallel.py [--runs 16] [--repeat 3] [--campaign DIR]
 
@@ -80,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
                 cpus[name].append(cpu)
                 tables[name] = (wd / "results" / CAMPAIGN / layout.CAMPAIGN_CSV).read_text()
                 print(f"round {rep + 1}: {name}: wall {wall:.1f} s, CPU {cpu:.1f} s", flush=True)
-        jobs = 2 * len(runs)  # run_logs, influx_metrics per run (issue 21)
+        jobs = 2 * len(runs)  # run_logs, influx_metrics per run
         seq = walls["sequential"]
         print(f"\n{len(runs)} runs, {size / 2**20:.0f} MiB of backups; {jobs} per-run jobs; "
               f"{args.repeat} interleaved rounds, median [min-max]; machine: "

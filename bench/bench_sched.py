@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""What the main Snakemake process costs per job, at 1000 and 10 000 runs (issue 11, item 3).
+"""What the main Snakemake process costs per job, at 1000 and 10 000 runs, and its floor.
 
 For each campaign size (``synth --runs N --no-influx``, InfluxDB stage off) and each
 variant of Snakemake's options, measured in the same bench run, variants interleaved:
@@ -37,8 +37,8 @@ Usage (from the repository root)::
 
     .venv/bin/python bench/bench_sched.py                        # 1000 and 10 000 runs
     .venv/bin/python bench/bench_sched.py --sizes 1000 --reps 3 --e2e-jobs 0
-    .venv/bin/python bench/bench_sched.py --synth-args=--agent-logs \\
-        --config '{"messages": {"enabled": true}}'              # once that stage exists
+    .venv/bin/python bench/bench_sched.py --sizes 10000 --sections plan noop --floor \\
+        --variants after                                         # over Snakemake's floor
 
 Default variants: ``before`` = no workflow profile (``--workflow-profile none``)
 plus the old profile's only key, ``--rerun-incomplete``: Snakemake's defaults
@@ -49,8 +49,7 @@ rate limiter of local runs). ``--variant NAME='FLAGS'`` adds or replaces one.
 ``--floor`` adds the variant ``floor``, first (so the ratio column is the last
 variant over it): Snakemake's own floor for a DAG of that shape, a trivial
 Snakefile (:data:`FLOOR`) with the same jobs and files and nothing of ours: per
-run, one job of 5 outputs (as run_logs, issue 21; before it, a job of 3 outputs and one
-of 2, as ombt_stats and messages were), with one input (the run's folder) and one log,
+run, one job of 5 outputs (as run_logs), with one input (the run's folder) and one log,
 plain wildcard rules without params, input functions or groups, and one campaign
 job over the per-run outputs. It is measured in ``plan`` and ``noop`` (and
 ``touch``), not in ``e2e``. Each variant has its own processed state (its own

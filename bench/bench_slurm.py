@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The bundled example through SLURM next to the local run (issue 26, docs/benchmarks.md).
+"""The bundled example through SLURM next to the local run (docs/benchmarks.md).
 
 Each repetition, interleaved, in a fresh working directory (the example's 8 runs, all
 of `rule all`: table, figures):

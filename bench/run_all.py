@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""The benchmarks of issue 5, in one command: measures, writes bench/results.json, prints tables.
+"""Stages end to end, planning, no-op, one added run, parsing, the campaign table, in one
+command: measures, writes bench/results.json, prints tables.
 
     .venv/bin/python bench/run_all.py                       # everything, median of 3
     .venv/bin/python bench/run_all.py --quick               # 1 repetition, 100 and 1000 runs

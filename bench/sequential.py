@@ -6,8 +6,7 @@ controller log(s) and write its parquet files, analyse its agents' own logs,
 restore its InfluxDB backup into a private influxd (readiness polled on /ping),
 query and export the run's window, stop the server; then the campaign table. Same
 library calls, same outputs (``<out>/runs/<run>/*.parquet``, ``<out>/campaign.parquet``
-...) as the rules run_logs, influx_metrics and campaign_table (before issue 21:
-ombt_stats, messages, influx_metrics). Usage::
+...) as the rules run_logs, influx_metrics and campaign_table. Usage::
 
     .venv/bin/python bench/sequential.py CAMPAIGN OUT [--no-influx] [--no-messages]
                                                       [--workflow DIR]
@@ -36,7 +35,7 @@ def process_campaign(campaign: Path, out: Path, *, influx: bool = True, messages
     from ombt_postmortem.influx.metrics import InfluxConfig
     from ombt_postmortem.influx.server import Limits
     from ombt_postmortem.influx.stage import run_influx_stage, write_stage
-    try:  # the InfluxDB stage reads the run's logs itself (issue 21)
+    try:  # the InfluxDB stage reads the run's logs itself
         from ombt_postmortem.influx.stage import RunLogs
     except ImportError:  # a checkout before it: the stage reads ombt.parquet
         RunLogs = None  # noqa: N806
