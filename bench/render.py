@@ -40,6 +40,7 @@ import json
 import re
 import statistics
 import sys
+import textwrap
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -101,17 +102,33 @@ def by_size(d: dict[str, Any]) -> list[tuple[int, Any]]:
 # --------------------------------------------------------------------------- tables
 
 
+def without_notes(argv: list[str]) -> list[str]:
+    """``argv`` without its ``--note TEXT`` pairs (the notes are listed under the table)."""
+    out: list[str] = []
+    skip = False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg == "--note":
+            skip = True
+        elif not arg.startswith("--note="):
+            out.append(arg)
+    return out
+
+
 def t_runs(data: dict[str, Any]) -> str:
     shown: dict[str, list[str]] = {}
     for name, sec in data["sections"].items():
         shown.setdefault(sec["run"], []).append(name)
     rows = [[r["started"], f"`{r['commit']}`",
-             r.get("repeat", "-"), code(" ".join(["bench/run_all.py", *r["argv"]])),
+             r.get("repeat", "-"), code(" ".join(["bench/run_all.py", *without_notes(r["argv"])])),
              ", ".join(shown.get(r["id"], [])) or "-", r.get("load_start") or "-",
              r.get("load_end") or "-"] for r in data["runs"]]
     out = table(["measured", "commit", "repetitions", "command", "sections shown",
                  "load average at start", "at end"], rows)
-    notes = [f"- {r['started']}: {n}" for r in data["runs"] for n in r.get("notes", [])]
+    notes = [textwrap.fill(f"- {r['started']}: {n}", 95, subsequent_indent="  ",
+                           break_long_words=False, break_on_hyphens=False)
+             for r in data["runs"] for n in r.get("notes", [])]
     return out + ("\n\n" + "\n".join(notes) if notes else "")
 
 
@@ -172,21 +189,20 @@ def t_plan_noop(data: dict[str, Any]) -> str:
     for per_size in (*plan.values(), *(st for e in noop.values() for k, st in e.items()
                                         if k in ("real", "touch"))):
         names += [v for v in per_size if v not in names]
-    head = ["runs", "jobs planned"]
-    head += [f"{what}: {v} wall (CPU)" for what in ("`-n`, nothing done yet",
-                                                    "no-op re-run, all done") for v in names]
     rows = []
     for n in sorted({int(k) for k in (*plan, *noop)}):
         p = plan.get(str(n), {})
         jobs = next((s.get("jobs") for v in p.values() for s in v), None)
-        row = [n, "-" if jobs is None else jobs]
-        row += [f"{fmt(p[v])} ({fmt(p[v], 'cpu')})" if p.get(v) else "-" for v in names]
         e = noop.get(str(n), {})
         state = e.get("real") or e.get("touch") or {}
-        row += [f"{fmt(state[v])} ({fmt(state[v], 'cpu')})" if state.get(v) else "-"
-                for v in names]
-        rows.append(row)
-    return table(head, rows)
+        for what, per_variant in (("`-n`, nothing done yet", p),
+                                  ("no-op re-run, all done", state)):
+            if per_variant:
+                rows.append([n, "-" if jobs is None else jobs, what,
+                             *(f"{fmt(per_variant[v])} ({fmt(per_variant[v], 'cpu')})"
+                               if per_variant.get(v) else "-" for v in names)])
+    return table(["runs", "jobs planned", "measure", *(f"{v}: wall (CPU) s" for v in names)],
+                 rows)
 
 
 def t_noop_states(noop: dict[str, Any]) -> str:
@@ -205,9 +221,8 @@ def t_noop_states(noop: dict[str, Any]) -> str:
                 per_job = "-"
             else:
                 lib, tch = e["build_library"], e["build_touch"]
-                made = (f"the library (`bench/sequential.py --no-influx`: ombt stage "
-                        f"{float(lib['ombt']):.2f} s, campaign table {float(lib['table']):.2f}"
-                        " s), then `snakemake --touch --forceall`")
+                made = (f"the library (ombt stage {float(lib['ombt']):.2f} s, table "
+                        f"{float(lib['table']):.2f} s), then `--touch --forceall`")
                 cost = (f"{lib['wall']:.2f} ({lib['cpu']:.2f}) + {tch['wall']:.2f} "
                         f"({tch['cpu']:.2f})")
                 per_job = f"{1000 * tch['cpu'] / (n + 1):.0f}"

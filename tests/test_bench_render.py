@@ -193,11 +193,11 @@ def test_committed_doc_numbers_come_from_the_raw_samples() -> None:
     assert c2[2] == expect([x["wall"] for x in s["cores2"]])
     assert c2[4] == f"{statistics.median(x['wall'] for x in s['cores2']) / seq:.1f}x"
 
-    plan = {r[0]: r for r in rows(text, "plan-noop")}
+    plan = {(r[0], r[2]): r for r in rows(text, "plan-noop")}
     for n, per_variant in sec["plan"].items():
         cur = per_variant["current"]
         cell = f"{expect([x['wall'] for x in cur])} ({expect([x['cpu'] for x in cur])})"
-        assert cell in plan[n], (n, cell)
+        assert cell in plan[(n, "`-n`, nothing done yet")], (n, cell)
 
     parse = rows(text, "parse")
     assert parse[1][1] == expect([x["parse_s"] for x in sec["parse"]["samples"]])
