@@ -256,7 +256,7 @@ def t_parse(p: dict[str, Any]) -> str:
         ["imports (ombt_postmortem, pyarrow)", "-", ex("rss_imports_mb")],
         [f"`parse_controller_log` ({p['size_mb']:.1f} MB log)", ex("parse_s"),
          ex("rss_parse_mb")],
-        ["the ombt_stats job's work: `analyse_run` + `write_run_stats`", ex("job_s"),
+        ["the controller statistics' work: `analyse_run` + `write_run_stats`", ex("job_s"),
          ex("rss_job_mb")],
     ])
 
