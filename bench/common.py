@@ -5,7 +5,8 @@ A bench imports it as ``import common`` (it sits next to them; Python puts the
 script's folder first on ``sys.path``). The library is imported from the installed
 package (``make setup`` installs this checkout, editable).
 
-Record format (``bench/results/<bench>.json``, written by :func:`write_record`)::
+Record format (``bench/results/<bench>.json``, written by :class:`Record`: bench_jobs.py,
+bench_parallel.py, bench_sched.py; bench/render.py shows it)::
 
     {"format": 3, "bench": "<name>", "argv": [...], "commit": "<short>[+dirty]",
      "started": "<UTC ISO>", "machine": {...}, "load_start": [1, 5, 15 min],
