@@ -192,7 +192,7 @@ def describe(columns: Iterable[str], params: Sequence[str] = (),
         elif col in known:
             rows.append((col, *known[col]))
         elif col in metrics:
-            rows.append((col, "InfluxDB query of the configured query set (config/queries/)",
+            rows.append((col, "InfluxDB query of the configured query set (influx.queries)",
                          "", INFLUX))
         else:
             rows.append((col, "not described", "", ""))
@@ -217,5 +217,5 @@ def markdown() -> str:
     out.write("| *params.json keys* | the run's parameters, one column each (`param_<key>` "
               "when a key is named like a column above) | | params.json |\n")
     out.write("| *other InfluxDB queries* | one column per query of the configured set "
-              "(`config/queries/`) | | influx_metrics |\n")
+              "(`influx.queries`) | | influx_metrics |\n")
     return out.getvalue()

@@ -70,7 +70,7 @@ JOB_KEYS = ("enabled", "threads", "mem_mb")
 class InfluxConfig:
     """The ``influx`` section of the workflow config.
 
-    Keys, types and defaults are those of ``workflow/schemas/config.schema.yaml``
+    Keys, types and defaults are those of the configuration schema
     (see :mod:`ombt_postmortem.config`): the defaults below are read from it, and
     every instance is checked against it (a :class:`~ombt_postmortem.errors.ConfigError`
     naming the key).
@@ -85,7 +85,8 @@ class InfluxConfig:
     export_timeseries: bool = _DEFAULTS["export_timeseries"]
     max_extract_mb: float = _DEFAULTS["max_extract_mb"]
     ready_timeout_s: float = _DEFAULTS["ready_timeout_s"]
-    #: path of a query-set YAML, a preset name (``telegraf`` -> config/queries/telegraf.yaml),
+    #: path of a query-set YAML, a preset name (``telegraf``: a file of the package,
+    #: :data:`~ombt_postmortem.influx.queries.PRESETS_DIR`),
     #: or an inline query set (mapping with ``queries`` and ``timeseries``)
     queries: str | Mapping[str, Any] = _DEFAULTS["queries"]
     #: ``image`` and ``base_url`` of the docker backend (missing keys: the schema's defaults)
