@@ -14,9 +14,11 @@ from conftest import EXAMPLE, REPO, snakemake, write_config
 from ombt_postmortem import config
 from ombt_postmortem.errors import ConfigError
 from ombt_postmortem.figspec import FigureOptions
-from ombt_postmortem.influx.metrics import JOB_KEYS, InfluxConfig
+from ombt_postmortem.influx.metrics import InfluxConfig
 from ombt_postmortem.influx.server import Limits
 
+#: keys of the schema's ``influx`` section that size the job, not InfluxConfig's fields
+JOB_KEYS = ("enabled", "threads", "mem_mb")
 SCHEMA = REPO / "src" / "ombt_postmortem" / "data" / "config.schema.yaml"
 
 

@@ -142,7 +142,7 @@ class CampaignDir:
         return self.root / RUNS_DIR
 
     def run(self, key: str) -> Path:
-        """The folder of the run whose key (:func:`ombt_postmortem.params.run_key`) is given."""
+        """The folder of the run whose key (:func:`run_key`) is given."""
         return self.runs / key
 
     def run_file(self, key: str, name: str) -> Path:

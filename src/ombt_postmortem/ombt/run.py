@@ -33,8 +33,6 @@ HIST_SCHEMA = [
     ("side", aio.STRING), ("decade", aio.INT), ("bucket", aio.INT), ("lower_ms", aio.FLOAT),
     ("upper_ms", aio.FLOAT), ("count", aio.INT),
 ]
-AGENT_COLUMNS = [name for name, _ in AGENT_SCHEMA]
-HIST_COLUMNS = [name for name, _ in HIST_SCHEMA]
 
 STATUS_OK, STATUS_PARTIAL, STATUS_FAILED = "ok", "partial", "failed"
 
