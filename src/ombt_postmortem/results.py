@@ -260,7 +260,8 @@ class CampaignResults:
     def problems(self) -> pd.DataFrame:
         """The runs whose status is not ``ok`` (as problems.csv lists them)."""
         t = self._table
-        return t.loc[t["status"] != "ok", ["run_id", layout.LABEL, "status", "problems"]].copy()
+        return t.loc[t["status"] != layout.STATUS_OK,
+                     ["run_id", layout.LABEL, "status", "problems"]].copy()
 
     def select(self, **params: Any) -> pd.DataFrame:
         """The rows of the table whose parameters have the values given, e.g.
