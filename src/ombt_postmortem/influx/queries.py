@@ -228,22 +228,13 @@ class QuerySet:
         unknown = set(data) - {"queries", "timeseries", "description", "buses", "include"}
         if unknown:
             raise QueryConfigError(f"{source}: unknown keys {sorted(unknown)}")
-        raw_q = data.get("queries") or []
-        if not isinstance(raw_q, Sequence) or isinstance(raw_q, str):
-            raise QueryConfigError(f"{source}: 'queries' must be a list")
-        queries = tuple(_query_spec(q, f"{source}: queries[{i}]") for i, q in enumerate(raw_q))
-        raw_t = data.get("timeseries") or []
-        if not isinstance(raw_t, Sequence) or isinstance(raw_t, str):
-            raise QueryConfigError(f"{source}: 'timeseries' must be a list")
-        series = tuple(_series_spec(s, f"{source}: timeseries[{i}]") for i, s in enumerate(raw_t))
-        raw_b = data.get("buses") or []
-        if not isinstance(raw_b, Sequence) or isinstance(raw_b, str):
-            raise QueryConfigError(f"{source}: 'buses' must be a list")
-        buses = tuple(_bus_spec(b, f"{source}: buses[{i}]") for i, b in enumerate(raw_b))
-        raw_i = data.get("include") or []
-        if not isinstance(raw_i, Sequence) or isinstance(raw_i, str):
-            raise QueryConfigError(f"{source}: 'include' must be a list of query sets")
-        for inc in raw_i:
+        queries = tuple(_query_spec(q, f"{source}: queries[{i}]")
+                        for i, q in enumerate(_list(data, "queries", source)))
+        series = tuple(_series_spec(s, f"{source}: timeseries[{i}]")
+                       for i, s in enumerate(_list(data, "timeseries", source)))
+        buses = tuple(_bus_spec(b, f"{source}: buses[{i}]")
+                      for i, b in enumerate(_list(data, "buses", source)))
+        for inc in _list(data, "include", source, "a list of query sets"):
             path = resolve_query_set_path(inc, base_dir)
             if path.resolve() in _seen:
                 raise QueryConfigError(f"{source}: include {inc!r} includes itself")
@@ -257,6 +248,14 @@ class QuerySet:
             if twice:
                 raise QueryConfigError(f"{source}: {what} {twice[0]!r} is defined twice")
         return cls(queries=queries, timeseries=series, source=source, buses=buses)
+
+
+def _list(data: Mapping[str, Any], key: str, source: str, what: str = "a list") -> Sequence[Any]:
+    """``data[key]`` (absent or null: empty), refused unless it is a list."""
+    raw = data.get(key) or []
+    if not isinstance(raw, Sequence) or isinstance(raw, str):
+        raise QueryConfigError(f"{source}: {key!r} must be {what}")
+    return raw
 
 
 def _query_spec(raw: object, where: str) -> QuerySpec:
