@@ -2,15 +2,27 @@
 #   snakemake --cores 8                       (default config: the bundled example campaign)
 #   snakemake --cores 8 --configfile my-campaigns.yaml   (see config/config.yaml)
 #   snakemake --report results/report.html    (after a run)
+import os
 import sys
-from pathlib import Path
 
+from snakemake.exceptions import WorkflowError
 from snakemake.utils import min_version
 
-# the library lives in src/: importable from a plain clone, a conda env or a cluster node
-sys.path.insert(0, str(Path(workflow.basedir) / "src"))
-
 min_version("9.0")
+
+# The library is installed in snakemake's environment (`make setup`: pip install -e .)
+# and in the jobs' (the venv's, or the conda env's with --sdm conda).
+try:
+    import ombt_postmortem
+except ModuleNotFoundError:
+    raise WorkflowError(
+        "the library ombt_postmortem is not installed in this Python environment "
+        f"({sys.executable}): run `make setup` and `.venv/bin/snakemake`, or "
+        f"`pip install -e {workflow.basedir}` in this environment"
+    ) from None
+# where the conda env's post-deploy script installs the library from (--sdm conda;
+# workflow/envs/ombt-postmortem.post-deploy.sh); set here, read there
+os.environ.update(OMBT_POSTMORTEM_ROOT=workflow.basedir)
 
 
 configfile: "config/config.yaml"

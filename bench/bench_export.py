@@ -59,7 +59,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
 from test_influx_export import reference_export  # noqa: E402  (the former export)
 
-QS = QuerySet.load(REPO / "config" / "queries" / "telegraf.yaml")
+QS = QuerySet.load(REPO / "src/ombt_postmortem/data/queries/telegraf.yaml")
 DB = "telegraf"
 
 

@@ -70,7 +70,7 @@ def test_params_of_mixed_types_stay_readable(tmp_path: Path) -> None:
 
 def query_measurements() -> dict[str, str]:
     """column -> the measurement its template reads, from the query set YAML itself."""
-    qs = yaml.safe_load((REPO / "config" / "queries" / "telegraf.yaml").read_text())
+    qs = yaml.safe_load((REPO / "src/ombt_postmortem/data/queries/telegraf.yaml").read_text())
     out = {}
     for q in qs["queries"]:
         found = set(re.findall(r'FROM\s+"(\w+)"', q["template"]))

@@ -60,7 +60,7 @@ def test_every_column_of_the_example_is_described(written: Path) -> None:
 
 def test_influx_metric_columns_of_the_query_set_are_described() -> None:
     import yaml
-    spec = yaml.safe_load((REPO / "config/queries/telegraf.yaml").read_text())
+    spec = yaml.safe_load((REPO / "src/ombt_postmortem/data/queries/telegraf.yaml").read_text())
     names = [q["column"] for q in spec["queries"]]
     known = columns.expanded()
     for n in names:

@@ -17,10 +17,12 @@ from conftest import EXAMPLE, REPO, snakemake, write_config
 from ombt_postmortem import config
 from ombt_postmortem.errors import ConfigError
 from ombt_postmortem.figspec import FigureOptions
-from ombt_postmortem.influx.metrics import JOB_KEYS, InfluxConfig
+from ombt_postmortem.influx.metrics import InfluxConfig
 from ombt_postmortem.influx.server import Limits
 
-SCHEMA = REPO / "workflow" / "schemas" / "config.schema.yaml"
+#: keys of the schema's ``influx`` section that size the job, not InfluxConfig's fields
+JOB_KEYS = ("enabled", "threads", "mem_mb")
+SCHEMA = REPO / "src" / "ombt_postmortem" / "data" / "config.schema.yaml"
 
 
 def schema_defaults(node: dict[str, Any]) -> dict[str, Any]:
@@ -109,7 +111,7 @@ def test_the_docker_image_is_written_once() -> None:
     # the versioned files (pip's src/*.egg-info copies the README, which names the image)
     hits = subprocess.run(["git", "grep", "-lF", image, "--", "src", "workflow", "config",
                            "Snakefile"], cwd=REPO, capture_output=True, text=True).stdout.split()
-    assert hits == ["workflow/schemas/config.schema.yaml"]
+    assert hits == ["src/ombt_postmortem/data/config.schema.yaml"]
 
 
 def test_queries_may_be_a_path_a_preset_or_a_mapping() -> None:
@@ -122,6 +124,75 @@ def test_queries_may_be_a_path_a_preset_or_a_mapping() -> None:
     for bad in (3, [], ""):
         with pytest.raises(ConfigError, match="influx.queries"):
             config.validate({"campaigns": {"a": "x"}, "influx": {"queries": bad}})
+
+
+PRESETS = REPO / "src" / "ombt_postmortem" / "data" / "queries"
+
+
+def _template(column: str) -> dict[str, Any]:
+    return {"queries": [{"column": column, "template":
+                         'SELECT max("q") FROM "m" WHERE time >= {start} AND time <= {stop}'}]}
+
+
+def test_a_query_set_is_a_preset_of_the_package_or_a_users_path(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from ombt_postmortem.influx.queries import resolve_query_set_path
+
+    monkeypatch.chdir(tmp_path)  # no config/queries here: presets come from the package
+    qdr = [q["column"] for q in yaml.safe_load((PRESETS / "qdr.yaml").read_text())["queries"]]
+    telegraf = [q["column"]
+                for q in yaml.safe_load((PRESETS / "telegraf.yaml").read_text())["queries"]]
+    assert resolve_query_set_path("telegraf").resolve() == (PRESETS / "telegraf.yaml").resolve()
+    assert InfluxConfig.from_dict({"queries": "telegraf"}).query_set.columns == telegraf + qdr
+    # the path of the old layout (config/queries/ of the clone) still names the preset
+    assert InfluxConfig.from_dict({"queries": "config/queries/qdr.yaml"}).query_set.columns == qdr
+    # a user's files: relative to the working folder, a file there wins over the old path
+    (tmp_path / "config" / "queries").mkdir(parents=True)
+    (tmp_path / "config" / "queries" / "qdr.yaml").write_text(yaml.safe_dump(_template("mine")))
+    (tmp_path / "sets").mkdir()
+    (tmp_path / "sets" / "own.yaml").write_text(yaml.safe_dump(_template("own")))
+    assert InfluxConfig.from_dict({"queries": "config/queries/qdr.yaml"}).query_set.columns == \
+        ["mine"]
+    assert InfluxConfig.from_dict({"queries": "sets/own.yaml"}).query_set.columns == ["own"]
+    # ... and relative to base_dir (the workflow's folder) first
+    assert InfluxConfig.from_dict({"queries": "own.yaml"},
+                                  base_dir=tmp_path / "sets").query_set.columns == ["own"]
+    with pytest.raises(ConfigError, match="query set 'nope' not found .*presets are qdr, telegraf"):
+        InfluxConfig.from_dict({"queries": "nope"})
+
+
+def test_a_built_wheel_carries_the_schema_and_the_presets(tmp_path: Path) -> None:
+    """A regular (non-editable) install reads its data from the package, not from a clone."""
+    import sys
+    import zipfile
+
+    tree = tmp_path / "tree"
+    for name in ("pyproject.toml", "README.md"):
+        (tree / name).parent.mkdir(parents=True, exist_ok=True)
+        (tree / name).write_bytes((REPO / name).read_bytes())
+    subprocess.run(["cp", "-r", str(REPO / "src"), str(tree / "src")], check=True)
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps",
+                    "--no-build-isolation", "-w", str(tmp_path / "dist"), str(tree)],
+                   check=True, capture_output=True)
+    (wheel,) = (tmp_path / "dist").glob("*.whl")
+    site = tmp_path / "site"
+    with zipfile.ZipFile(wheel) as z:
+        names = set(z.namelist())
+        z.extractall(site)
+    assert {"ombt_postmortem/data/config.schema.yaml", "ombt_postmortem/data/queries/qdr.yaml",
+            "ombt_postmortem/data/queries/telegraf.yaml"} <= names
+    # the installed copy, from a folder with no clone in sight: its own schema and presets
+    code = ("from ombt_postmortem import config; from ombt_postmortem.influx.metrics import "
+            "InfluxConfig; c = InfluxConfig(); "
+            "print(config.SCHEMA_PATH); print(c.query_set.source); print(len(c.query_set.columns))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, check=True,
+                         capture_output=True, text=True,
+                         env={"PYTHONPATH": str(site), "PATH": "/usr/bin:/bin"}).stdout.split()
+    assert out[0] == str(site / "ombt_postmortem" / "data" / "config.schema.yaml")
+    assert out[1] == str(site / "ombt_postmortem" / "data" / "queries" / "telegraf.yaml")
+    qdr = yaml.safe_load((PRESETS / "qdr.yaml").read_text())["queries"]
+    telegraf = yaml.safe_load((PRESETS / "telegraf.yaml").read_text())["queries"]
+    assert int(out[2]) == len(qdr) + len(telegraf)
 
 
 def test_the_dataclasses_refuse_what_the_schema_refuses() -> None:

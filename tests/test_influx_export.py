@@ -29,7 +29,7 @@ from ombt_postmortem.influx.metrics import EXPORT_IN_FLIGHT, export_timeseries
 from ombt_postmortem.influx.queries import QuerySet, epoch_ns
 
 REPO = Path(__file__).resolve().parents[1]
-TELEGRAF = QuerySet.load(REPO / "config" / "queries" / "telegraf.yaml")
+TELEGRAF = QuerySet.load(REPO / "src/ombt_postmortem/data/queries/telegraf.yaml")
 
 # --------------------------------------------------------------------------- the reference
 

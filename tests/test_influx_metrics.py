@@ -307,14 +307,14 @@ def test_data_faults_raise_run_data_error(tmp_path: Path) -> None:
 
 
 def test_config_defaults_and_preset(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.chdir(tmp_path)  # found from anywhere: the repo's config/queries/telegraf.yaml
+    monkeypatch.chdir(tmp_path)  # found from anywhere: the package's preset telegraf
     cfg = InfluxConfig.from_dict(None)
     assert (cfg.backend, cfg.database, cfg.window_margin_s, cfg.export_timeseries,
             cfg.max_extract_mb, cfg.ready_timeout_s) == ("auto", "telegraf", 0.0, True, 4096, 60.0)
     assert cfg.docker == {"image": "influxdb:1.8", "base_url": None}
     columns = [*NOTEBOOK_COLUMNS, *COUNTER_COLUMNS, *OTHER_COLUMNS]
     assert sorted(cfg.query_set.columns) == sorted(columns)
-    assert cfg.query_set.source.endswith("config/queries/telegraf.yaml")
+    assert cfg.query_set.source.endswith("ombt_postmortem/data/queries/telegraf.yaml")
     assert InfluxConfig.from_dict({"queries": "telegraf"}).query_set.columns == \
         cfg.query_set.columns
     c = InfluxConfig.from_dict({"docker": {"base_url": "unix:///x.sock"}, "threads": 4})

@@ -82,6 +82,32 @@ def test_output_file_names_are_spelled_only_in_layout() -> None:
     assert offenders == []
 
 
+def test_run_statuses_are_spelled_only_in_layout() -> None:
+    """The status words of the campaign table and problems.csv have one home, layout.py:
+    no library module compares with, or writes, a word of its own."""
+    assert (layout.STATUS_OK, layout.STATUS_PARTIAL, layout.STATUS_FAILED,
+            layout.STATUS_NOT_ANALYSED) == ("ok", "partial", "failed", "not analysed")
+    # the columns of the messages sent ok or failed per agent (<side>_ok_per_agent_*,
+    # <side>_fail_per_agent_*), not a run's status
+    allowed = {("src/ombt_postmortem/columns.py", "ok"),
+               ("src/ombt_postmortem/columns.py", "failed")}
+    offenders = []
+    for path in (REPO / "src").rglob("*.py"):
+        if path.name == "layout.py":
+            continue
+        tree = ast.parse(path.read_text())
+        # "ok" also names the messages sent ok (msgs_ok columns): only its comparisons count
+        compared = {id(c) for n in ast.walk(tree) if isinstance(n, ast.Compare)
+                    for c in [n.left, *n.comparators]}
+        for n in ast.walk(tree):
+            if isinstance(n, ast.Constant) and (
+                    n.value in ("partial", "failed", "not analysed")
+                    or (n.value == "ok" and id(n) in compared)) \
+                    and (str(path.relative_to(REPO)), n.value) not in allowed:
+                offenders.append(f"{path.relative_to(REPO)}:{n.lineno}: {n.value!r}")
+    assert offenders == []
+
+
 def test_scan_run_finds_what_a_listing_finds() -> None:
     """Controller files, other logs and the tar of every example run, against os.listdir."""
     for run_id in run_ids():

@@ -270,6 +270,7 @@ def test_the_campaign_table_and_layout_json_linked_out_are_refused(tmp_path: Pat
     {"layout_version": LAYOUT_VERSION, "params": [1, None, {"a": 1}]},
     {"layout_version": LAYOUT_VERSION, "params": "driver"},
     {"layout_version": LAYOUT_VERSION, "campaign": ["ex"], "params": ["driver"]},
+    {"layout_version": LAYOUT_VERSION, "campaign": "ex", "runs": 2},  # no params
     ["layout_version", 3],
 ])
 def test_layout_json_of_wrong_types_is_refused(tmp_path: Path, marker: object) -> None:

@@ -1,12 +1,10 @@
 """Launcher of the per-run jobs (rules run_logs, influx_metrics):
 ``python workflow/job.py STAGE SPEC ...`` runs :func:`ombt_postmortem.jobs.main`
-with the library of this clone, installed or not (see workflow/rules/jobs.smk)."""
+of the installed library: the venv's editable install of this clone, or the conda
+env's (workflow/envs/ombt-postmortem.post-deploy.sh); see workflow/rules/jobs.smk."""
 
 import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
-
-from ombt_postmortem.jobs import main  # noqa: E402
+from ombt_postmortem.jobs import main
 
 sys.exit(main())

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import RunDataError
-from .layout import DOCKER_LOG_SUFFIX, INFLUX_TAR
+from .layout import DOCKER_LOG_SUFFIX, INFLUX_TAR, STATUS_NOT_ANALYSED
 from .netcheck import is_netcheck
 from .params import run_folder
 
@@ -140,7 +140,7 @@ class UnlistedFolder:
 
     def reason(self) -> str:
         return (f"folder {self.name!r} holds {self.holds} but params.json names no run "
-                "in it: not analysed (ombt-orchestrator lists only the runs that "
+                f"in it: {STATUS_NOT_ANALYSED} (ombt-orchestrator lists only the runs that "
                 "succeeded: a failed run?)")
 
 

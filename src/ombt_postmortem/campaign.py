@@ -20,8 +20,10 @@ from .layout import (
     MSG_NOTES,
     MSG_PROBLEMS,
     SIDES,
+    STATUS_FAILED,
+    STATUS_OK,
+    STATUS_PARTIAL,
 )
-from .ombt.run import STATUS_FAILED, STATUS_OK, STATUS_PARTIAL
 from .ombt.stats import SIDE_COLUMNS
 from .params import Run
 

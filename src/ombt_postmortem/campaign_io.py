@@ -24,7 +24,14 @@ from .campaign import (
     write_notebook_json,
     write_table,
 )
-from .layout import INFLUX_NOTES, INFLUX_PROBLEMS
+from .layout import (
+    INFLUX_NOTES,
+    INFLUX_PROBLEMS,
+    STATUS_FAILED,
+    STATUS_NOT_ANALYSED,
+    STATUS_OK,
+    STATUS_PARTIAL,
+)
 from .logutil import check_strict
 from .params import Run, load_params
 
@@ -42,11 +49,6 @@ NOTEBOOK_METRIC_GROUPS = {
     "sockets_used": "rabbitmq_node",
 }
 PROBLEM_COLUMNS = ["run_id", layout.LABEL, "status", "problems"]
-#: problems.csv's status of a folder that looks like a run's but that params.json does
-#: not name (its run_id: the folder's name; no row in the campaign table)
-NOT_ANALYSED = "not analysed"
-
-
 @dataclass(frozen=True)
 class RunOutputs:
     """The per-run files the campaign table reads, one list per kind in params.json order.
@@ -97,7 +99,8 @@ def write_campaign_outputs(
     ``inputs`` holds each run's per-run files, in the order of ``runs``. With
     ``campaign_dir``, the folders of it that look like a run's but that params.json
     does not name (a failed run of the orchestrator) are listed in problems.csv,
-    status :data:`NOT_ANALYSED` (:func:`ombt_postmortem.backup.unlisted_run_folders`).
+    status :data:`~ombt_postmortem.layout.STATUS_NOT_ANALYSED`
+    (:func:`ombt_postmortem.backup.unlisted_run_folders`).
     """
     log = log or logging.getLogger(__name__)
     inputs.check(runs)
@@ -123,12 +126,12 @@ def write_campaign_outputs(
                                                for c in extra_metrics}),
         all_stats(table, metric_cols or extra_metrics),
     )
-    bad = table[table["status"] != "ok"][PROBLEM_COLUMNS]
+    bad = table[table["status"] != STATUS_OK][PROBLEM_COLUMNS]
     unlisted = [] if campaign_dir is None else \
         unlisted_run_folders(campaign_dir, [r.run_id for r in runs])
     if unlisted:
         bad = pd.concat([bad, pd.DataFrame(
-            [{"run_id": u.name, layout.LABEL: "", "status": NOT_ANALYSED,
+            [{"run_id": u.name, layout.LABEL: "", "status": STATUS_NOT_ANALYSED,
               "problems": u.reason()} for u in unlisted], columns=PROBLEM_COLUMNS)],
             ignore_index=True)
     bad.to_csv(outputs["problems"], index=False)
@@ -139,9 +142,10 @@ def write_campaign_outputs(
     if "layout" in outputs:
         write_layout_marker(Path(outputs["layout"]), name, len(table),
                             table.attrs[PARAM_COLUMNS])
-    log.info("campaign %s: %d runs, %d ok, %d partial, %d failed", name, len(table),
-             int((table["status"] == "ok").sum()), int((table["status"] == "partial").sum()),
-             int((table["status"] == "failed").sum()))
+    counts = {s: int((table["status"] == s).sum())
+              for s in (STATUS_OK, STATUS_PARTIAL, STATUS_FAILED)}
+    log.info("campaign %s: %d runs, %s", name, len(table),
+             ", ".join(f"{n} {s}" for s, n in counts.items()))
     for r in bad.itertuples():
         log.warning("%s: %s", r.status, r.problems)
     check_strict(strict, [str(p) for p in bad["problems"]], f"campaign {name}")
@@ -186,19 +190,21 @@ def problems_summary(results_dir: Path | str, campaigns: list[str] | dict[str, A
         if not table.is_file() or not problems.is_file():
             continue
         status = pd.read_parquet(table, columns=["status"])["status"]
-        failed = int((status == "failed").sum())
-        partial = int((status == "partial").sum())
+        failed = int((status == STATUS_FAILED).sum())
+        partial = int((status == STATUS_PARTIAL).sum())
         if failed + partial == 0:
-            lines.append(f"campaign {name}: all {len(status)} runs ok ({table})")
+            lines.append(f"campaign {name}: all {len(status)} runs {STATUS_OK} ({table})")
         else:
             lines.append(f"campaign {name}: {failed + partial} of {len(status)} runs have "
-                         f"problems ({failed} failed, {partial} partial), see {problems}")
+                         f"problems ({failed} {STATUS_FAILED}, {partial} {STATUS_PARTIAL}), "
+                         f"see {problems}")
         listed = pd.read_csv(problems, usecols=["run_id", "status"], dtype=str,
                              keep_default_na=False)
-        unlisted = listed.loc[listed["status"] == NOT_ANALYSED, "run_id"].tolist()
+        unlisted = listed.loc[listed["status"] == STATUS_NOT_ANALYSED, "run_id"].tolist()
         if unlisted:
             shown = ", ".join(unlisted[:5]) + (f" and {len(unlisted) - 5} more"
                                                if len(unlisted) > 5 else "")
             lines.append(f"campaign {name}: {len(unlisted)} run folder(s) that params.json "
-                         f"does not name not analysed (failed runs?): {shown}; see {problems}")
+                         f"does not name {STATUS_NOT_ANALYSED} (failed runs?): {shown}; "
+                         f"see {problems}")
     return lines

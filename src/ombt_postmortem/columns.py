@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from .layout import SIDES
+from .layout import SIDES, STATUS_FAILED, STATUS_OK, STATUS_PARTIAL
 
 #: stages, as the workflow's rules name them
 PARAMS, OMBT, MESSAGES, INFLUX, CAMPAIGN = ("params.json", "ombt_stats", "messages",
@@ -37,7 +37,8 @@ DICTIONARY: tuple[Column, ...] = (
     Column("run_id", "the run's backup_dir in params.json (its folder)", "", PARAMS),
     Column("label", "the run named by the parameters that vary in the campaign "
            "(key=value joined by __)", "", CAMPAIGN),
-    Column("status", "ok, partial (a fault, some numbers kept) or failed (no ombt numbers)",
+    Column("status", f"{STATUS_OK}, {STATUS_PARTIAL} (a fault, some numbers kept) or "
+           f"{STATUS_FAILED} (no ombt numbers)",
            "", CAMPAIGN),
     Column("problems", "the faults, run and file named, '; '-joined", "", CAMPAIGN),
     Column("n_clients", "client agents in the controller's files", "agents", OMBT),
@@ -192,7 +193,7 @@ def describe(columns: Iterable[str], params: Sequence[str] = (),
         elif col in known:
             rows.append((col, *known[col]))
         elif col in metrics:
-            rows.append((col, "InfluxDB query of the configured query set (config/queries/)",
+            rows.append((col, "InfluxDB query of the configured query set (influx.queries)",
                          "", INFLUX))
         else:
             rows.append((col, "not described", "", ""))
@@ -217,5 +218,5 @@ def markdown() -> str:
     out.write("| *params.json keys* | the run's parameters, one column each (`param_<key>` "
               "when a key is named like a column above) | | params.json |\n")
     out.write("| *other InfluxDB queries* | one column per query of the configured set "
-              "(`config/queries/`) | | influx_metrics |\n")
+              "(`influx.queries`) | | influx_metrics |\n")
     return out.getvalue()

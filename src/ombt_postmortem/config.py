@@ -1,6 +1,7 @@
 """The workflow configuration: its schema is the one home of every key and default.
 
-``workflow/schemas/config.schema.yaml`` lists the allowed keys (every section
+The schema, ``config.schema.yaml`` of the package's data (:mod:`ombt_postmortem.data`:
+``src/ombt_postmortem/data/`` in a clone), lists the allowed keys (every section
 has ``additionalProperties: false``, so a typo is an error naming the key), their
 types and their defaults. Snakemake validates ``config`` against it and fills the
 defaults (``snakemake.utils.validate``); this module does the same from plain
@@ -22,11 +23,11 @@ from typing import Any
 
 import yaml
 
+from . import data
 from .errors import ConfigError
 
-#: the repository holding this package (an editable install / a clone / the workflow)
-REPO_ROOT = Path(__file__).resolve().parents[2]
-SCHEMA_PATH = REPO_ROOT / "workflow" / "schemas" / "config.schema.yaml"
+#: the configuration schema, shipped in the package (the Snakefile validates against it too)
+SCHEMA_PATH = data.path("config.schema.yaml")
 
 
 @cache
@@ -157,14 +158,20 @@ def main(argv: list[str] | None = None) -> int:
 
     The files are merged in order (later keys win, sections merged key by key, as
     Snakemake merges ``--configfile``), validated, and printed with every default.
+    Without a file: ``config/config.yaml`` of the current folder (a clone's, as
+    ``snakemake`` run there reads it).
     """
     import sys
 
-    paths = (sys.argv[1:] if argv is None else argv) or [str(REPO_ROOT / "config/config.yaml")]
+    paths = (sys.argv[1:] if argv is None else argv) or ["config/config.yaml"]
     merged: dict[str, Any] = {}
-    for p in paths:
-        _merge(merged, yaml.safe_load(Path(p).read_text(encoding="utf-8")) or {})
     try:
+        for p in paths:
+            try:
+                text = Path(p).read_text(encoding="utf-8")
+            except OSError as e:
+                raise ConfigError(f"cannot read the configuration file {p}: {e}") from None
+            _merge(merged, yaml.safe_load(text) or {})
         full = validate(merged)
     except ConfigError as e:
         print(e, file=sys.stderr)

@@ -25,8 +25,9 @@ FORMATS = tuple(config.schema("figures")["properties"]["format"]["anyOf"][0]["en
 class FigureOptions:
     """The ``figures`` section of the workflow config (all keys optional).
 
-    Keys, types and defaults are those of ``workflow/schemas/config.schema.yaml``:
-    the defaults below are read from it and every instance is checked against it.
+    Keys, types and defaults are those of the configuration schema
+    (:mod:`ombt_postmortem.config`): the defaults below are read from it and every
+    instance is checked against it.
     """
 
     #: one of :data:`FORMATS`, or several (a list: each figure written in each)

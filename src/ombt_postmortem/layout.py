@@ -71,6 +71,17 @@ CAMPAIGN_FILES = {
     "columns": COLUMNS,
 }
 
+# ------------------------------------------------------------------ run statuses
+#: a run's ``status`` in the campaign table: every number, no problem
+STATUS_OK = "ok"
+#: a fault: some numbers kept, the ``problems`` column says which are missing and why
+STATUS_PARTIAL = "partial"
+#: no ombt numbers (the run's other stages may still have some)
+STATUS_FAILED = "failed"
+#: problems.csv only: a folder of the campaign that looks like a run's backup but that
+#: params.json does not name (no row in the campaign table)
+STATUS_NOT_ANALYSED = "not analysed"
+
 # ------------------------------------------------------------------ campaign table columns
 SIDES = ("client", "server")  # ombt's two sides; side columns are "<side>_<stat>"
 #: the columns every campaign table starts with, after run_id and the params
@@ -142,7 +153,7 @@ class CampaignDir:
         return self.root / RUNS_DIR
 
     def run(self, key: str) -> Path:
-        """The folder of the run whose key (:func:`ombt_postmortem.params.run_key`) is given."""
+        """The folder of the run whose key (:func:`run_key`) is given."""
         return self.runs / key
 
     def run_file(self, key: str, name: str) -> Path:

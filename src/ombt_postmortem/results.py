@@ -180,6 +180,9 @@ def _read_marker(root: Path) -> dict[str, Any]:
         if key in data and not ok(data[key]):
             raise LayoutMismatch(f"{marker}: {key!r} is {what}, not "
                                  f"{_short(repr(data[key]))}; {rerun}")
+    if "params" not in data:  # the workflow always writes it
+        raise LayoutMismatch(f"{marker}: no 'params' (the table's run-parameter columns); "
+                             f"{rerun}")
     if not (root / layout.CAMPAIGN_PARQUET).is_file():
         raise NotAResultsFolder(f"{root}: {layout.CAMPAIGN_PARQUET} missing next to "
                                 f"{layout.LAYOUT_FILE}; {rerun}")
@@ -240,11 +243,7 @@ class CampaignResults:
     @property
     def params(self) -> list[str]:
         """The table's run-parameter columns, in params.json order (``backup_dir`` aside)."""
-        names = self.marker.get("params")
-        if not isinstance(names, list):
-            from .figures.common import param_columns  # older markers: guess from the table
-
-            return param_columns(self._table)
+        names = self.marker["params"]  # a list of names: _read_marker checked it
         return [c for c in names if c != "backup_dir" and c in self._table.columns]
 
     @property
@@ -261,7 +260,8 @@ class CampaignResults:
     def problems(self) -> pd.DataFrame:
         """The runs whose status is not ``ok`` (as problems.csv lists them)."""
         t = self._table
-        return t.loc[t["status"] != "ok", ["run_id", layout.LABEL, "status", "problems"]].copy()
+        return t.loc[t["status"] != layout.STATUS_OK,
+                     ["run_id", layout.LABEL, "status", "problems"]].copy()
 
     def select(self, **params: Any) -> pd.DataFrame:
         """The rows of the table whose parameters have the values given, e.g.

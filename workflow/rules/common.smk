@@ -27,7 +27,10 @@ try:
     _config_error_first(config)
 except ValueError as _exc:  # ombt_postmortem.errors.ConfigError
     raise WorkflowError(f"config: {_exc}") from None
-validate(config, schema="../schemas/config.schema.yaml")
+# the schema ships in the package (ombt_postmortem.data)
+from ombt_postmortem.config import SCHEMA_PATH
+
+validate(config, schema=str(SCHEMA_PATH))
 
 RESULTS = config["results_dir"]
 # The optional stages, in one place: the stage files and the campaign-level rules read

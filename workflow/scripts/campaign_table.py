@@ -1,9 +1,5 @@
 """Rule campaign_table: wire snakemake's input/params/output to the library."""
 
-import sys
-
-sys.path.insert(0, f"{snakemake.scriptdir}/../../src")  # the library, also without pip install
-
 from pathlib import Path
 
 from ombt_postmortem.campaign_io import RunOutputs, write_campaign_outputs

@@ -1,9 +1,7 @@
 """Rule compare_campaigns: two campaigns compared run by run (ombt_postmortem.compare)."""
 
 import os
-import sys
 
-sys.path.insert(0, f"{snakemake.scriptdir}/../../src")  # the library, also without pip install
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 from pathlib import Path

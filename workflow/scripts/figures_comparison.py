@@ -2,9 +2,7 @@
 campaign."""
 
 import os
-import sys
 
-sys.path.insert(0, f"{snakemake.scriptdir}/../../src")  # the library, also without pip install
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 from pathlib import Path

@@ -1,9 +1,7 @@
 """Rule figures_latency: latency overlay at equal load (+ per-run histograms)."""
 
 import os
-import sys
 
-sys.path.insert(0, f"{snakemake.scriptdir}/../../src")  # the library, also without pip install
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 from pathlib import Path

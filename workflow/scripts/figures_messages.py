@@ -1,9 +1,7 @@
 """Rule figures_messages: exact latency quantiles (+ per-run message timelines)."""
 
 import os
-import sys
 
-sys.path.insert(0, f"{snakemake.scriptdir}/../../src")  # the library, also without pip install
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 from pathlib import Path

@@ -1,9 +1,7 @@
 """Rule figures_timeseries: per run, the bus hosts' CPU and memory over time."""
 
 import os
-import sys
 
-sys.path.insert(0, f"{snakemake.scriptdir}/../../src")  # the library, also without pip install
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 from pathlib import Path

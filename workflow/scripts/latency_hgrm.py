@@ -1,9 +1,5 @@
 """Rule latency_hgrm: a campaign's per-run exact latency distributions as .hgrm files."""
 
-import sys
-
-sys.path.insert(0, f"{snakemake.scriptdir}/../../src")  # the library, also without pip install
-
 from pathlib import Path
 
 import pandas as pd

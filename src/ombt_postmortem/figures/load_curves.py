@@ -19,6 +19,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
+from ..layout import STATUS_OK
 from .common import (
     SIDES,
     FigureOptions,
@@ -186,7 +187,7 @@ def draw_load_panel(ax: Axes, data: pd.DataFrame, x: str, series: Sequence[str],
             handles.setdefault(label, h)
     # one legend entry for the figure: the partial runs and their clients' failed messages
     c = data[data["side"] == "client"]
-    partial = c[c["status"].astype(str) != "ok"] if "status" in c.columns else c.iloc[:0]
+    partial = c[c["status"].astype(str) != STATUS_OK] if "status" in c.columns else c.iloc[:0]
     if len(partial):
         n = partial["run_id"].nunique()
         fail = int(pd.to_numeric(partial.get(MSGS_FAIL), errors="coerce").fillna(0).sum()) \
@@ -211,7 +212,7 @@ def _mark_partial(ax: Axes, s: pd.DataFrame, xs: Any, col: str,
     messages failed, or a stage had a problem): never read as clean runs."""
     if "status" not in s.columns:
         return
-    bad = (s["status"].astype(str) != "ok").to_numpy()
+    bad = (s["status"].astype(str) != STATUS_OK).to_numpy()
     if not bad.any():
         return
     x = np.asarray(xs)[bad]

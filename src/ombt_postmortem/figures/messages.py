@@ -23,7 +23,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
-from ..layout import TIMELINE
+from ..layout import STATUS_OK, TIMELINE
 from ..messages.timeline import MAX_FILL_S
 from .common import (
     PALETTE,
@@ -286,7 +286,7 @@ def draw_nines_panel(ax: Any, data: pd.DataFrame, series: Sequence[str], kind: s
         st = styles[norm_key(key)]
         label = line_label(dict(zip(series, key, strict=True)))
         s = s.sort_values("x")
-        if "status" in s.columns and (s["status"].astype(str) != "ok").any():
+        if "status" in s.columns and (s["status"].astype(str) != STATUS_OK).any():
             # a partial run: hollow markers, and its errors in the legend
             errors = pd.to_numeric(s["msg_errors"], errors="coerce").max() \
                 if "msg_errors" in s.columns else math.nan

@@ -1,8 +1,8 @@
 """Bus and server resources against the load: the InfluxDB metric columns of the table.
 
 The metric columns (``min_usage_idle_bus``, ``mem_used``, ``connections``...) are
-those of the query set (config/queries/telegraf.yaml, qdr.yaml): each is one number
-per run, computed over the run's window by the InfluxDB stage. Absent columns or
+those of the query set (the presets telegraf and qdr, ombt_postmortem/data/queries/):
+each is one number per run, computed over the run's window by the InfluxDB stage. Absent columns or
 all-NaN ones (e.g. no rabbitmq_* measurement with the qpid-dispatch router) are
 left out; a figure with no metric at all is skipped.
 

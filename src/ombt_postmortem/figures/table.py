@@ -10,7 +10,7 @@ from typing import Any
 
 import pandas as pd
 
-from ..layout import LABEL
+from ..layout import LABEL, STATUS_FAILED, STATUS_PARTIAL
 from .common import param_columns
 
 #: the columns shown first, after the varying parameters (the rest follow, all of them)
@@ -30,8 +30,8 @@ table { border-collapse: collapse; white-space: nowrap; }
 th, td { border: 1px solid #ddd; padding: 2px 6px; text-align: right; }
 td.t { text-align: left; }
 thead th { position: sticky; top: 0; background: #f0f0f0; z-index: 1; }
-tr.partial td { background: #fff6d5; }
-tr.failed td { background: #fde0e0; }
+""" + f"""tr.{STATUS_PARTIAL} td {{ background: #fff6d5; }}
+tr.{STATUS_FAILED} td {{ background: #fde0e0; }}
 """
 
 

@@ -32,11 +32,7 @@ from ombt_postmortem import arrow_io as aio
 from ombt_postmortem import config
 from ombt_postmortem.errors import ConfigError, InfluxQueryError, RunDataError
 from ombt_postmortem.influx.backend import open_server
-from ombt_postmortem.influx.export import (  # noqa: F401  (TS_KEYS: re-exported)
-    TS_KEYS,
-    empty_timeseries,
-    timeseries_table,
-)
+from ombt_postmortem.influx.export import empty_timeseries, timeseries_table
 from ombt_postmortem.influx.queries import (
     QuerySet,
     epoch_ns,
@@ -59,8 +55,6 @@ log = logging.getLogger(__name__)
 INTERNAL_DB = "_internal"
 #: the defaults of the ``influx`` section, read from the configuration schema (their one home)
 _DEFAULTS = config.defaults("influx")
-#: keys of the ``influx`` section that size the job (its threads and memory), not this class
-JOB_KEYS = ("enabled", "threads", "mem_mb")
 
 
 # --------------------------------------------------------------------------- config
@@ -70,7 +64,7 @@ JOB_KEYS = ("enabled", "threads", "mem_mb")
 class InfluxConfig:
     """The ``influx`` section of the workflow config.
 
-    Keys, types and defaults are those of ``workflow/schemas/config.schema.yaml``
+    Keys, types and defaults are those of the configuration schema
     (see :mod:`ombt_postmortem.config`): the defaults below are read from it, and
     every instance is checked against it (a :class:`~ombt_postmortem.errors.ConfigError`
     naming the key).
@@ -85,7 +79,8 @@ class InfluxConfig:
     export_timeseries: bool = _DEFAULTS["export_timeseries"]
     max_extract_mb: float = _DEFAULTS["max_extract_mb"]
     ready_timeout_s: float = _DEFAULTS["ready_timeout_s"]
-    #: path of a query-set YAML, a preset name (``telegraf`` -> config/queries/telegraf.yaml),
+    #: path of a query-set YAML, a preset name (``telegraf``: a file of the package,
+    #: :data:`~ombt_postmortem.influx.queries.PRESETS_DIR`),
     #: or an inline query set (mapping with ``queries`` and ``timeseries``)
     queries: str | Mapping[str, Any] = _DEFAULTS["queries"]
     #: ``image`` and ``base_url`` of the docker backend (missing keys: the schema's defaults)
@@ -236,16 +231,6 @@ def client_query(client: InfluxDBClient, q: str, db: str | None = None, *,
     if isinstance(res, list):  # the client returns a list unless exactly one result
         res = res[0] if res else None
     return dict(res.raw) if res is not None else {}
-
-
-def influx_query(url: str, q: str, db: str | None = None, *, epoch: str = "ns",
-                 timeout_s: float = 300.0) -> dict[str, Any]:
-    """One statement to the server at ``url``; return its result object (raises on error)."""
-    client = influx_client(url, timeout_s=timeout_s)
-    try:
-        return client_query(client, q, db, epoch=epoch)
-    finally:
-        client.close()
 
 
 # --------------------------------------------------------------------------- the stage

@@ -1,6 +1,7 @@
 """Queries as configuration: InfluxQL templates with safely rendered placeholders.
 
-A query set (YAML, e.g. ``config/queries/telegraf.yaml``) has two lists::
+A query set (YAML, e.g. the preset ``telegraf``: ``ombt_postmortem/data/queries/telegraf.yaml``)
+has these lists::
 
     queries:                     # one result column each
       - column: min_usage_idle_bus
@@ -49,6 +50,7 @@ from typing import Any
 
 import yaml
 
+from ombt_postmortem import data
 from ombt_postmortem.errors import ConfigError
 
 PLACEHOLDERS = frozenset({"start", "stop", "role", "duration_s"})
@@ -226,22 +228,13 @@ class QuerySet:
         unknown = set(data) - {"queries", "timeseries", "description", "buses", "include"}
         if unknown:
             raise QueryConfigError(f"{source}: unknown keys {sorted(unknown)}")
-        raw_q = data.get("queries") or []
-        if not isinstance(raw_q, Sequence) or isinstance(raw_q, str):
-            raise QueryConfigError(f"{source}: 'queries' must be a list")
-        queries = tuple(_query_spec(q, f"{source}: queries[{i}]") for i, q in enumerate(raw_q))
-        raw_t = data.get("timeseries") or []
-        if not isinstance(raw_t, Sequence) or isinstance(raw_t, str):
-            raise QueryConfigError(f"{source}: 'timeseries' must be a list")
-        series = tuple(_series_spec(s, f"{source}: timeseries[{i}]") for i, s in enumerate(raw_t))
-        raw_b = data.get("buses") or []
-        if not isinstance(raw_b, Sequence) or isinstance(raw_b, str):
-            raise QueryConfigError(f"{source}: 'buses' must be a list")
-        buses = tuple(_bus_spec(b, f"{source}: buses[{i}]") for i, b in enumerate(raw_b))
-        raw_i = data.get("include") or []
-        if not isinstance(raw_i, Sequence) or isinstance(raw_i, str):
-            raise QueryConfigError(f"{source}: 'include' must be a list of query sets")
-        for inc in raw_i:
+        queries = tuple(_query_spec(q, f"{source}: queries[{i}]")
+                        for i, q in enumerate(_list(data, "queries", source)))
+        series = tuple(_series_spec(s, f"{source}: timeseries[{i}]")
+                       for i, s in enumerate(_list(data, "timeseries", source)))
+        buses = tuple(_bus_spec(b, f"{source}: buses[{i}]")
+                      for i, b in enumerate(_list(data, "buses", source)))
+        for inc in _list(data, "include", source, "a list of query sets"):
             path = resolve_query_set_path(inc, base_dir)
             if path.resolve() in _seen:
                 raise QueryConfigError(f"{source}: include {inc!r} includes itself")
@@ -255,6 +248,14 @@ class QuerySet:
             if twice:
                 raise QueryConfigError(f"{source}: {what} {twice[0]!r} is defined twice")
         return cls(queries=queries, timeseries=series, source=source, buses=buses)
+
+
+def _list(data: Mapping[str, Any], key: str, source: str, what: str = "a list") -> Sequence[Any]:
+    """``data[key]`` (absent or null: empty), refused unless it is a list."""
+    raw = data.get(key) or []
+    if not isinstance(raw, Sequence) or isinstance(raw, str):
+        raise QueryConfigError(f"{source}: {key!r} must be {what}")
+    return raw
 
 
 def _query_spec(raw: object, where: str) -> QuerySpec:
@@ -359,30 +360,41 @@ def _bus_spec(raw: object, where: str) -> BusSpec:
 # --------------------------------------------------------------------------- location
 
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
+#: the query presets shipped in the package: ``influx.queries: telegraf`` is
+#: ``ombt_postmortem/data/queries/telegraf.yaml``
+PRESETS_DIR = data.path("queries")
+_PRESET_NAME = re.compile(r"[A-Za-z0-9_-]+")
+
+
+def preset_names() -> list[str]:
+    """The names of the packaged query presets, e.g. ``["qdr", "telegraf"]``."""
+    return sorted(p.stem for p in PRESETS_DIR.glob("*.yaml"))
 
 
 def resolve_query_set_path(value: str, base_dir: Path | str | None = None) -> Path:
-    """Find a query set file: ``value`` is a path, or a preset name like ``telegraf``.
+    """Find a query set file: ``value`` is a preset name like ``telegraf``, or a path.
 
-    A relative path (or ``config/queries/<preset>.yaml``) is looked for under
-    ``base_dir`` (e.g. the workflow's folder), the current folder, then the
-    repository holding this package (an editable install / fresh clone).
+    A preset name is a file of the package (:data:`PRESETS_DIR`). A relative path is
+    looked for under ``base_dir`` (e.g. the folder of the file that includes it),
+    then the current folder. ``config/queries/<preset>.yaml``, where the presets were
+    kept before they moved into the package, still names the preset when no such
+    file is found (configurations written for that layout keep working).
     """
     if not isinstance(value, str) or not value:
         raise QueryConfigError(f"influx.queries must be a path or a preset name, not {value!r}")
+    if _PRESET_NAME.fullmatch(value) and (PRESETS_DIR / f"{value}.yaml").is_file():
+        return PRESETS_DIR / f"{value}.yaml"
     p = Path(value)
-    rels = [p]
-    if re.fullmatch(r"[A-Za-z0-9_-]+", value):
-        rels.insert(0, Path("config", "queries", f"{value}.yaml"))
     if p.is_absolute():
         candidates = [p]
     else:
         bases = [Path(base_dir)] if base_dir is not None else []
-        bases += [Path.cwd(), REPO_ROOT]
-        candidates = [b / r for b in bases for r in rels]
+        candidates = [b / p for b in [*bases, Path.cwd()]]
+        if p.parent == Path("config", "queries") and p.suffix == ".yaml":
+            candidates.append(PRESETS_DIR / p.name)
     for c in candidates:
         if c.is_file():
             return c
     raise QueryConfigError(f"query set {value!r} not found (looked for "
-                           f"{', '.join(str(c) for c in candidates)})")
+                           f"{', '.join(str(c) for c in candidates)}; the presets are "
+                           f"{', '.join(preset_names())})")

@@ -19,7 +19,7 @@ import pyarrow as pa
 
 from .. import arrow_io as aio
 from ..errors import RunDataError
-from ..layout import INFLUX_NOTES, INFLUX_PROBLEMS
+from ..layout import INFLUX_NOTES, INFLUX_PROBLEMS, STATUS_FAILED
 from ..ombt.run import analyse_files, run_window
 from .metrics import InfluxConfig, collect_run_metrics, empty_timeseries
 from .server import Limits
@@ -98,7 +98,7 @@ def run_influx_stage(run_id: str, logs: RunLogs, tar_path: Path | None,
             rescue.append("window from the agents' own logs: the controller files give "
                           "no start/stop time")
     try:
-        if window is None and summary.get("status") == "failed":
+        if window is None and summary.get("status") == STATUS_FAILED:
             # the run is already reported failed with the ombt stage's reason: not twice
             notes.append("skipped: the run's ombt statistics failed, no test window")
         elif window is None:

@@ -15,7 +15,7 @@ import pyarrow as pa
 from .. import arrow_io as aio
 from .. import error_kinds, netcheck
 from ..errors import RunDataError
-from ..layout import BACKUP_NOTES, SIDES
+from ..layout import BACKUP_NOTES, SIDES, STATUS_FAILED, STATUS_OK, STATUS_PARTIAL
 from .parse import AgentResult, ParsedRun, parse_controller_files, parse_run_folder
 from .stats import SIDE_COLUMNS, bucket_bounds, merge_latency, side_summary
 
@@ -33,10 +33,6 @@ HIST_SCHEMA = [
     ("side", aio.STRING), ("decade", aio.INT), ("bucket", aio.INT), ("lower_ms", aio.FLOAT),
     ("upper_ms", aio.FLOAT), ("count", aio.INT),
 ]
-AGENT_COLUMNS = [name for name, _ in AGENT_SCHEMA]
-HIST_COLUMNS = [name for name, _ in HIST_SCHEMA]
-
-STATUS_OK, STATUS_PARTIAL, STATUS_FAILED = "ok", "partial", "failed"
 
 
 @dataclass
