@@ -189,7 +189,7 @@ def test_screenshot_shows_the_listing_and_a_figure(report: Path, tmp_path: Path)
 def test_report_size(report: Path) -> None:
     """The figures are palette PNGs: all the example's together well under 1 MB, so the
     zip report (what to share) is under 2 MB. The single-file report.html adds
-    Snakemake's own JavaScript (React, Vega...: about 2.9 MB whatever the results)."""
+    Snakemake's own scripts and metadata (React, Vega...: 3.0 MB whatever the results)."""
     pngs = sorted((report / "example/figures").glob("*/*.png"))
     assert len(pngs) == 32
     assert sum(p.stat().st_size for p in pngs) < 1 * MB
