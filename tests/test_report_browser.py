@@ -2,7 +2,8 @@
 (issue 22, item 7): headless Chromium runs the report's scripts and clicks through it
 (tests/browser.py); the DOM then holds the figures of each kind listed by run
 parameters, a figure shown, and the campaign table with the varying parameters
-first and run_id last; the screenshot is a real picture; the report is small.
+first and run_id last, a sheet of all runs side by side; the screenshot is a real
+picture; the report is small.
 
 Without Chromium the tests skip (saying so), unless OMBT_REQUIRE_CHROMIUM=1 (as
 `make test` sets when it installed it, ci/test.sh): then they fail.
@@ -122,13 +123,26 @@ def test_per_run_figures_are_listed_by_the_parameters_that_vary(report: Path,
     keys = list(next(iter(labels.values())))
     assert keys == ["nbr_clients", "nbr_servers", "call_type"]
     (table,) = tables(dom)
-    # call_type has two values, 4 runs each: Snakemake shows it as a toggle above the
-    # table (the first value selected), the other parameters as columns
-    assert table["head"][:-1] == ["nbr_clients", "nbr_servers"]
-    assert re.search(r">call_type<.*?>rpc-call<.*?>rpc-cast<", dom)
-    want = sorted([v["nbr_clients"], v["nbr_servers"]] for v in labels.values()
-                  if v["call_type"] == "rpc-call")
-    assert sorted(r[:2] for r in table["rows"]) == want
+    assert table["head"][:-1] == keys
+    rows = [r[:-1] for r in table["rows"]]
+    # first the sheet of all runs side by side, then each run by its parameters
+    assert rows[0] == ["(all runs)"] * 3
+    assert sorted(rows[1:]) == sorted([v[k] for k in keys] for v in labels.values())
+
+
+def test_the_all_runs_row_shows_every_runs_figure_side_by_side(report: Path,
+                                                               tmp_path: Path) -> None:
+    dom = dom_after(report / "report.html",
+                    ["Results", "4. latency per run", "row:(all runs)"], tmp_path)
+    (src,) = re.findall(r'<img src="(data:image/png[^"]+)"', dom)
+    png = base64.b64decode(src.split("base64,", 1)[1])
+    folder = report / "example/figures/latency_hist"
+    assert png == (folder / "all-runs.png").read_bytes()
+    runs = [p for p in folder.glob("*.png") if p.stem != "all-runs"]
+    assert len(runs) == 8
+    with Image.open(folder / "all-runs.png") as sheet, Image.open(runs[0]) as one:
+        # 8 figures at 60 %, in 2 rows of 4: rpc-call | rpc-cast, twice side by side
+        assert sheet.size == (4 * round(one.width * 0.6), 2 * round(one.height * 0.6))
 
 
 def test_a_figures_information_has_its_caption_and_no_run_list(report: Path,
@@ -187,14 +201,16 @@ def test_screenshot_shows_the_listing_and_a_figure(report: Path, tmp_path: Path)
 
 
 def test_report_size(report: Path) -> None:
-    """The figures are palette PNGs: all the example's together well under 1 MB, so the
-    zip report (what to share) is under 2 MB. The single-file report.html adds
-    Snakemake's own scripts and metadata (React, Vega...: 3.0 MB whatever the results)."""
+    """The figures are palette PNGs: all the example's together (and the sheets of all
+    runs) about 1 MB, so the zip report (what to share) is under 2 MB. The single-file
+    report.html adds Snakemake's own scripts and metadata (React, Vega...: 3.0 MB
+    whatever the results)."""
     pngs = sorted((report / "example/figures").glob("*/*.png"))
-    assert len(pngs) == 32
-    assert sum(p.stat().st_size for p in pngs) < 1 * MB
+    sheets = [p for p in pngs if p.stem.startswith("all-runs")]
+    assert len(pngs) - len(sheets) == 32 and len(sheets) == 5
+    assert sum(p.stat().st_size for p in pngs) < 1.2 * MB
     assert (report / "report.zip").stat().st_size < 2 * MB
     with zipfile.ZipFile(report / "report.zip") as z:
-        assert sum(1 for n in z.namelist() if n.endswith(".png")) == 32
+        assert sum(1 for n in z.namelist() if n.endswith(".png")) == len(pngs)
     html = (report / "report.html").stat().st_size
     assert html < 2 * MB + 3 * MB  # the figures' 2 MB budget plus Snakemake's own part

@@ -16,6 +16,7 @@ their run by their folder (:func:`files_by_run`).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -25,21 +26,37 @@ from .layout import run_key
 
 #: the label column of a figure whose name is not ``key=value`` parts
 FIGURE = "figure"
+#: the contact sheets of a per-run kind (ombt_postmortem.figures.sheet): all-runs.png,
+#: all-runs-2.png...; in the report, every label column reads ALL_RUNS
+SHEET = "all-runs"
+_SHEET = re.compile(rf"{SHEET}(-(\d+))?")
+ALL_RUNS = "(all runs)"
 #: params.json's key naming the run's folder: a column of the table, not a parameter
 BACKUP_DIR = "backup_dir"
 #: ``table.attrs`` key of the run-parameter columns (ombt_postmortem.campaign.PARAM_COLUMNS)
 PARAM_COLUMNS = "param_columns"
 
 
-def report_labels(name: str) -> dict[str, str]:
+def is_sheet(name: str) -> bool:
+    """Whether ``name`` (a file's stem) is a contact sheet's."""
+    return _SHEET.fullmatch(name) is not None
+
+
+def report_labels(name: str, keys: Sequence[str] = ()) -> dict[str, str]:
     """The report's label columns of the figure file ``name`` (without extension).
 
     ``nbr_clients=4__call_type=rpc-call`` -> ``{"nbr_clients": "4", "call_type":
     "rpc-call"}``, in the name's order. A name that is not made of ``key=value``
     parts (a run folder, when labels clash) or may have been cut to
     :data:`~ombt_postmortem.labels.MAX_LABEL` characters is one column,
-    ``{"figure": name}``.
+    ``{"figure": name}``. A contact sheet has :data:`ALL_RUNS` in each of ``keys``
+    (the campaign's varying parameters: the per-run figures' columns), its page
+    number after it from the second sheet on.
     """
+    sheet = _SHEET.fullmatch(name)
+    if sheet:
+        text = ALL_RUNS if sheet.group(2) is None else f"(all runs, page {sheet.group(2)})"
+        return {k: text for k in keys} or {FIGURE: text}
     parts = name.split(SEPARATOR)
     pairs = [p.partition("=") for p in parts]
     if len(name) > MAX_LABEL - 12 or any(not sep or not key for key, sep, _ in pairs):

@@ -14,6 +14,7 @@ import functools
 from snakemake.exceptions import WorkflowError
 
 from ombt_postmortem.figspec import FigureOptions, figure_paths
+from ombt_postmortem.labels import varying_params
 from ombt_postmortem.reportspec import report_labels
 
 
@@ -27,6 +28,11 @@ FIG_PATTERN = f"{{name}}.{FIG.formats[0]}"  # the report shows the first format
 # per-run time series only if the InfluxDB stage runs and exports them
 FIG_TIMESERIES = FIG.per_run and INFLUX_EXPORT  # common.smk
 FIG_COMPARISON = f"{RESULTS}/{layout.COMPARISON}"
+# the label columns of a campaign's per-run figures: what varies (its sheets of all runs
+# read "(all runs)" in each)
+FIG_LABEL_KEYS = {
+    name: varying_params([run.params for run in RUNS[name].values()]) for name in CAMPAIGNS
+}
 
 # The hook of `rule all`: figure_outputs(name) -> the figure folders of campaign `name`.
 figure_outputs = functools.partial(
@@ -41,7 +47,8 @@ per_campaign_targets(figure_outputs)
 
 # A folder of figures of one kind, in the report under the campaign's category and
 # the kind's subcategory, listed by the parameters in the figure's name (one label
-# column each: nbr_clients, call_type...). The figure jobs have no job parameters
+# column each: nbr_clients, call_type...); a per-run kind's first entry shows all runs
+# side by side (all-runs.png, ombt_postmortem.figures.sheet). The figure jobs have no job parameters
 # but `options` (a change of the figures config redraws them), as the report prints
 # a job's parameters under each figure: the scripts read the parameter columns from
 # the table and match per-run files to runs by their folder (reportspec).
@@ -51,7 +58,7 @@ figure_folder = lambda kind, subcategory: report(
     caption=f"../report/{kind}.rst",
     category="{campaign}",
     subcategory=subcategory,
-    labels=lambda wc: report_labels(wc.name),
+    labels=lambda wc: report_labels(wc.name, FIG_LABEL_KEYS[wc.campaign]),
 )
 
 

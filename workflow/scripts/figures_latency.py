@@ -11,6 +11,7 @@ from pathlib import Path
 import pandas as pd
 
 from ombt_postmortem.figures import FigureOptions, latency_histograms, latency_overlay
+from ombt_postmortem.figures.sheet import write_sheets
 from ombt_postmortem.logutil import job_logger
 from ombt_postmortem.reportspec import figure_params, files_by_run
 
@@ -24,3 +25,4 @@ latency_overlay(table, files, Path(sm.output.overlay), opts, **kw)
 hist_dir = getattr(sm.output, "hist", None)  # absent with figures.per_run: false
 if hist_dir:
     latency_histograms(table, files, Path(hist_dir), opts, workers=sm.threads, **kw)
+    write_sheets(hist_dir, log)

@@ -11,6 +11,7 @@ from pathlib import Path
 import pandas as pd
 
 from ombt_postmortem.figures import FigureOptions, latency_nines, message_timelines
+from ombt_postmortem.figures.sheet import write_sheets
 from ombt_postmortem.logutil import job_logger
 from ombt_postmortem.reportspec import figure_params, files_by_run
 
@@ -24,3 +25,4 @@ out = getattr(sm.output, "timelines", None)  # absent with figures.per_run: fals
 if out:
     files = files_by_run(table["run_id"], sm.input.timelines)
     message_timelines(table, files, Path(out), opts, workers=sm.threads, **kw)
+    write_sheets(out, log)

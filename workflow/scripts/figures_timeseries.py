@@ -11,6 +11,7 @@ from pathlib import Path
 import pandas as pd
 
 from ombt_postmortem.figures import FigureOptions, bus_timeseries
+from ombt_postmortem.figures.sheet import write_sheets
 from ombt_postmortem.logutil import job_logger
 from ombt_postmortem.reportspec import figure_params, files_by_run
 
@@ -22,3 +23,4 @@ bus_timeseries(table, files, Path(sm.output.timeseries),
                FigureOptions.from_config(sm.params.options),
                params=figure_params(table.attrs), title=sm.wildcards.campaign,
                workers=sm.threads, log=log)
+write_sheets(sm.output.timeseries, log)
