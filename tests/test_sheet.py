@@ -37,6 +37,7 @@ def test_sheet_names_and_their_report_labels() -> None:
     assert report_labels("all-runs", keys) == {"nbr_clients": "(all runs)",
                                                "call_type": "(all runs)"}
     assert report_labels("all-runs-2", keys)["call_type"] == "(all runs, page 2)"
+    assert report_labels("all-runs-02", keys)["call_type"] == "(all runs, page 02)"
     assert report_labels("all-runs") == {"figure": "(all runs)"}
 
 
@@ -98,6 +99,9 @@ def test_many_runs_make_several_sheets_and_old_sheets_go(tmp_path: Path) -> None
     (tmp_path / "all-runs-9.png").write_bytes(b"old")
     sheets = write_sheets(tmp_path)
     assert len(sheets) > 1
+    width = len(str(len(sheets)))
+    assert [p.name for p in sheets] == [f"all-runs-{i:0{width}d}.png"
+                                        for i in range(1, len(sheets) + 1)]
     assert sorted(p.name for p in tmp_path.glob("all-runs*.png")) == sorted(
         p.name for p in sheets)
     cells = 0

@@ -27,7 +27,8 @@ from .layout import run_key
 #: the label column of a figure whose name is not ``key=value`` parts
 FIGURE = "figure"
 #: the contact sheets of a per-run kind (ombt_postmortem.figures.sheet): all-runs.png,
-#: all-runs-2.png...; in the report, every label column reads ALL_RUNS
+#: or all-runs-1.png, all-runs-2.png...; in the report, every label column reads ALL_RUNS
+#: (with the page number)
 SHEET = "all-runs"
 _SHEET = re.compile(rf"{SHEET}(-(\d+))?")
 ALL_RUNS = "(all runs)"
@@ -50,8 +51,8 @@ def report_labels(name: str, keys: Sequence[str] = ()) -> dict[str, str]:
     parts (a run folder, when labels clash) or may have been cut to
     :data:`~ombt_postmortem.labels.MAX_LABEL` characters is one column,
     ``{"figure": name}``. A contact sheet has :data:`ALL_RUNS` in each of ``keys``
-    (the campaign's varying parameters: the per-run figures' columns), its page
-    number after it from the second sheet on.
+    (the campaign's varying parameters: the per-run figures' columns), with its page
+    number when there are several.
     """
     sheet = _SHEET.fullmatch(name)
     if sheet:

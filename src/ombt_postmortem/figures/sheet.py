@@ -12,7 +12,8 @@ rpc-call | rpc-cast make one of 4 figures). A sheet has as many rows as keep it 
 most :data:`MAX_HEIGHT` pixels tall or :data:`ASPECT` times wider than tall (at most
 :data:`MAX_ROWS`): more runs give more sheets.
 
-Sheets are named ``all-runs.png`` (``all-runs-2.png``...: ``reportspec.is_sheet``), have no
+Sheets are named ``all-runs.png``, or ``all-runs-1.png``, ``all-runs-2.png``... when
+there are several (``reportspec.is_sheet``), have no
 CSV (their figures have theirs) and are not in ``manifest.csv``.
 """
 
@@ -95,8 +96,12 @@ def write_sheets(folder: Path | str, log: logging.Logger | None = None) -> list[
     ncols = max(len(r) for r in rows)
     per_sheet = max(1, min(MAX_ROWS, max(MAX_HEIGHT // h, int(w * ncols / (ASPECT * h)))))
     out = []
-    for page, start in enumerate(range(0, len(rows), per_sheet), start=1):
-        path = folder / (f"{SHEET}.png" if page == 1 else f"{SHEET}-{page}.png")
+    starts = range(0, len(rows), per_sheet)
+    digits = len(str(len(starts)))
+    for page, start in enumerate(starts, start=1):
+        # numbered from 1 (zero-padded: the report sorts them as text) when several
+        path = folder / (f"{SHEET}.png" if len(starts) == 1 else
+                         f"{SHEET}-{page:0{digits}d}.png")
         _compose(rows[start:start + per_sheet], tiles, (w, h, ncols), path)
         out.append(path)
     log.info("figures %s: %d runs' figures side by side in %s", folder.name, len(written),
