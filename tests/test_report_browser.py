@@ -15,16 +15,21 @@ import base64
 import json
 import os
 import re
+import subprocess
+import sys
 import zipfile
 from html.parser import HTMLParser
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import yaml
 from browser import CHROMIUM, dom_after, screenshot_after
 from conftest import EXAMPLE, REPO, snakemake, write_config
 from independent import labels_by_what_varies
 from PIL import Image, ImageStat
+
+from ombt_postmortem.reportspec import report_labels
 
 pytestmark = pytest.mark.workflow
 
@@ -214,3 +219,41 @@ def test_report_size(report: Path) -> None:
         assert sum(1 for n in z.namelist() if n.endswith(".png")) == len(pngs)
     html = (report / "report.html").stat().st_size
     assert html < 2 * MB + 3 * MB  # the figures' 2 MB budget plus Snakemake's own part
+
+
+@pytest.fixture(scope="module")
+def synth_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    if CHROMIUM is None:
+        pytest.skip("chromium is not installed")
+    work = tmp_path_factory.mktemp("synth-report")
+    subprocess.run([sys.executable, "-m", "ombt_postmortem.cli", "synth", str(work / "t"),
+                    "--clients", "1", "3", "--servers", "1", "--fail-rate", "0.01",
+                    "--no-influx", "--agent-logs"], check=True, capture_output=True)
+    cfg = write_config(work, {"timeouts": work / "t"}, influx={"enabled": False})
+    run = snakemake(work, cfg)
+    assert run.returncode == 0, run.output
+    rep = snakemake(work, cfg, "--report", "results/report.html")
+    assert rep.returncode == 0, rep.output
+    return work / "results"
+
+
+def test_synthetic_campaign_with_timeouts_lists_every_run(synth_report: Path,
+                                                          tmp_path: Path) -> None:
+    table = pd.read_csv(synth_report / "timeouts/campaign.csv")
+    assert (table["status"] == "partial").any()  # messages timed out
+    dom = dom_after(synth_report / "report.html",
+                    ["Results", "7. messages over time per run"], tmp_path)
+    (listing,) = tables(dom)
+    keys = list(report_labels(table["label"].iloc[0]))
+    assert listing["head"][:-1] == keys
+    rows = [r[:-1] for r in listing["rows"]]
+    assert rows[0] == ["(all runs)"] * len(keys)
+    want = [list(report_labels(label).values()) for label in table["label"]]
+    assert sorted(rows[1:]) == sorted(want)
+    # the sheet holds every run's figure, partial ones included
+    folder = synth_report / "timeouts/figures/message_timeline"
+    runs = [p for p in folder.glob("*.png") if not p.stem.startswith("all-runs")]
+    assert len(runs) == len(table)
+    with Image.open(folder / "all-runs.png") as sheet, Image.open(runs[0]) as one:
+        cells = (sheet.width // round(one.width * 0.6)) * (sheet.height // round(one.height * 0.6))
+    assert cells >= len(table)
