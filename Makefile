@@ -35,6 +35,8 @@ lint: setup
 	$(BIN)/snakemake --lint
 
 test: setup
+	@# the tests' system packages (chromium); as root installed, else named if missing
+	@bash ci/ensure-system.sh --test || true
 	bash ci/test.sh
 
 clean:

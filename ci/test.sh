@@ -17,6 +17,12 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# chromium for the report's browser test (tests/test_report_browser.py): installed
+# by `make test` as root (ci/ensure-system.sh --test), then required, not skipped
+if [ "$(id -u)" = 0 ] && command -v chromium >/dev/null 2>&1; then
+  export OMBT_REQUIRE_CHROMIUM=1
+fi
+
 if [ "$(id -u)" = 0 ] && [ "${OMBT_NO_SERVICES:-0}" != 1 ]; then
   echo "== podman (Docker API) for the docker backend tests" >&2
   down+=(ci/podman-down.sh)

@@ -12,6 +12,8 @@ from conftest import EXAMPLE, snakemake, write_config
 from independent import labels_by_what_varies
 from test_figures import check_image, check_load_csv, expected_load
 
+from ombt_postmortem.reportspec import is_sheet
+
 pytestmark = pytest.mark.workflow
 
 
@@ -111,7 +113,10 @@ def test_overlay_histograms_and_comparison_exist(done: tuple[Path, str, str]) ->
     hist = work / "results/router/figures/latency_hist"
     # per-run figures are named by what varies in the campaign (nbr_clients, driver)
     labels = labels_by_what_varies(json.loads((work / "router/params.json").read_text()))
-    assert sorted(p.stem for p in hist.glob("*.png")) == sorted(labels.values())
+    runs = [p for p in hist.glob("*.png") if not is_sheet(p.stem)]
+    assert sorted(p.stem for p in runs) == sorted(labels.values())
+    # and the 4 runs side by side: rpc-call only, 1 and 2 clients, broker and qdr
+    assert [p.name for p in hist.glob("*.png") if is_sheet(p.stem)] == ["all-runs.png"]
     assert all(len(p.name) < 80 for p in hist.glob("*.png"))
     assert len([p for p in hist.glob("*.csv") if p.name != "manifest.csv"]) == 4
     comp = work / "results/comparison/load_curves"

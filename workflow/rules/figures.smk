@@ -14,6 +14,8 @@ import functools
 from snakemake.exceptions import WorkflowError
 
 from ombt_postmortem.figspec import FigureOptions, figure_paths
+from ombt_postmortem.labels import varying_params
+from ombt_postmortem.reportspec import report_labels
 
 
 try:
@@ -26,14 +28,10 @@ FIG_PATTERN = f"{{name}}.{FIG.formats[0]}"  # the report shows the first format
 # per-run time series only if the InfluxDB stage runs and exports them
 FIG_TIMESERIES = FIG.per_run and INFLUX_EXPORT  # common.smk
 FIG_COMPARISON = f"{RESULTS}/{layout.COMPARISON}"
-# the run-parameter keys of each campaign's params.json (backup_dir aside)
-FIG_PARAMS = {
-    name: list(
-        dict.fromkeys(
-            k for run in RUNS[name].values() for k in run.params if k != "backup_dir"
-        )
-    )
-    for name in CAMPAIGNS
+# the label columns of a campaign's per-run figures: what varies (its sheets of all runs
+# read "(all runs)" in each)
+FIG_LABEL_KEYS = {
+    name: varying_params([run.params for run in RUNS[name].values()]) for name in CAMPAIGNS
 }
 
 # The hook of `rule all`: figure_outputs(name) -> the figure folders of campaign `name`.
@@ -47,14 +45,20 @@ figure_outputs = functools.partial(
 )
 per_campaign_targets(figure_outputs)
 
-# A folder of figures of one kind, in the report under the campaign's category.
-figure_folder = lambda kind, subcategory, label="figure": report(
+# A folder of figures of one kind, in the report under the campaign's category and
+# the kind's subcategory, listed by the parameters in the figure's name (one label
+# column each: nbr_clients, call_type...); a per-run kind's first entry shows all runs
+# side by side (all-runs.png, ombt_postmortem.figures.sheet). The figure jobs have no job parameters
+# but `options` (a change of the figures config redraws them), as the report prints
+# a job's parameters under each figure: the scripts read the parameter columns from
+# the table and match per-run files to runs by their folder (reportspec).
+figure_folder = lambda kind, subcategory: report(
     directory(campaign_output(f"{layout.FIGURES_DIR}/{kind}")),
     patterns=[FIG_PATTERN],
     caption=f"../report/{kind}.rst",
     category="{campaign}",
     subcategory=subcategory,
-    labels={label: "{name}"},
+    labels=lambda wc: report_labels(wc.name, FIG_LABEL_KEYS[wc.campaign]),
 )
 
 
@@ -76,8 +80,6 @@ rule figures_campaign:
         resources=figure_folder("resources", "2. resources against load"),
     params:
         options=FIG_OPTIONS,
-        param_names=lambda wc: FIG_PARAMS[wc.campaign],
-        title=lambda wc: wc.campaign,
     log:
         f"{RESULTS}/{{campaign}}/logs/figures_campaign.log",
     resources:
@@ -96,15 +98,12 @@ rule figures_latency:
     output:
         overlay=figure_folder("latency_overlay", "3. latency overlay"),
         **(
-            {"hist": figure_folder("latency_hist", "4. latency per run", "run")}
+            {"hist": figure_folder("latency_hist", "4. latency per run")}
             if FIG.per_run
             else {}
         ),
     params:
         options=FIG_OPTIONS,
-        param_names=lambda wc: FIG_PARAMS[wc.campaign],
-        title=lambda wc: wc.campaign,
-        run_ids=run_ids,  # in the order of the per-run inputs
     threads: 4  # per-run figures drawn in parallel processes (capped by --cores)
     log:
         f"{RESULTS}/{{campaign}}/logs/figures_latency.log",
@@ -124,12 +123,9 @@ if FIG_TIMESERIES:
             table=campaign_output(layout.CAMPAIGN_PARQUET),
             series=per_run(layout.TIMESERIES),
         output:
-            timeseries=figure_folder("timeseries", "5. bus CPU and memory per run", "run"),
+            timeseries=figure_folder("timeseries", "5. bus CPU and memory per run"),
         params:
             options=FIG_OPTIONS,
-            param_names=lambda wc: FIG_PARAMS[wc.campaign],
-            title=lambda wc: wc.campaign,
-            run_ids=run_ids,  # in the order of the per-run inputs
         threads: 4
         log:
             f"{RESULTS}/{{campaign}}/logs/figures_timeseries.log",
@@ -153,7 +149,7 @@ if MESSAGES_ENABLED:
             **(
                 {
                     "timelines": figure_folder(
-                        "message_timeline", "7. messages over time per run", "run"
+                        "message_timeline", "7. messages over time per run"
                     )
                 }
                 if FIG.per_run
@@ -161,9 +157,6 @@ if MESSAGES_ENABLED:
             ),
         params:
             options=FIG_OPTIONS,
-            param_names=lambda wc: FIG_PARAMS[wc.campaign],
-            title=lambda wc: wc.campaign,
-            run_ids=run_ids,  # in the order of the per-run inputs
         threads: 4
         log:
             f"{RESULTS}/{{campaign}}/logs/figures_messages.log",
@@ -185,19 +178,19 @@ rule figures_comparison:
             patterns=[FIG_PATTERN],
             caption="../report/comparison.rst",
             category="campaign comparison",
-            labels={"figure": "{name}"},
+            subcategory="1. load curves",
+            labels=lambda wc: report_labels(wc.name),
         ),
         resources=report(
             directory(f"{FIG_COMPARISON}/resources"),
             patterns=[FIG_PATTERN],
             caption="../report/comparison_resources.rst",
             category="campaign comparison",
-            labels={"figure": "resources {name}"},
+            subcategory="2. resources against load",
+            labels=lambda wc: report_labels(wc.name),
         ),
     params:
         options=FIG_OPTIONS,
-        campaigns=list(CAMPAIGNS),
-        param_names=FIG_PARAMS,
     log:
         f"{FIG_COMPARISON}/logs/figures_comparison.log",
     resources:

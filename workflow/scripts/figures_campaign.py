@@ -15,13 +15,15 @@ from ombt_postmortem.figures import (
     resources_vs_load,
 )
 from ombt_postmortem.logutil import job_logger
+from ombt_postmortem.reportspec import figure_params
 
 sm = snakemake
 log = job_logger("figures_campaign", sm.log[0])
 opts = FigureOptions.from_config(sm.params.options)
 table = pd.read_parquet(sm.input.table)
-kw = {"params": sm.params.param_names, "title": sm.params.title, "log": log}
+params = figure_params(table.attrs)
+kw = {"params": params, "title": sm.wildcards.campaign, "log": log}
 load_curves(table, Path(sm.output.load_curves), opts, **kw)
 resources_vs_load(table, Path(sm.output.resources), opts, **kw)
-campaign_table_html(table, Path(sm.output.table), title=f"{sm.params.title}: campaign table",
-                    params=sm.params.param_names)
+campaign_table_html(table, Path(sm.output.table),
+                    title=f"{sm.wildcards.campaign}: campaign table", params=params)

@@ -9,15 +9,18 @@ from pathlib import Path
 import pandas as pd
 
 from ombt_postmortem.figures import FigureOptions, latency_nines, message_timelines
+from ombt_postmortem.figures.sheet import write_sheets
 from ombt_postmortem.logutil import job_logger
+from ombt_postmortem.reportspec import figure_params, files_by_run
 
 sm = snakemake
 log = job_logger("figures_messages", sm.log[0])
 opts = FigureOptions.from_config(sm.params.options)
 table = pd.read_parquet(sm.input.table)
-kw = {"params": sm.params.param_names, "title": sm.params.title, "log": log}
+kw = {"params": figure_params(table.attrs), "title": sm.wildcards.campaign, "log": log}
 latency_nines(table, Path(sm.output.nines), opts, **kw)
 out = getattr(sm.output, "timelines", None)  # absent with figures.per_run: false
 if out:
-    files = dict(zip(sm.params.run_ids, sm.input.timelines, strict=True))
+    files = files_by_run(table["run_id"], sm.input.timelines)
     message_timelines(table, files, Path(out), opts, workers=sm.threads, **kw)
+    write_sheets(out, log)

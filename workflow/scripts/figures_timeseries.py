@@ -9,12 +9,16 @@ from pathlib import Path
 import pandas as pd
 
 from ombt_postmortem.figures import FigureOptions, bus_timeseries
+from ombt_postmortem.figures.sheet import write_sheets
 from ombt_postmortem.logutil import job_logger
+from ombt_postmortem.reportspec import figure_params, files_by_run
 
 sm = snakemake
 log = job_logger("figures_timeseries", sm.log[0])
-files = dict(zip(sm.params.run_ids, sm.input.series, strict=True))
-bus_timeseries(pd.read_parquet(sm.input.table), files, Path(sm.output.timeseries),
+table = pd.read_parquet(sm.input.table)
+files = files_by_run(table["run_id"], sm.input.series)
+bus_timeseries(table, files, Path(sm.output.timeseries),
                FigureOptions.from_config(sm.params.options),
-               params=sm.params.param_names, title=sm.params.title, workers=sm.threads,
-               log=log)
+               params=figure_params(table.attrs), title=sm.wildcards.campaign,
+               workers=sm.threads, log=log)
+write_sheets(sm.output.timeseries, log)
