@@ -1,5 +1,5 @@
-"""The README's "When a run is broken" section shows output this test regenerates from a
-synth command and a real snakemake run (issue 22). ``OMBT_UPDATE_README=1`` rewrites the
+"""The user guide's "When a run is broken" section (docs/guide.md) shows output this test
+regenerates from a synth command and a real snakemake run. ``OMBT_UPDATE_README=1`` rewrites the
 block instead of comparing."""
 
 from __future__ import annotations
@@ -65,7 +65,7 @@ def _block(tmp: Path) -> str:
 
 def test_readme_broken_run_section_is_real_output(tmp_path: Path) -> None:
     block = _block(tmp_path)
-    readme = REPO / "README.md"
+    readme = REPO / "docs" / "guide.md"
     text = readme.read_text()
     assert BEGIN in text and END in text
     before, rest = text.split(BEGIN, 1)
@@ -73,4 +73,4 @@ def test_readme_broken_run_section_is_real_output(tmp_path: Path) -> None:
     if os.environ.get("OMBT_UPDATE_README"):
         readme.write_text(f"{before}{BEGIN}\n{block}\n{END}{after}")
         return
-    assert current.strip("\n") == block, f"README out of date; it should read:\n{block}"
+    assert current.strip("\n") == block, f"docs/guide.md out of date; it should read:\n{block}"

@@ -1,6 +1,6 @@
 """The data dictionary: every column of the campaign table, its meaning, unit and the
 stage that computes it. The one source of ``results/<name>/columns.csv`` and of the
-README's table (:func:`markdown`; ``tests/test_columns.py`` checks the README is up to
+docs/reference.md's table (:func:`markdown`; ``tests/test_columns.py`` checks it is up to
 date and that every column of the example's table is described).
 
 Light like :mod:`.layout` (no pandas): plain tuples.
@@ -209,7 +209,7 @@ def write_csv(rows: Sequence[tuple[str, str, str, str]], path: Path) -> None:
 
 
 def markdown() -> str:
-    """The README's table: every column of :data:`DICTIONARY` (``<side>`` kept)."""
+    """docs/reference.md's table: every column of :data:`DICTIONARY` (``<side>`` kept)."""
     out = io.StringIO()
     out.write("| column | meaning | unit | stage |\n|---|---|---|---|\n")
     for c in DICTIONARY:
