@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import EXAMPLE, controller_log
+from conftest import EXAMPLE, REPO, controller_log
 from independent import histogram, labels_by_what_varies, load_sides
 from PIL import Image
 
@@ -604,3 +604,22 @@ def test_group_names_of_long_values_are_capped_and_distinct() -> None:
     b = stem_of({"driver": "d" * 239 + "e", "call_type": "rpc-call"})
     assert a != b and len(a) == len(b) == 100
     assert a.startswith("driver=ddd") and b.startswith("driver=ddd")
+
+
+def test_every_figure_kind_is_declared_once_and_served_everywhere() -> None:
+    """figspec.FIGURE_KINDS is the one list of figure kinds: each has its caption file,
+    a rule of figures.smk drawing it under that output name, and a results.CampaignResults
+    method redrawing it; figures.smk spells no kind's title or folder itself."""
+    from ombt_postmortem.figspec import FIGURE_KINDS
+    from ombt_postmortem.results import CampaignResults
+
+    rules = (REPO / "workflow" / "rules" / "figures.smk").read_text()
+    assert len({k.kind for k in FIGURE_KINDS}) == len(FIGURE_KINDS) == 7
+    for k in FIGURE_KINDS:
+        assert (REPO / "workflow" / "rules" / k.caption).resolve().is_file(), k.caption
+        assert f"rule {k.rule}:" in rules, k.rule
+        assert f'figure_outputs_of("{k.rule}")' in rules, k.rule
+        assert callable(getattr(CampaignResults, k.plot)), k.plot
+        assert f'"{k.kind}"' not in rules.replace('subcategory("load_curves")', "").replace(
+            'subcategory("resources")', ""), k.kind
+        assert k.title not in rules, k.title

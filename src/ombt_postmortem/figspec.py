@@ -69,6 +69,61 @@ class FigureOptions:
         return cls(**config.validate(given, "figures"))
 
 
+@dataclass(frozen=True)
+class FigureKind:
+    """One kind of figure: its folder under ``figures/``, the rule that draws it, the
+    rule's output name for it, its place and title in the report, what it needs, and
+    the :class:`~ombt_postmortem.results.CampaignResults` method that redraws it."""
+
+    kind: str
+    rule: str
+    output: str
+    title: str
+    #: one figure per run (drawn only with ``figures.per_run``)
+    per_run: bool
+    #: ``"timeseries"`` (exported InfluxDB series), ``"messages"`` (the messages stage) or ""
+    needs: str
+    plot: str
+
+    @property
+    def caption(self) -> str:
+        """Its caption, relative to ``workflow/rules/``."""
+        return f"../report/{self.kind}.rst"
+
+
+#: Every figure kind of a campaign, in the report's order (its subcategories are numbered
+#: from 1; 0 is the campaign table). The one list read by figures.smk, `rule all`
+#: (:func:`figure_paths`), the report and ``results.CampaignResults.plot``.
+FIGURE_KINDS: tuple[FigureKind, ...] = (
+    FigureKind("load_curves", "figures_campaign", "load_curves", "load curves", False, "",
+               "plot_load_curve"),
+    FigureKind("resources", "figures_campaign", "resources", "resources against load", False,
+               "", "plot_resource"),
+    FigureKind("latency_overlay", "figures_latency", "overlay", "latency overlay", False, "",
+               "plot_cdf"),
+    FigureKind("latency_hist", "figures_latency", "hist", "latency per run", True, "",
+               "plot_histogram"),
+    FigureKind("timeseries", "figures_timeseries", "timeseries", "bus CPU and memory per run",
+               True, "timeseries", "plot_timeseries"),
+    FigureKind("latency_nines", "figures_messages", "nines", "exact latency quantiles", False,
+               "messages", "plot_nines"),
+    FigureKind("message_timeline", "figures_messages", "timelines",
+               "messages over time per run", True, "messages", "plot_message_timeline"),
+)
+KINDS: dict[str, FigureKind] = {k.kind: k for k in FIGURE_KINDS}
+
+
+def subcategory(kind: str) -> str:
+    """The report's subcategory of ``kind``: its number and title (``1. load curves``)."""
+    return f"{FIGURE_KINDS.index(KINDS[kind]) + 1}. {KINDS[kind].title}"
+
+
+def drawn_kinds(opts: FigureOptions, *, timeseries: bool, messages: bool) -> list[FigureKind]:
+    """The kinds drawn with these options and stages."""
+    have = {"": True, "timeseries": timeseries, "messages": messages}
+    return [k for k in FIGURE_KINDS if have[k.needs] and (opts.per_run or not k.per_run)]
+
+
 def figure_paths(results: str, name: str, *, campaigns: Sequence[str], opts: FigureOptions,
                  timeseries: bool, messages: bool = False) -> list[str]:
     """The figure folders (and table page) of campaign ``name``.
@@ -76,20 +131,9 @@ def figure_paths(results: str, name: str, *, campaigns: Sequence[str], opts: Fig
     The comparison folder goes with the first campaign when there are several.
     """
     base = f"{results}/{name}/{FIGURES_DIR}"
-    out = [
-        f"{base}/campaign_table.html",
-        f"{base}/load_curves",
-        f"{base}/resources",
-        f"{base}/latency_overlay",
-    ]
-    if opts.per_run:
-        out.append(f"{base}/latency_hist")
-    if opts.per_run and timeseries:
-        out.append(f"{base}/timeseries")
-    if messages:
-        out.append(f"{base}/latency_nines")
-        if opts.per_run:
-            out.append(f"{base}/message_timeline")
+    out = [f"{base}/campaign_table.html"]
+    out += [f"{base}/{k.kind}" for k in drawn_kinds(opts, timeseries=timeseries,
+                                                    messages=messages)]
     if len(campaigns) > 1 and name == campaigns[0]:
         out.append(f"{results}/{COMPARISON}/load_curves")
         out.append(f"{results}/{COMPARISON}/resources")

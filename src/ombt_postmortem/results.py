@@ -374,18 +374,12 @@ class CampaignResults:
         resources, latency_hist, latency_overlay, timeseries, latency_nines,
         message_timeline) for ``runs`` into ``ax``; ``options`` go to the matching
         ``plot_*`` method."""
-        methods: dict[str, Callable[..., Axes]] = {
-            "load_curves": self.plot_load_curve,
-            "resources": self.plot_resource,
-            "latency_hist": self.plot_histogram,
-            "latency_overlay": self.plot_cdf,
-            "timeseries": self.plot_timeseries,
-            "latency_nines": self.plot_nines,
-            "message_timeline": self.plot_message_timeline,
-        }
-        if kind not in methods:
-            raise ResultsError(f"no figure kind {kind!r} (kinds: {', '.join(methods)})")
-        return methods[kind](ax, runs, **options)
+        from .figspec import KINDS
+
+        if kind not in KINDS:
+            raise ResultsError(f"no figure kind {kind!r} (kinds: {', '.join(KINDS)})")
+        method: Callable[..., Axes] = getattr(self, KINDS[kind].plot)
+        return method(ax, runs, **options)
 
     def _series(self, rows: pd.DataFrame, first: Sequence[str], exclude: Sequence[str],
                 ) -> tuple[pd.DataFrame, list[str]]:

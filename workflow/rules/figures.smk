@@ -13,7 +13,7 @@ import functools
 
 from snakemake.exceptions import WorkflowError
 
-from ombt_postmortem.figspec import FigureOptions, figure_paths
+from ombt_postmortem.figspec import KINDS, FigureOptions, drawn_kinds, figure_paths, subcategory
 from ombt_postmortem.labels import varying_params
 from ombt_postmortem.reportspec import report_labels
 
@@ -52,14 +52,20 @@ per_campaign_targets(figure_outputs)
 # but `options` (a change of the figures config redraws them), as the report prints
 # a job's parameters under each figure: the scripts read the parameter columns from
 # the table and match per-run files to runs by their folder (reportspec).
-figure_folder = lambda kind, subcategory: report(
+figure_folder = lambda kind: report(
     directory(campaign_output(f"{layout.FIGURES_DIR}/{kind}")),
     patterns=[FIG_PATTERN],
-    caption=f"../report/{kind}.rst",
+    caption=KINDS[kind].caption,
     category="{campaign}",
-    subcategory=subcategory,
+    subcategory=subcategory(kind),
     labels=lambda wc: report_labels(wc.name, FIG_LABEL_KEYS[wc.campaign]),
 )
+# the kinds drawn (figspec.FIGURE_KINDS: per-run ones with figures.per_run, the time
+# series with their export, the messages' with that stage), by rule: its outputs
+FIG_DRAWN = drawn_kinds(FIG, timeseries=FIG_TIMESERIES, messages=MESSAGES_ENABLED)
+figure_outputs_of = lambda rule: {
+    k.output: figure_folder(k.kind) for k in FIG_DRAWN if k.rule == rule
+}
 
 
 report: "../report/workflow.rst"
@@ -76,8 +82,7 @@ rule figures_campaign:
             subcategory="0. campaign table",
             labels={"table": "campaign table"},
         ),
-        load_curves=figure_folder("load_curves", "1. load curves"),
-        resources=figure_folder("resources", "2. resources against load"),
+        **figure_outputs_of("figures_campaign"),
     params:
         options=FIG_OPTIONS,
     log:
@@ -96,12 +101,7 @@ rule figures_latency:
         table=campaign_output(layout.CAMPAIGN_PARQUET),
         hists=per_run(layout.HIST),
     output:
-        overlay=figure_folder("latency_overlay", "3. latency overlay"),
-        **(
-            {"hist": figure_folder("latency_hist", "4. latency per run")}
-            if FIG.per_run
-            else {}
-        ),
+        **figure_outputs_of("figures_latency"),
     params:
         options=FIG_OPTIONS,
     threads: 4  # per-run figures drawn in parallel processes (capped by --cores)
@@ -123,7 +123,7 @@ if FIG_TIMESERIES:
             table=campaign_output(layout.CAMPAIGN_PARQUET),
             series=per_run(layout.TIMESERIES),
         output:
-            timeseries=figure_folder("timeseries", "5. bus CPU and memory per run"),
+            **figure_outputs_of("figures_timeseries"),
         params:
             options=FIG_OPTIONS,
         threads: 4
@@ -145,16 +145,7 @@ if MESSAGES_ENABLED:
             table=campaign_output(layout.CAMPAIGN_PARQUET),
             timelines=per_run(layout.TIMELINE) if FIG.per_run else [],
         output:
-            nines=figure_folder("latency_nines", "6. exact latency quantiles"),
-            **(
-                {
-                    "timelines": figure_folder(
-                        "message_timeline", "7. messages over time per run"
-                    )
-                }
-                if FIG.per_run
-                else {}
-            ),
+            **figure_outputs_of("figures_messages"),
         params:
             options=FIG_OPTIONS,
         threads: 4
@@ -178,7 +169,7 @@ rule figures_comparison:
             patterns=[FIG_PATTERN],
             caption="../report/comparison.rst",
             category="campaign comparison",
-            subcategory="1. load curves",
+            subcategory=subcategory("load_curves"),
             labels=lambda wc: report_labels(wc.name),
         ),
         resources=report(
@@ -186,7 +177,7 @@ rule figures_comparison:
             patterns=[FIG_PATTERN],
             caption="../report/comparison_resources.rst",
             category="campaign comparison",
-            subcategory="2. resources against load",
+            subcategory=subcategory("resources"),
             labels=lambda wc: report_labels(wc.name),
         ),
     params:
