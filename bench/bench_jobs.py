@@ -10,8 +10,9 @@ interleaved rounds, run:
 
 - **as jobs**: each command as its own process, as Snakemake runs it; CPU of the
   process tree (the job and the influxd it starts);
-- **in one process** (the floor): every command's ``ombt_postmortem.jobs.main`` called
-  in turn in one warm worker process, after a first pass that loads the imports;
+- **in one process** (the floor): every command's
+  ``ombt_postmortem.workflow_support.jobs.main`` called in turn in one warm worker
+  process, after a first pass that loads the imports;
   CPU of the worker and its children around each call.
 
 Printed per stage: median [min-max] over runs and rounds of both, and of their
@@ -36,7 +37,7 @@ from ombt_postmortem import layout
 
 WORKER = r"""
 import json, resource, shlex, sys
-from ombt_postmortem.jobs import main
+from ombt_postmortem.workflow_support.jobs import main
 
 def cpu():
     s = resource.getrusage(resource.RUSAGE_SELF)
@@ -55,12 +56,12 @@ for rep in range(2):  # the first pass loads the imports
             out.append(cpu() - before)
 print(json.dumps(out))
 """
-#: what each stage's process imports before its work (as ombt_postmortem.jobs.main does)
+#: what each stage's process imports before its work (as the job's main does)
 IMPORTS = {
-    "run_logs": "from ombt_postmortem.jobs import keep_unneeded_out; "
+    "run_logs": "from ombt_postmortem.workflow_support.jobs import keep_unneeded_out; "
                 "keep_unneeded_out('run_logs'); import ombt_postmortem.ombt.run, "
                 "ombt_postmortem.messages, ombt_postmortem.netcheck",
-    "influx_metrics": "from ombt_postmortem.jobs import keep_unneeded_out; "
+    "influx_metrics": "from ombt_postmortem.workflow_support.jobs import keep_unneeded_out; "
                       "keep_unneeded_out('influx_metrics'); "
                       "from ombt_postmortem import config; config.trust_validated(); "
                       "import ombt_postmortem.influx.stage, ombt_postmortem.influx.native",

@@ -68,7 +68,7 @@ print(rows)
 CHILD_JOB = r"""
 import sys
 from pathlib import Path
-from ombt_postmortem.jobs import keep_unneeded_out
+from ombt_postmortem.workflow_support.jobs import keep_unneeded_out
 keep_unneeded_out("messages")
 from ombt_postmortem.messages import analyse_messages, write_messages
 folder, out, keep = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3] == "1"

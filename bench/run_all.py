@@ -397,7 +397,7 @@ def peak_mb():  # VmHWM: this process's own peak (ru_maxrss keeps the forking pa
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024
 
-from ombt_postmortem.jobs import keep_unneeded_out
+from ombt_postmortem.workflow_support.jobs import keep_unneeded_out
 keep_unneeded_out("ombt_stats")  # as the ombt_stats job does, before pyarrow is imported
 from ombt_postmortem.ombt.parse import find_controller_logs, parse_controller_log
 from ombt_postmortem.ombt.run import analyse_run, write_run_stats

@@ -1,4 +1,5 @@
-"""The per-run jobs as plain programs (ombt_postmortem.jobs, launched by workflow/job.py).
+"""The per-run jobs as plain programs (ombt_postmortem.workflow_support.jobs, launched by
+workflow/job.py).
 
 The jobs take everything from their command line: the commands Snakemake ran, read
 back from its own records, are run again by hand and must give the same tables;
@@ -110,7 +111,8 @@ def test_a_job_imports_neither_snakemake_nor_pandas(one_run_workflow: Path, rule
     for key in ("messages", "timeline", "per_message"):
         spec["output"].pop(key, None)
     argv[1] = json.dumps(spec)
-    code = ("import sys; sys.path.insert(0, sys.argv[1]); from ombt_postmortem.jobs import main; "
+    code = ("import sys; sys.path.insert(0, sys.argv[1]); "
+            "from ombt_postmortem.workflow_support.jobs import main; "
             "rc = main(sys.argv[2:]); print(json.dumps(sorted({m.split('.')[0] for m in "
             "sys.modules} & {'snakemake', 'pandas', 'yaml', 'numpy', 'jsonschema'}))); "
             "sys.exit(rc)")
@@ -194,7 +196,11 @@ def test_a_strict_job_fails_on_a_data_fault(tmp_path: Path) -> None:
 
 def test_a_long_input_list_is_given_relative_to_its_folder() -> None:
     """A run of 300 agents: its logs relative to the run folder, the same paths back."""
-    from ombt_postmortem.jobspec import COMPACT_INPUTS_OVER, LogsJob, compact_inputs
+    from ombt_postmortem.workflow_support.jobspec import (
+        COMPACT_INPUTS_OVER,
+        LogsJob,
+        compact_inputs,
+    )
 
     folder = "/data/campaign/" + "run-with-a-long-name-" * 8
     logs = [f"{folder}/agent-{i}-5f82c2d9-cfeb-4fa3-a1d7-d982f8bd1045-0.log" for i in range(300)]

@@ -325,7 +325,7 @@ def test_job_path_runs_without_pandas(tmp_path: Path) -> None:
 
     run = run_ids()[2]
     code = ("import sys; from pathlib import Path\n"
-            "from ombt_postmortem.jobs import keep_unneeded_out\n"
+            "from ombt_postmortem.workflow_support.jobs import keep_unneeded_out\n"
             "keep_unneeded_out('messages')\n"
             "from ombt_postmortem.messages import analyse_messages, write_messages\n"
             "out = Path(sys.argv[2])\n"

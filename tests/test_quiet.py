@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from conftest import snakemake, write_config
 
-from ombt_postmortem.logutil import VERBOSE_ENV, job_logger
+from ombt_postmortem.workflow_support.logutil import VERBOSE_ENV, job_logger
 
 
 def test_config_typo_is_one_line(tmp_path: Path) -> None:

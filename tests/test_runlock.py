@@ -1,5 +1,5 @@
-"""ombt_postmortem.runlock with real processes: a Snakemake lock is called stale only
-when no live process holds its share of the owners' lock; the results of a campaign
+"""ombt_postmortem.workflow_support.runlock with real processes: a Snakemake lock is called
+stale only when no live process holds its share of the owners' lock; the results of a campaign
 are held by one process at a time. (End to end with snakemake and SIGKILL:
 test_interrupt.py.)"""
 
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from ombt_postmortem import runlock
+from ombt_postmortem.workflow_support import runlock
 
 HOLD = """
 import fcntl, sys, time
@@ -34,7 +34,8 @@ def holder(path: Path, mode: str) -> subprocess.Popen[str]:
 def in_subprocess(code: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     """``code`` run in a fresh process (the locks held by this module's calls are kept
     until their process ends)."""
-    return subprocess.run([sys.executable, "-c", "from ombt_postmortem import runlock\n" + code],
+    code = "from ombt_postmortem.workflow_support import runlock\n" + code
+    return subprocess.run([sys.executable, "-c", code],
                           cwd=cwd, capture_output=True, text=True, timeout=60)
 
 
@@ -53,7 +54,8 @@ def test_a_lock_is_stale_only_when_its_owner_is_dead(tmp_path: Path) -> None:
     dead = in_subprocess(code, tmp_path)  # its owner killed: nobody holds the file
     assert dead.returncode != 0
     assert dead.stderr.strip().splitlines()[-1] == (
-        f"ombt_postmortem.runlock.StaleLock: {locks} holds the lock of a snakemake that is "
+        "ombt_postmortem.workflow_support.runlock.StaleLock: "
+        f"{locks} holds the lock of a snakemake that is "
         "no longer running (killed by SIGKILL, a node failure or a hard scancel: 1 lock "
         "file(s), and no live run of this workflow here); nothing uses it: run once "
         "`snakemake --cores 1 --unlock`, then this command again")
@@ -68,7 +70,8 @@ def test_one_writer_per_campaign(tmp_path: Path) -> None:
                           tmp_path)
     assert other.returncode != 0
     last = other.stderr.strip().splitlines()[-1]
-    assert last.startswith("ombt_postmortem.runlock.ResultsInUse: the results of campaign 'a' "
+    assert last.startswith("ombt_postmortem.workflow_support.runlock.ResultsInUse: "
+                           "the results of campaign 'a' "
                            f"in {tmp_path / 'results'} are being written by another snakemake "
                            f"(pid ")
     assert f"working directory {Path.cwd()}" in last

@@ -1,5 +1,5 @@
-"""The cluster route's decisions (ombt_postmortem.slurm_route, slurm_fit) on the answers
-of SLURM's commands, for clusters this machine is not (accounting, short MinJobAge,
+"""The cluster route's decisions (ombt_postmortem.workflow_support.slurm_route, slurm_fit) on
+the answers of SLURM's commands, for clusters this machine is not (accounting, short MinJobAge,
 bigger nodes): the commands' answers are given as SLURM 22.05 prints them. The real
 cluster is exercised end to end in test_slurm.py. SigtermStop is tested with real
 signals in a real child process."""
@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from ombt_postmortem.slurm_fit import misfit
-from ombt_postmortem.slurm_route import choose_status_command, run_id_in_log
+from ombt_postmortem.workflow_support.slurm_fit import misfit
+from ombt_postmortem.workflow_support.slurm_route import choose_status_command, run_id_in_log
 
 ACCOUNTING_OFF = "Slurm accounting storage is disabled\n"
 
@@ -120,7 +120,7 @@ def test_run_id_is_read_from_snakemake_log(tmp_path: Path) -> None:
 CHILD = textwrap.dedent("""
     import sys, time
     from pathlib import Path
-    from ombt_postmortem.slurm_route import SigtermStop
+    from ombt_postmortem.workflow_support.slurm_route import SigtermStop
     out = Path(sys.argv[1])
     join_s = float(sys.argv[2])
     def finish():

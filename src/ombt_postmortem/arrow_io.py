@@ -10,7 +10,8 @@ in memory are the same Arrow table, so both read back identically.
 
 pyarrow itself imports pandas, when it is installed, the first time it converts
 anything (its lazy "pandas shim" looks for pandas objects): the job processes
-refuse it before importing pyarrow (:func:`ombt_postmortem.jobs.keep_unneeded_out`).
+refuse it before importing pyarrow
+(:func:`ombt_postmortem.workflow_support.jobs.keep_unneeded_out`).
 """
 
 from __future__ import annotations

@@ -24,6 +24,7 @@ from .campaign import (
     write_notebook_json,
     write_table,
 )
+from .errors import check_strict
 from .layout import (
     INFLUX_NOTES,
     INFLUX_PROBLEMS,
@@ -32,7 +33,6 @@ from .layout import (
     STATUS_OK,
     STATUS_PARTIAL,
 )
-from .logutil import check_strict
 from .params import Run, load_params
 
 # The notebook grouped its InfluxDB metrics by measurement in params_calculated.json.

@@ -58,3 +58,13 @@ class RunDataError(OmbtPostmortemError):
         where = f" ({Path(self.path).name})" if self.path else ""
         run = self.run if self.run.isprintable() else repr(self.run)
         return f"run {run}{where}: {self.reason}"
+
+
+class StrictModeError(OmbtPostmortemError):
+    """``strict: true`` and a run has a data fault."""
+
+
+def check_strict(strict: bool, problems: list[str], what: str) -> None:
+    """With ``strict: true``, any data fault fails the job."""
+    if strict and problems:
+        raise StrictModeError(f"strict mode: {what} has data faults: " + "; ".join(problems))

@@ -4,11 +4,11 @@
 # run with --no-hooks). On the SLURM route it
 #  1. makes sure the plugin can see its jobs finish: sacct where it answers, else squeue
 #     where MinJobAge allows (one line says so), else stops with one line naming the
-#     option to add (ombt_postmortem.slurm_route.choose_status_command);
+#     option to add (ombt_postmortem.workflow_support.slurm_route.choose_status_command);
 #  2. makes sure a cluster job fits the partition's nodes, else stops with one line
-#     naming the --cores to pass (ombt_postmortem.slurm_fit);
+#     naming the --cores to pass (ombt_postmortem.workflow_support.slurm_fit);
 #  3. makes SIGTERM (and Ctrl-C) stop the run within seconds: the run's SLURM jobs
-#     cancelled, the lock released (ombt_postmortem.slurm_route.SigtermStop says why
+#     cancelled, the lock released (ombt_postmortem.workflow_support.slurm_route.SigtermStop says why
 #     Snakemake alone does not).
 # On every route, it also records which process holds Snakemake's lock, so that a run
 # finding a lock left by a killed one names the command that removes it.
@@ -18,8 +18,8 @@
 import math
 import shutil
 
-from ombt_postmortem import slurm_route
-from ombt_postmortem.slurm_fit import misfit as slurm_misfit
+from ombt_postmortem.workflow_support import slurm_route
+from ombt_postmortem.workflow_support.slurm_fit import misfit as slurm_misfit
 
 # seconds from SIGTERM to exit at most: SLURM's SIGKILL follows SIGTERM after KillWait
 # (30 s by default), and the lock must be gone by then
@@ -94,7 +94,7 @@ def _stop_on_sigterm(log):
 
 # A lock left by a snakemake that was killed (SIGKILL: e.g. SLURM's, KillWait after the
 # SIGTERM that ends the walltime of the allocation it ran in) is told with the exact
-# --unlock command by runlock.smk (ombt_postmortem.runlock), for both routes.
+# --unlock command by runlock.smk (ombt_postmortem.workflow_support.runlock), for both routes.
 
 
 def cluster_route_start(log):

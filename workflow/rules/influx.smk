@@ -6,10 +6,10 @@
 # output of the logs job, so redoing that one redoes no restore. The agents' logs are
 # `ancient` here: editing one re-runs the logs job, not this one (only a run whose
 # controller files give no window reads them).
-from ombt_postmortem.jobspec import InfluxJob, check_rule_files
+from ombt_postmortem.workflow_support.jobspec import InfluxJob, check_rule_files
 
 # the job asks for the server's memory plus room for its own Python process;
-# the server's limit is the job's mem_mb minus that room (ombt_postmortem.jobs)
+# the server's limit is the job's mem_mb minus that room (ombt_postmortem.workflow_support.jobs)
 INFLUX_JOB_OVERHEAD_MB = 512
 # the stage's config, without the job's resources (options of the command)
 INFLUX_STAGE = {k: v for k, v in INFLUX.items() if k not in ("threads", "mem_mb")}
@@ -33,7 +33,7 @@ INFLUX_METRICS_OUTPUT = {
 check_rule_files(InfluxJob, INFLUX_METRICS_INPUT, INFLUX_METRICS_OUTPUT)
 
 
-# The job's spec (ombt_postmortem.jobspec.InfluxJob).
+# The job's spec (ombt_postmortem.workflow_support.jobspec.InfluxJob).
 influx_metrics_spec = per_job_function(
     lambda wildcards: job_spec(
         InfluxJob,

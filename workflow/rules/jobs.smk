@@ -1,12 +1,12 @@
 # The per-run jobs (run_logs, influx_metrics) run as plain programs:
-# `python workflow/job.py STAGE SPEC`, ombt_postmortem.jobs, which never imports
+# `python workflow/job.py STAGE SPEC`, ombt_postmortem.workflow_support.jobs, which never imports
 # Snakemake. (Snakemake's `script:` preamble imports snakemake.script in every job
 # to unpickle its `snakemake` object: 0.05-0.14 CPU s per job; docs/benchmarks.md,
 # "Parallel efficiency".)
 #
 # Each of these rules has one param, `spec`: one JSON argument of the command
 # holding the job's run, settings, inputs and outputs, built by the stage's contract
-# (ombt_postmortem.jobspec: one dataclass per stage, which the job parses back). It is
+# (ombt_postmortem.workflow_support.jobspec: one dataclass per stage, which the job parses back). It is
 # a function of the wildcards only, so that a change of it re-runs the job (Snakemake
 # leaves params derived from input or output out of its params trigger); the inputs
 # and outputs in it are the rule's own, from the same dicts and input functions as the

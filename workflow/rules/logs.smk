@@ -1,5 +1,5 @@
 # Stage 1, one job per run: every log of the run, read once in one process
-# (ombt_postmortem.jobs.run_logs): the controller output files, with the run's network
+# (ombt_postmortem.workflow_support.jobs.run_logs): the controller output files, with the run's network
 # check (the <host>.out fping files: net_* columns) -> ombt, agents and histogram
 # tables; the agents' own per-message logs -> exact latencies, loss, duplicates and a
 # per-second timeline (messages.enabled), and the per-message table
@@ -7,7 +7,7 @@
 # imports (issue 21; docs/benchmarks.md). The InfluxDB job reads none of its outputs:
 # redoing this job (an agent log edited, a messages setting changed) redoes no restore.
 # Group RUN_GROUP (common.smk): many runs per cluster job, see cluster.runs_per_job.
-from ombt_postmortem.jobspec import LogsJob, check_rule_files
+from ombt_postmortem.workflow_support.jobspec import LogsJob, check_rule_files
 
 
 # The agents' logs, when the messages stage is on (else none: editing one then re-runs
@@ -50,7 +50,7 @@ if "per_message" in RUN_LOGS_OUTPUT:
     )
 
 
-# The job's spec (ombt_postmortem.jobspec.LogsJob): with the run folder and its problem
+# The job's spec (ombt_postmortem.workflow_support.jobspec.LogsJob): with the run folder and its problem
 # (the reasons of a run without controller file or folder) and the digest of the run's
 # own parameters (a 200 KB value would not fit in the command): changing them re-runs
 # this run only.

@@ -2,7 +2,7 @@
 # Snakemake's notebook directive into results/<name>/campaign.ipynb. It reads the
 # results through the Python API (ombt_postmortem.results) only. To explore further:
 #   snakemake --edit-notebook results/<name>/campaign.ipynb
-from ombt_postmortem.jupyter import nbconvert_on_path
+from ombt_postmortem.workflow_support.jupyter import nbconvert_on_path
 
 NOTEBOOK_ENABLED = config["notebook"]["enabled"]
 

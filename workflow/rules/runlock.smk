@@ -1,4 +1,4 @@
-# Who runs the workflow (ombt_postmortem.runlock): a Snakemake lock left by a killed
+# Who runs the workflow (ombt_postmortem.workflow_support.runlock): a Snakemake lock left by a killed
 # run is refused with the exact --unlock command (Snakemake would only say "another
 # instance is running"), and two runs writing the results of one campaign at once
 # (two clones, one absolute results_dir) are refused. Done in the main process of a
@@ -6,7 +6,7 @@
 # config is read, before Snakemake locks the working directory.
 from snakemake_interface_executor_plugins.settings import ExecMode
 
-from ombt_postmortem import runlock
+from ombt_postmortem.workflow_support import runlock
 from ombt_postmortem.errors import OmbtPostmortemError
 
 _RUN_LOCKS = []

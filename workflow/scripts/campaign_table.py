@@ -3,8 +3,8 @@
 from pathlib import Path
 
 from ombt_postmortem.campaign_io import RunOutputs, write_campaign_outputs
-from ombt_postmortem.logutil import job_logger
 from ombt_postmortem.params import load_params_file
+from ombt_postmortem.workflow_support.logutil import job_logger
 
 sm = snakemake
 log = job_logger("campaign_table", sm.log[0])

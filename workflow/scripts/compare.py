@@ -11,7 +11,7 @@ import pandas as pd
 from ombt_postmortem.compare import CompareOptions, Side, compare_campaigns
 from ombt_postmortem.compare.output import format_table, write_comparison
 from ombt_postmortem.layout import RUNS_DIR
-from ombt_postmortem.logutil import job_logger
+from ombt_postmortem.workflow_support.logutil import job_logger
 
 sm = snakemake
 log = job_logger("compare_campaigns", sm.log[0])

@@ -14,8 +14,8 @@ from ombt_postmortem.figures import (
     load_curves,
     resources_vs_load,
 )
-from ombt_postmortem.logutil import job_logger
 from ombt_postmortem.reportspec import figure_params
+from ombt_postmortem.workflow_support.logutil import job_logger
 
 sm = snakemake
 log = job_logger("figures_campaign", sm.log[0])

@@ -10,8 +10,8 @@ from pathlib import Path
 import pandas as pd
 
 from ombt_postmortem.figures import FigureOptions, campaign_comparison, resources_comparison
-from ombt_postmortem.logutil import job_logger
 from ombt_postmortem.reportspec import figure_params
+from ombt_postmortem.workflow_support.logutil import job_logger
 
 sm = snakemake
 log = job_logger("figures_comparison", sm.log[0])

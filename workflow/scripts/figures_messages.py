@@ -10,8 +10,8 @@ import pandas as pd
 
 from ombt_postmortem.figures import FigureOptions, latency_nines, message_timelines
 from ombt_postmortem.figures.sheet import write_sheets
-from ombt_postmortem.logutil import job_logger
 from ombt_postmortem.reportspec import figure_params, files_by_run
+from ombt_postmortem.workflow_support.logutil import job_logger
 
 sm = snakemake
 log = job_logger("figures_messages", sm.log[0])

@@ -6,7 +6,7 @@ import pandas as pd
 
 from ombt_postmortem.compare.distributions import write_campaign_hgrms
 from ombt_postmortem.layout import RUNS_DIR
-from ombt_postmortem.logutil import job_logger
+from ombt_postmortem.workflow_support.logutil import job_logger
 
 sm = snakemake
 log = job_logger("latency_hgrm", sm.log[0])

@@ -33,7 +33,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import ConfigError
+from ..errors import ConfigError
 from .jobspec import STAGES, InfluxJob, JobSpecError, LogsJob
 from .keepout import keep_out
 
@@ -45,8 +45,9 @@ def run_logs(spec: LogsJob, opts: argparse.Namespace) -> None:
     """Rule run_logs: every log of the run, read once in one process: the controller
     files (+ network check) -> ombt, agents and histogram tables; the agents' own logs
     -> messages and timeline tables (+ per-message table), when the spec asks for them."""
-    from .logutil import check_strict, job_logger
-    from .ombt.run import analyse_files, write_run_stats
+    from ..errors import check_strict
+    from ..ombt.run import analyse_files, write_run_stats
+    from .logutil import job_logger
 
     run_id = spec.run_id
     log = job_logger("run_logs", opts.log)
@@ -69,7 +70,7 @@ def run_logs(spec: LogsJob, opts: argparse.Namespace) -> None:
 
 def _messages(spec: LogsJob, opts: argparse.Namespace, log: logging.Logger) -> list[str]:
     """The per-message part of run_logs; its problems."""
-    from .messages import analyse_message_logs, write_messages
+    from ..messages import analyse_message_logs, write_messages
 
     assert spec.messages is not None and spec.timeline is not None
     run_id = spec.run_id
@@ -92,15 +93,16 @@ def _messages(spec: LogsJob, opts: argparse.Namespace, log: logging.Logger) -> l
 
 def influx_metrics(spec: InfluxJob, opts: argparse.Namespace) -> None:
     """Rule influx_metrics: restore the run's InfluxDB backup, query the run's window."""
-    from .logutil import check_strict, exit_on_sigterm
+    from ..errors import check_strict
+    from .logutil import exit_on_sigterm
 
     exit_on_sigterm()  # before anything starts a server: its `finally` blocks must run
-    from . import config
+    from .. import config
 
     config.trust_validated()  # the workflow validated it: no jsonschema in the job
-    from .influx.metrics import InfluxConfig
-    from .influx.server import Limits
-    from .influx.stage import RunLogs, run_influx_stage, write_stage
+    from ..influx.metrics import InfluxConfig
+    from ..influx.server import Limits
+    from ..influx.stage import RunLogs, run_influx_stage, write_stage
 
     run_id = spec.run_id
     if opts.mem_mb is None:

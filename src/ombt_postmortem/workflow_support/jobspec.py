@@ -27,7 +27,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
-from .errors import ConfigError
+from ..errors import ConfigError
 
 INPUT, OUTPUT = "input", "output"
 _ROLE = "role"

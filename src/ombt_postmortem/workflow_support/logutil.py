@@ -8,13 +8,6 @@ import signal
 import sys
 from pathlib import Path
 
-from .errors import OmbtPostmortemError
-
-
-class StrictModeError(OmbtPostmortemError):
-    """``strict: true`` and a run has a data fault."""
-
-
 #: set (to anything) to see every job's INFO lines on the console too
 VERBOSE_ENV = "OMBT_POSTMORTEM_VERBOSE"
 
@@ -50,9 +43,3 @@ def exit_on_sigterm() -> None:
         raise SystemExit(128 + signum)
 
     signal.signal(signal.SIGTERM, _exit)
-
-
-def check_strict(strict: bool, problems: list[str], what: str) -> None:
-    """With ``strict: true``, any data fault fails the job."""
-    if strict and problems:
-        raise StrictModeError(f"strict mode: {what} has data faults: " + "; ".join(problems))

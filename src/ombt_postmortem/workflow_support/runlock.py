@@ -39,8 +39,8 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import IO
 
-from .errors import OmbtPostmortemError
-from .layout import RESULTS_LOCKS_DIR
+from ..errors import OmbtPostmortemError
+from ..layout import RESULTS_LOCKS_DIR
 
 #: in the working directory: Snakemake's lock files, and the owners' lock of this workflow
 SNAKEMAKE_LOCKS = Path(".snakemake") / "locks"
