@@ -45,7 +45,7 @@ def run_logs(spec: LogsJob, opts: argparse.Namespace) -> None:
     """Rule run_logs: every log of the run, read once in one process: the controller
     files (+ network check) -> ombt, agents and histogram tables; the agents' own logs
     -> messages and timeline tables (+ per-message table), when the spec asks for them."""
-    from .logutil import check_strict, job_logger
+    from .logutil import DATA_FAULT, check_strict, job_logger
     from .ombt.run import analyse_files, write_run_stats
 
     run_id = spec.run_id
@@ -60,7 +60,7 @@ def run_logs(spec: LogsJob, opts: argparse.Namespace) -> None:
     for note in filter(None, str(stats.summary.get("backup_notes") or "").split("; ")):
         log.info("%s", note)
     for problem in stats.problems:
-        log.warning("%s", problem)
+        log.warning("%s", problem, extra=DATA_FAULT)
     problems = list(stats.problems)
     if spec.messages is not None and spec.timeline is not None:
         problems += _messages(spec, opts, log)
@@ -69,6 +69,7 @@ def run_logs(spec: LogsJob, opts: argparse.Namespace) -> None:
 
 def _messages(spec: LogsJob, opts: argparse.Namespace, log: logging.Logger) -> list[str]:
     """The per-message part of run_logs; its problems."""
+    from .logutil import DATA_FAULT
     from .messages import analyse_message_logs, write_messages
 
     assert spec.messages is not None and spec.timeline is not None
@@ -86,13 +87,13 @@ def _messages(spec: LogsJob, opts: argparse.Namespace, log: logging.Logger) -> l
     for note in filter(None, str(s.get("msg_notes") or "").split("; ")):
         log.info("%s", note)
     for problem in result.problems:
-        log.warning("%s", problem)
+        log.warning("%s", problem, extra=DATA_FAULT)
     return list(result.problems)
 
 
 def influx_metrics(spec: InfluxJob, opts: argparse.Namespace) -> None:
     """Rule influx_metrics: restore the run's InfluxDB backup, query the run's window."""
-    from .logutil import check_strict, exit_on_sigterm
+    from .logutil import check_strict, exit_on_sigterm, verbose
 
     exit_on_sigterm()  # before anything starts a server: its `finally` blocks must run
     from .influx.metrics import InfluxConfig
@@ -118,8 +119,15 @@ def influx_metrics(spec: InfluxJob, opts: argparse.Namespace) -> None:
                               log_path, limits, threads=opts.threads)
     write_stage(result, Path(spec.metrics),
                 Path(spec.timeseries) if spec.timeseries else None)
-    for problem in result.problems:
-        print(f"WARNING {problem}", file=sys.stderr)
+    if result.problems:
+        # data faults: in the table's problems and the summary the workflow ends with;
+        # on the console only when verbose (issue 22), always in the job's log
+        if log_path is not None:
+            with log_path.open("a", encoding="utf-8") as f:
+                f.writelines(f"WARNING {p}\n" for p in result.problems)
+        if log_path is None or verbose():
+            for problem in result.problems:
+                print(f"WARNING {problem}", file=sys.stderr)
     check_strict(spec.strict, result.problems, f"run {run_id}")
 
 

@@ -30,6 +30,23 @@ except ValueError as _exc:  # ombt_postmortem.errors.ConfigError
 validate(config, schema="../schemas/config.schema.yaml")
 
 RESULTS = config["results_dir"]
+
+
+# A quiet console (issue 22): progress, warnings, errors and the summary, not every
+# job's block of 200-character paths (ombt_postmortem.console; the details stay in
+# .snakemake/log/ and come back with -p, --verbose or OMBT_POSTMORTEM_VERBOSE=1).
+# Snakemake (9.x) has no option for this: --quiet rules also drops -p's commands.
+def _quiet_console():
+    import logging
+
+    from ombt_postmortem import console
+
+    out = getattr(workflow, "output_settings", None)
+    if out is not None and console.wanted(out.printshellcmds, out.verbose, workflow.dryrun):
+        console.install(logging.getLogger("snakemake.logging").handlers)
+
+
+_quiet_console()
 # The optional stages, in one place: the stage files and the campaign-level rules read
 # these names.
 INFLUX = config["influx"]
