@@ -23,7 +23,7 @@ from typing import Any
 TRAFFIC_COLUMNS: dict[str, str] = {
     "connections": "RabbitMQ's management API may have been sampled between runs",
     "consumers": "RabbitMQ's management API may have been sampled between runs",
-    # seen in the bundled example beside 7 to 41 connections: not a sampling gap there
+    # seen in the bundled example beside 7 to 35 connections: not a sampling gap there
     "sockets_used": "RabbitMQ 3.7 and later may report 0 sockets whatever the connections "
                     "(rabbitmq/rabbitmq-management#652), or its management API was "
                     "sampled between runs",
