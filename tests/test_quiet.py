@@ -16,6 +16,7 @@ import pytest
 from conftest import snakemake, write_config
 
 from ombt_postmortem import console
+from ombt_postmortem.campaign_io import problems_summary
 from ombt_postmortem.console import QuietConsole
 from ombt_postmortem.logutil import DATA_FAULT, VERBOSE_ENV, job_logger
 
@@ -184,3 +185,45 @@ def test_the_detail_comes_back_with_p(twelve: tuple[Path, object]) -> None:
     assert "localrule run_logs:" in res.output and "    input: " in res.output
     assert "workflow/job.py run_logs" in res.output  # the command -p prints
     assert "Select jobs to execute..." in res.output
+
+
+# ------------------------------------------------------------------ the end-of-run summary
+
+def _results(root: Path, statuses: list[str]) -> Path:
+    """A hand-made results folder: the table's status column and problems.csv."""
+    d = root / "results" / "x"
+    d.mkdir(parents=True)
+    ids = [f"run-{i:02d}" for i in range(len(statuses))]
+    pd.DataFrame({"run_id": ids, "status": statuses}).to_parquet(d / "campaign.parquet")
+    bad = [(r, s) for r, s in zip(ids, statuses, strict=True) if s != "ok"]
+    pd.DataFrame({"run_id": [r for r, _ in bad], "label": [f"n={r[-2:]}" for r, _ in bad],
+                  "status": [s for _, s in bad],
+                  "problems": [f"run {r} (c.log): {s} because " + "x" * 300 + f"; run {r} "
+                               "(c.log): second" for r, s in bad]}).to_csv(d / "problems.csv",
+                                                                           index=False)
+    return root / "results"
+
+
+def test_summary_names_runs_failed_first_and_cut(tmp_path: Path) -> None:
+    statuses = ["partial"] * 11 + ["failed"]
+    lines = problems_summary(_results(tmp_path, statuses), ["x"])
+    assert lines[0] == (f"campaign x: 12 of 12 runs have problems (1 failed, 11 partial), "
+                        f"see {tmp_path / 'results' / 'x' / 'problems.csv'}")
+    assert lines[1].startswith("  n=11 (failed): failed because xxx")  # failed first
+    assert lines[2].startswith("  n=00 (partial): partial because xxx")
+    assert len(lines) == 1 + 10 + 1 and lines[-1] == "  ... and 2 more"
+    for ln in lines[1:-1]:
+        assert "run-" not in ln  # the label names the run, not its id
+        assert ln.endswith("... (+1 more)") and len(ln) < 200
+
+
+def test_summary_of_one_run_says_run(tmp_path: Path) -> None:
+    assert problems_summary(_results(tmp_path / "a", ["ok"]), ["x"])[0].startswith(
+        "campaign x: its 1 run ok (")
+    assert problems_summary(_results(tmp_path / "b", ["partial"]), ["x"])[0].startswith(
+        "campaign x: 1 of 1 run has problems (0 failed, 1 partial)")
+    out = subprocess.run([sys.executable, "-m", "ombt_postmortem.cli", "synth",
+                          str(tmp_path / "c"), "--runs", "1", "--clients", "1", "--servers",
+                          "1", "--no-influx"], check=True, capture_output=True,
+                         text=True).stdout
+    assert out.startswith("wrote 1 run (2 agents, 500 client messages, 0 InfluxDB backups)")

@@ -220,10 +220,13 @@ def problems_summary(results_dir: Path | str, campaigns: list[str] | dict[str, A
         partial = int((status == "partial").sum())
         listed = pd.read_csv(problems, dtype=str, keep_default_na=False)
         if failed + partial == 0:
-            lines.append(f"campaign {name}: all {len(status)} runs ok ({table})")
+            every = f"all {len(status)} runs" if len(status) != 1 else "its 1 run"
+            lines.append(f"campaign {name}: {every} ok ({table})")
         else:
-            lines.append(f"campaign {name}: {failed + partial} of {len(status)} runs have "
-                         f"problems ({failed} failed, {partial} partial), see {problems}")
+            have = "has" if failed + partial == 1 else "have"
+            lines.append(f"campaign {name}: {failed + partial} of {len(status)} "
+                         f"run{'' if len(status) == 1 else 's'} {have} problems ({failed} "
+                         f"failed, {partial} partial), see {problems}")
             bad = listed[listed["status"] != NOT_ANALYSED]
             bad = pd.concat([bad[bad["status"] == "failed"], bad[bad["status"] != "failed"]])
             for r in bad.head(SUMMARY_RUNS).itertuples():

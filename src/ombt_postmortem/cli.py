@@ -118,8 +118,9 @@ def cmd_synth(args: argparse.Namespace) -> int:
         return 2
     progress = (lambda msg: print(msg, file=sys.stderr)) if args.verbose else None
     report = synth_campaign(out, spec, jobs=args.jobs, progress=progress)
-    print(f"wrote {report.runs} runs ({report.agents} agents, {report.messages} client "
-          f"messages, {report.influx_tars} InfluxDB backups) to {out} in "
+    print(f"wrote {_count(report.runs, 'run')} ({_count(report.agents, 'agent')}, "
+          f"{_count(report.messages, 'client message')}, "
+          f"{_count(report.influx_tars, 'InfluxDB backup')}) to {out} in "
           f"{report.seconds['total']:.1f} s")
     return 0
 
