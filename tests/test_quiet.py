@@ -32,7 +32,26 @@ def test_config_typo_is_one_line(tmp_path: Path) -> None:
     assert len(lines) == 1
     assert "config: invalid configuration: influx: unknown key 'windw_margin_s'" in lines[0]
     assert "Failed validating" not in res.output
-    assert len(res.output.splitlines()) < 10, res.output
+    # that line and nothing else (but Snakemake's note that it read the profile): no
+    # traceback, no "WorkflowError in file ... line ..." around it
+    others = [ln for ln in res.output.splitlines()
+              if ln not in lines and not ln.startswith("Using workflow specific profile")]
+    assert others == [], res.output
+    assert lines[0].startswith("ombt-postmortem: config: ")
+
+
+def test_config_error_of_an_alternative_names_the_value(tmp_path: Path) -> None:
+    """figures.format is a format or a list of them: the error says which item is wrong,
+    not "is not valid under any of the given schemas"."""
+    camp = tmp_path / "c"
+    subprocess.run([sys.executable, "-m", "ombt_postmortem.cli", "synth", str(camp), "--runs",
+                    "1", "--no-influx"], check=True, capture_output=True)
+    cfg = write_config(tmp_path, {"c": camp}, figures={"format": ["png", "gif"]})
+    res = snakemake(tmp_path, cfg, "-n")
+    assert res.returncode != 0
+    assert ("ombt-postmortem: config: invalid configuration: figures.format.1: 'gif' is not "
+            "one of ['png', 'svg', 'pdf']") in res.output.splitlines(), res.output
+    assert "given schemas" not in res.output
 
 
 @pytest.mark.parametrize("verbose", [False, True])

@@ -15,18 +15,19 @@ from ombt_postmortem.params import load_params
 
 # before the schema's own "additional property" message, which would not say why
 if "cluster" in config:
-    raise WorkflowError(
-        "config: cluster.runs_per_job is gone (issue 21): the runs per cluster job are "
+    raise SystemExit(
+        "ombt-postmortem: config: cluster.runs_per_job is gone (issue 21): the runs per cluster job are "
         "Snakemake's --group-components, in profiles/slurm/config.yaml (per_run = 2 x "
         "runs with the InfluxDB stage on, 1 x runs without)"
     )
 # our own check first: a config error is one line naming the key (issue 22), not
-# snakemake's dump of the schema; snakemake's validate then fills the defaults
+# snakemake's dump of the schema; snakemake's validate then fills the defaults.
+# SystemExit, not WorkflowError: Snakemake would add the file and line of this check.
 try:
     from ombt_postmortem.config import validate as _config_error_first
     _config_error_first(config)
 except ValueError as _exc:  # ombt_postmortem.errors.ConfigError
-    raise WorkflowError(f"config: {_exc}") from None
+    raise SystemExit(f"ombt-postmortem: config: {_exc}") from None
 validate(config, schema="../schemas/config.schema.yaml")
 
 RESULTS = config["results_dir"]
