@@ -90,7 +90,7 @@ def test_closed_pipe_is_a_clean_exit(failing: tuple[Path, Path]) -> None:
     assert proc.returncode in (0, 141)
 
 
-@pytest.mark.parametrize("sub", [None, "show", "runs", "synth"])
+@pytest.mark.parametrize("sub", [None, "show", "runs", "synth", "compare"])
 def test_help_has_no_rst(sub: str | None) -> None:
     out = subprocess.run([*CLI, *([sub] if sub else []), "--help"], capture_output=True,
                          text=True, check=True).stdout
