@@ -35,6 +35,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from common import fmt
+
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))  # this checkout's library, here and in the children
 SECTION = "## Per-message stage"
@@ -99,11 +101,6 @@ def run_child(cmd: list[str], env: dict[str, str]) -> tuple[float, float, float,
     if p.returncode:
         raise SystemExit(f"{cmd[:3]} failed: exit {p.returncode}")
     return wall, ru.ru_utime + ru.ru_stime, ru.ru_maxrss / 1024, out.strip()
-
-
-def fmt(values: list[float], digits: int = 2) -> str:
-    return (f"{statistics.median(values):.{digits}f} "
-            f"[{min(values):.{digits}f}-{max(values):.{digits}f}]")
 
 
 def main() -> int:

@@ -20,38 +20,17 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import shutil
-import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "src"))
-from ombt_postmortem import layout  # noqa: E402
+import common
+from common import PY, REPO, fmt, timed
 
-PY = sys.executable
+from ombt_postmortem import layout
+
 CAMPAIGN = "real"
-
-
-def timed(cmd: list[str], log: Path) -> tuple[float, float]:
-    """(wall, CPU of the process tree) of ``cmd``; its output goes to ``log``."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    t = time.monotonic()
-    with open(log, "w") as out:
-        subprocess.run(cmd, stdout=out, stderr=subprocess.STDOUT, check=True)
-    wall = time.monotonic() - t
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return wall, cpu
-
-
-def fmt(xs: list[float], digits: int = 2) -> str:
-    return (f"{statistics.median(xs):.{digits}f} [{min(xs):.{digits}f}-"
-            f"{max(xs):.{digits}f}]")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -61,6 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--campaign", type=Path, help="an existing campaign (default: synth one)")
     ap.add_argument("--work", type=Path, help="work folder (default: a temp folder, deleted)")
     args = ap.parse_args(argv)
+    rec = common.Record("parallel")
     work = args.work or Path(tempfile.mkdtemp(prefix="bench-parallel-"))
     work.mkdir(parents=True, exist_ok=True)
     try:
@@ -68,12 +48,8 @@ def main(argv: list[str] | None = None) -> int:
         if camp is None:
             camp = work / "campaign"
             if not (camp / "params.json").is_file():
-                t = time.monotonic()
-                subprocess.run([PY, "-m", "ombt_postmortem.cli", "synth", str(camp), "--preset",
-                                "realistic", "--runs", str(args.runs), "--overwrite"],
-                               check=True, capture_output=True)
-                print(f"synth: {args.runs} realistic runs in {time.monotonic() - t:.0f} s",
-                      flush=True)
+                secs = common.synth(camp, "--preset", "realistic", "--runs", str(args.runs))
+                print(f"synth: {args.runs} realistic runs in {secs:.0f} s", flush=True)
         runs = json.loads((camp / "params.json").read_text())
         size = sum(p.stat().st_size for p in camp.rglob("*") if p.is_file())
         cfg = work / "config.yaml"
@@ -97,7 +73,9 @@ def main(argv: list[str] | None = None) -> int:
                 wd = work / name.replace(" ", "_")
                 shutil.rmtree(wd, ignore_errors=True)
                 wd.mkdir()
-                wall, cpu = timed(cmd(wd), wd / "out.log")
+                t = timed(cmd(wd), log=wd / "out.log")
+                wall, cpu = t.wall, t.cpu
+                rec.add(round=rep + 1, variant=name, wall=wall, cpu=cpu)
                 walls[name].append(wall)
                 cpus[name].append(cpu)
                 tables[name] = (wd / "results" / CAMPAIGN / layout.CAMPAIGN_CSV).read_text()
@@ -118,6 +96,8 @@ def main(argv: list[str] | None = None) -> int:
               f"{fmt(over, 3)} s")
         same = len({t for t in tables.values()}) == 1
         print(f"campaign.csv of the three variants identical: {same}")
+        rec.data.update(runs=len(runs), backup_mib=round(size / 2**20), jobs=jobs, same=same)
+        print(f"{rec.header()}; record: {rec.write().relative_to(REPO)}")
     finally:
         if args.work is None:
             shutil.rmtree(work, ignore_errors=True)

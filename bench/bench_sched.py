@@ -67,7 +67,6 @@ import re
 import shlex
 import shutil
 import signal
-import statistics
 import subprocess
 import sys
 import time
@@ -76,12 +75,10 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from common import PY, REPO, TOUCH, fmt, median
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "src"))
-from ombt_postmortem import layout  # noqa: E402  (the file names of this checkout)
+from ombt_postmortem import layout
 
-PY = sys.executable
 CAMPAIGN = "syn"
 SWEEP = ["--call-types", "rpc-call,rpc-cast,rpc-fanout,notify", "--clients", "1,2,4,8",
          "--servers", "1,2,4", "--calls", "20", "--no-influx"]
@@ -92,14 +89,6 @@ VARIANTS = {
     "before": "--workflow-profile none --rerun-incomplete --max-jobs-per-timespan 1000/1s",
     "after": "",
 }
-TOUCH = """\
-import sys
-import snakemake.executors.touch as touch
-touch.Executor.SLEEPING_TIME = 0  # no 0.1 s sleep per touched job
-from snakemake.cli import main
-sys.argv[0] = "snakemake"
-main()
-"""
 FLOOR = """\
 # bench/bench_sched.py --floor: the workflow's DAG shape, nothing of the workflow's own
 import os
@@ -234,21 +223,6 @@ def run_snakemake(cmd: list[str], cwd: Path, log: Path, *, max_jobs: int = 0,
     elif sample.returncode != 0:
         raise RuntimeError(f"snakemake failed ({sample.returncode}), see {log}")
     return sample
-
-
-def fmt(values: list[float], digits: int = 2) -> str:
-    vals = [v for v in values if v is not None]
-    if not vals:
-        return "-"
-    med = statistics.median(vals)
-    if len(vals) == 1:
-        return f"{med:.{digits}f}"
-    return f"{med:.{digits}f} [{min(vals):.{digits}f}-{max(vals):.{digits}f}]"
-
-
-def median(values: list[Any]) -> float | None:
-    vals = [v for v in values if v is not None]
-    return statistics.median(vals) if vals else None
 
 
 class Bench:

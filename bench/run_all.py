@@ -65,12 +65,10 @@ from typing import Any
 
 import render  # bench/render.py, next to this script
 import yaml
+from common import PY, REPO, TOUCH, git_commit
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "src"))
-from ombt_postmortem import layout  # noqa: E402  (the file names of this checkout)
+from ombt_postmortem import layout
 
-PY = sys.executable
 SNAKEMAKE = [PY, "-m", "snakemake"]
 CAMPAIGN = "syn"
 SECTIONS = ("e2e", "plan", "noop", "add", "parse", "table")
@@ -81,16 +79,6 @@ E2E_SWEEP = ["--call-types", "rpc-call,rpc-cast,rpc-fanout,notify", "--clients",
              "--servers", "1,2,3,4"]  # 4 x 3 x 4 = 48 runs
 PLAN_SWEEP = ["--call-types", "rpc-call,rpc-cast,rpc-fanout,notify", "--clients", "1,2,4,8",
               "--servers", "1,2,4", "--calls", "20"]
-TOUCH = """\
-import sys
-import snakemake.executors.touch as touch
-touch.Executor.SLEEPING_TIME = 0  # the bench touches 10 000 jobs: no 0.1 s sleep each
-from snakemake.cli import main
-sys.argv[0] = "snakemake"
-main()
-"""
-
-
 # --------------------------------------------------------------------------- measuring
 
 
@@ -492,17 +480,6 @@ def machine() -> dict[str, str]:
             "snakemake": version([*SNAKEMAKE, "--version"]),
             "influxd": version(["influxd", "version"]),
             "load": " ".join(f"{x:.1f}" for x in os.getloadavg())}
-
-
-def git_commit(tree: Path = REPO) -> str:
-    """The short commit of ``tree``, ``+dirty`` when tracked files differ from it."""
-    try:
-        head = subprocess.run(["git", "-C", str(tree), "rev-parse", "--short", "HEAD"],
-                              capture_output=True, text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "-C", str(tree), "diff", "--quiet", "HEAD"]).returncode
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-    return head + ("+dirty" if dirty else "")
 
 
 def merge_results(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:

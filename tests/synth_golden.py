@@ -18,7 +18,7 @@ import tempfile
 from pathlib import Path
 
 from ombt_postmortem.synth import SynthSpec, simulate_campaign, synth_campaign
-from ombt_postmortem.synth_influx import run_series
+from ombt_postmortem.synth.influx import run_series
 
 SPECS = {
     "sweep": dict(runs=5, clients=(1, 3), servers=(1, 2),

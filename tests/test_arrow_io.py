@@ -17,7 +17,7 @@ from independent import load_sides
 from ombt_postmortem import arrow_io
 from ombt_postmortem.influx.metrics import InfluxConfig, empty_timeseries
 from ombt_postmortem.influx.server import Limits
-from ombt_postmortem.influx.stage import run_influx_stage, write_stage
+from ombt_postmortem.influx.stage import RunLogs, run_influx_stage, write_stage
 from ombt_postmortem.keepout import keep_out
 from ombt_postmortem.ombt.run import analyse_run, write_run_stats
 
@@ -68,20 +68,21 @@ def test_per_run_work_runs_without_pandas(tmp_path: Path) -> None:
     no server), and pandas stays out. The files then equal the in-memory results."""
     run = RUNS[0]
     out = tmp_path / "out"
+    controller = controller_log(EXAMPLE / run)
     code = textwrap.dedent(f"""
         import json, sys
         from pathlib import Path
         from ombt_postmortem.keepout import keep_out
         from ombt_postmortem.influx.metrics import InfluxConfig
         from ombt_postmortem.influx.server import Limits
-        from ombt_postmortem.influx.stage import run_influx_stage, write_stage
+        from ombt_postmortem.influx.stage import RunLogs, run_influx_stage, write_stage
         from ombt_postmortem.ombt.run import analyse_run, write_run_stats
         keep_out("pandas", by="test")
         out = Path({str(out)!r})
         stats = analyse_run(Path({str(EXAMPLE / run)!r}), {run!r})
         write_run_stats(stats, out / "ombt.parquet", out / "agents.parquet", out / "hist.parquet")
-        res = run_influx_stage({run!r}, out / "ombt.parquet", None, InfluxConfig(), None,
-                               Limits())
+        logs = RunLogs(controller=[Path({str(controller)!r})], agents=[])
+        res = run_influx_stage({run!r}, logs, None, InfluxConfig(), None, Limits())
         write_stage(res, out / "metrics.parquet", out / "timeseries.parquet")
         try:
             import pandas
@@ -102,7 +103,8 @@ def test_per_run_work_runs_without_pandas(tmp_path: Path) -> None:
     stats = analyse_run(EXAMPLE / run, run)
     pd.testing.assert_frame_equal(pd.read_parquet(out / "agents.parquet"), stats.agents)
     pd.testing.assert_frame_equal(pd.read_parquet(out / "hist.parquet"), stats.hist)
-    res = run_influx_stage(run, out / "ombt.parquet", None, InfluxConfig(), None, Limits())
+    res = run_influx_stage(run, RunLogs(controller=[controller], agents=[]), None,
+                           InfluxConfig(), None, Limits())
     pd.testing.assert_frame_equal(pd.read_parquet(out / "metrics.parquet"), res.metrics)
     pd.testing.assert_frame_equal(pd.read_parquet(out / "timeseries.parquet"), res.timeseries)
     write_stage(res, tmp_path / "m2.parquet", None)

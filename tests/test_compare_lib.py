@@ -16,8 +16,7 @@ import pytest
 
 from ombt_postmortem.compare import CompareOptions, Side, compare_pair, match_runs
 from ombt_postmortem.compare.samples import samples_of
-from ombt_postmortem.synth import SynthSpec, plan_runs, simulate_run
-from ombt_postmortem.synth_model import RunSim
+from ombt_postmortem.synth import RunSim, SynthSpec, plan_runs, simulate_run
 
 SPEC = SynthSpec(clients=(2,), servers=(1,), call_types=("rpc-call",), nbr_calls=1500,
                  pause=0.01, influx=False)

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import subprocess
+import sys
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -166,3 +169,33 @@ def test_snakemake_refuses_a_typo_naming_the_key(tmp_path: Path, extra: dict[str
     assert f"unknown key '{key}'" in res.output, res.output[-2000:]
     assert "Failed validating" not in res.output and len(res.output.splitlines()) < 10
     assert not (tmp_path / "results").exists()
+
+
+def test_a_job_fills_the_defaults_as_the_validator_does(tmp_path: Path) -> None:
+    """A job's process trusts the workflow's validation (config.trust_validated): its
+    validate() fills the defaults by itself, without jsonschema, and must give what the
+    jsonschema validator gives, here for the shipped config and a sparse one."""
+    shipped = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+    sparse = {"campaigns": {"c": "somewhere"}, "influx": {"docker": {"image": "influxdb:1.8"}},
+              "figures": {"dpi": 90}}
+    code = textwrap.dedent("""
+        import json, sys
+        from ombt_postmortem import config
+        data = json.loads(sys.argv[1])
+        full = {k: config.validate(d, None) for k, d in data.items()}
+        config.trust_validated()
+        trusted = {k: config.validate(d, None) for k, d in data.items()}
+        print(json.dumps([full == trusted, "jsonschema" in sys.modules]))
+    """)
+    # the validator itself runs first, so jsonschema is loaded: the comparison is the test;
+    # a second process checks that the trusted path alone never imports it
+    out = subprocess.run([sys.executable, "-c", code,
+                          json.dumps({"shipped": shipped, "sparse": sparse})],
+                         capture_output=True, text=True, check=True, cwd=REPO)
+    assert json.loads(out.stdout) == [True, True]
+    alone = ("import json, sys; from ombt_postmortem import config; config.trust_validated(); "
+             "config.validate(json.loads(sys.argv[1]), None); "
+             "print('jsonschema' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", alone, json.dumps(sparse)],
+                         capture_output=True, text=True, check=True, cwd=REPO)
+    assert out.stdout.strip() == "False"

@@ -22,10 +22,10 @@ from ombt_postmortem.influx import stage as stage_mod
 from ombt_postmortem.influx.metrics import InfluxConfig
 from ombt_postmortem.influx.native import native_server
 from ombt_postmortem.influx.server import Limits
-from ombt_postmortem.influx.stage import run_influx_stage
+from ombt_postmortem.influx.stage import RunLogs, run_influx_stage
 from ombt_postmortem.logutil import StrictModeError, check_strict
 from ombt_postmortem.ombt import run as run_mod
-from ombt_postmortem.ombt.run import analyse_run, write_run_stats
+from ombt_postmortem.ombt.run import analyse_run
 from ombt_postmortem.params import load_params
 
 RUN = run_ids()[1]  # 2 clients, 1 server
@@ -143,27 +143,30 @@ def test_server_failures_are_partial_with_errors(run_copy: Path) -> None:
 # --------------------------------------------------------------------------- influx stage glue
 
 
-def _summary_file(tmp_path: Path, status: str, times: bool) -> Path:
-    stats = analyse_run(EXAMPLE / RUN, "r")
+def _logs(tmp_path: Path, times: bool, controller: bool = True) -> RunLogs:
+    """The example run's controller file (its agents' start/stop times dropped unless
+    ``times``), or none at all; no agent logs, so no rescue window."""
+    if not controller:
+        return RunLogs(controller=[], agents=[])
+    log = controller_log(EXAMPLE / RUN)
+    lines = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
     if not times:
-        for side in ("client", "server"):
-            stats.summary[f"{side}_start_time"] = math.nan
-            stats.summary[f"{side}_stop_time"] = math.nan
-    stats.summary["status"] = status
-    out = tmp_path / "ombt.parquet"
-    write_run_stats(stats, out, tmp_path / "agents.parquet", tmp_path / "hist.parquet")
-    return out
+        for side in lines:
+            for agent in side.values():
+                agent["start_time"] = agent["stop_time"] = None
+    out = tmp_path / log.name
+    out.write_text("".join(json.dumps(side) + "\n" for side in lines))
+    return RunLogs(controller=[out], agents=[])
 
 
 def test_no_window_is_a_problem_unless_the_run_already_failed(tmp_path: Path) -> None:
     cfg = InfluxConfig.from_dict({"tmpdir": str(tmp_path)})
     tar = EXAMPLE / RUN / "influxdb-data.tar.gz"
-    partial = run_influx_stage("r", _summary_file(tmp_path, "partial", False), tar, cfg, None,
-                               Limits())
-    assert partial.problems == ["run r (ombt.parquet): no test window: the ombt statistics have "
-                                "no start/stop time (see the run's ombt problems)"]
-    failed = run_influx_stage("r", _summary_file(tmp_path, "failed", False), tar, cfg, None,
-                              Limits())
+    timeless = run_influx_stage("r", _logs(tmp_path, times=False), tar, cfg, None, Limits())
+    assert timeless.problems == ["run r: no test window: the ombt statistics have "
+                                 "no start/stop time (see the run's ombt problems)"]
+    failed = run_influx_stage("r", _logs(tmp_path, times=False, controller=False), tar, cfg,
+                              None, Limits())
     assert failed.problems == []
     assert failed.metrics["influx_notes"].iloc[0] == ("skipped: the run's ombt statistics "
                                                       "failed, no test window")
@@ -191,7 +194,7 @@ def test_a_bug_in_the_influx_stage_is_not_a_data_fault(tmp_path: Path,
     monkeypatch.setattr(stage_mod, "collect_run_metrics", broken)
     cfg = InfluxConfig.from_dict({"tmpdir": str(tmp_path)})
     with pytest.raises(KeyError, match="a bug"):
-        run_influx_stage("r", _summary_file(tmp_path, "ok", True), None, cfg, None, Limits())
+        run_influx_stage("r", _logs(tmp_path, times=True), None, cfg, None, Limits())
 
 
 def test_check_strict() -> None:

@@ -24,7 +24,7 @@ from conftest import EXAMPLE, snakemake, write_config
 from influx_helpers import influx, points, reference_server, run_window, untar
 
 from ombt_postmortem.synth import SynthSpec, synth_campaign
-from ombt_postmortem.synth_rewrite import rewrite_to_orchestrator
+from ombt_postmortem.synth.rewrite import rewrite_to_orchestrator
 
 pytestmark = [pytest.mark.workflow, *influx]
 

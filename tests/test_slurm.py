@@ -248,7 +248,7 @@ def _as_written(slurm: dict[str, object], n_runs: int, work: Path, cfg: Path) ->
     assert rc == 1, _tail(text)
     lines = _ombt_lines(text)
     assert len(lines) == 1, text
-    assert (f"one cluster job runs {n_runs} runs (3 jobs per run) and asks SLURM for 8 CPUs "
+    assert (f"one cluster job runs {n_runs} runs (2 jobs per run) and asks SLURM for 8 CPUs "
             f"({n_runs} runs per cluster job x 2 CPUs per run, capped by --cores 8)"
             ) in lines[0], lines[0]
     assert f"have at most {have} (sinfo)" in lines[0], lines[0]

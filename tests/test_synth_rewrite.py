@@ -1,4 +1,4 @@
-"""The bundled example rewritten into ombt-orchestrator's layout (``synth_rewrite``).
+"""The bundled example rewritten into ombt-orchestrator's layout (``synth.rewrite``).
 
 Checked with raw InfluxQL on an influxd the product did not configure, the
 original backup against the rewritten one: every point moved unchanged to
@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from influx_helpers import CAMPAIGN, influx, points, reference_server
 
-from ombt_postmortem.synth_rewrite import rewrite_to_orchestrator
+from ombt_postmortem.synth.rewrite import rewrite_to_orchestrator
 
 pytestmark = influx
 

@@ -8,7 +8,8 @@ Python, so that the library's dataclasses (:class:`~.influx.metrics.InfluxConfig
 :class:`~.figspec.FigureOptions`) take their defaults from the schema rather
 than carrying copies of them.
 
-No Snakemake import here; jsonschema is imported on first use.
+No Snakemake import here; jsonschema is imported on first use, never in a job's
+process (:func:`trust_validated`).
 """
 
 from __future__ import annotations
@@ -89,12 +90,45 @@ def _where(prefix: str, path: Iterator[Any] | Any) -> str:
     return ".".join(parts) or "top level"
 
 
+#: set by :func:`trust_validated`: validate() only fills the defaults
+_TRUSTED = False
+
+
+def trust_validated() -> None:
+    """For a job's process: the workflow validated its configuration against the schema
+    (``validate()`` in the Snakefile) before it wrote the job's spec, so :func:`validate`
+    from now on only fills the defaults, and jsonschema is never imported."""
+    global _TRUSTED
+    _TRUSTED = True
+
+
+def fill_defaults(data: Mapping[str, Any] | None, section: str | None = None
+                  ) -> dict[str, Any]:
+    """A copy of ``data`` with the schema's defaults filled, unchecked: what
+    :func:`validate` returns for valid data, without jsonschema."""
+    def fill(instance: Any, sub: Mapping[str, Any]) -> None:
+        if not isinstance(instance, dict):
+            return
+        for name, subschema in (sub.get("properties") or {}).items():
+            if "default" in subschema:
+                instance.setdefault(name, copy.deepcopy(subschema["default"]))
+            if name in instance:
+                fill(instance[name], subschema)
+
+    instance = copy.deepcopy(dict(data or {}))
+    fill(instance, _schema() if section is None else _schema()["properties"][section])
+    return instance
+
+
 def validate(data: Mapping[str, Any] | None, section: str | None = None) -> dict[str, Any]:
     """``data`` validated against the schema (or one section's), with the defaults filled.
 
     Returns a new dict (``data`` is not changed). Raises :class:`ConfigError`
     naming the key at fault, e.g. ``influx: unknown key 'windw_margin_s'``.
+    After :func:`trust_validated`, only fills the defaults.
     """
+    if _TRUSTED:
+        return fill_defaults(data, section)
     instance = copy.deepcopy(dict(data or {}))
     errors = sorted(_validator(section).iter_errors(instance), key=lambda e: list(e.absolute_path))
     if errors:
@@ -119,7 +153,7 @@ def _describe(error: Any, section: str | None) -> str:
 
 def defaults(section: str) -> dict[str, Any]:
     """The default values of one top-level ``section`` (e.g. ``influx``, ``figures``)."""
-    return validate({}, section)
+    return fill_defaults({}, section)
 
 
 def main(argv: list[str] | None = None) -> int:

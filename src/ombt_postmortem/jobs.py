@@ -96,6 +96,9 @@ def influx_metrics(spec: InfluxJob, opts: argparse.Namespace) -> None:
     from .logutil import check_strict, exit_on_sigterm, verbose
 
     exit_on_sigterm()  # before anything starts a server: its `finally` blocks must run
+    from . import config
+
+    config.trust_validated()  # the workflow validated it: no jsonschema in the job
     from .influx.metrics import InfluxConfig
     from .influx.server import Limits
     from .influx.stage import RunLogs, run_influx_stage, write_stage
@@ -133,11 +136,11 @@ def influx_metrics(spec: InfluxJob, opts: argparse.Namespace) -> None:
 
 #: what each stage's process does without (see main)
 KEEP_OUT: dict[str, tuple[str, ...]] = {
-    "run_logs": ("pandas",),  # the messages part uses numpy
-    "influx_metrics": ("pandas",),
+    "run_logs": ("pandas", "jsonschema"),  # the messages part uses numpy
+    "influx_metrics": ("pandas", "jsonschema"),
     # the parts of run_logs, for the benches and tests that do one of them
-    "ombt_stats": ("pandas", "numpy"),  # also run_logs without the messages part
-    "messages": ("pandas",),
+    "ombt_stats": ("pandas", "numpy", "jsonschema"),  # also run_logs without messages
+    "messages": ("pandas", "jsonschema"),
 }
 
 def keep_unneeded_out(stage: str) -> None:

@@ -23,6 +23,7 @@ import json
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import MISSING, Field, dataclass, field, fields
+from functools import cache
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
@@ -96,6 +97,11 @@ def _is(kind: str, value: object) -> bool:
     raise TypeError(f"jobspec: no check for the field type {kind!r}")
 
 
+@cache
+def _role_fields(cls: type[JobSpec], role: str | None) -> tuple[Field[Any], ...]:
+    return tuple(f for f in fields(cls) if f.metadata.get(_ROLE) == role)
+
+
 @dataclass(frozen=True)
 class JobSpec:
     """What every per-run job takes: its run and whether a data fault fails it."""
@@ -105,9 +111,10 @@ class JobSpec:
     strict: bool
 
     @classmethod
-    def role_fields(cls, role: str | None) -> list[Field[Any]]:
-        """The fields that are inputs, outputs, or (``None``) settings."""
-        return [f for f in fields(cls) if f.metadata.get(_ROLE) == role]
+    def role_fields(cls, role: str | None) -> tuple[Field[Any], ...]:
+        """The fields that are inputs, outputs, or (``None``) settings (computed once
+        per class: the workflow builds a spec for every job of the DAG)."""
+        return _role_fields(cls, role)
 
     @classmethod
     def names(cls, role: str) -> list[str]:

@@ -169,6 +169,27 @@ def require_columns(table: pd.DataFrame, what: str, *cols: str) -> None:
                          f"(check the figures section of the config)")
 
 
+def stack_campaigns(tables: Mapping[str, pd.DataFrame],
+                    params: Mapping[str, Sequence[str]] | None, x: str,
+                    missing_x: Callable[[str], None]) -> tuple[pd.DataFrame, list[str]]:
+    """Several campaigns' tables as one, a ``campaign`` column first, and their parameter
+    columns in order of appearance. A table without the ``x`` column is handed to
+    ``missing_x`` (with the campaign's name): it raises, or the table is left out."""
+    parts = []
+    pcols: list[str] = []
+    for name, t in tables.items():
+        if x not in t.columns:
+            missing_x(name)
+            continue
+        t = t.copy()
+        t.insert(0, "campaign", name)
+        parts.append(t)
+        for c in param_columns(t, None if params is None else params.get(name)):
+            if c not in pcols:
+                pcols.append(c)
+    return (pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()), pcols
+
+
 def series_columns(sub: pd.DataFrame, params: Sequence[str], first: Sequence[str],
                    exclude: Iterable[str]) -> list[str]:
     """The columns that tell the lines of a figure apart.

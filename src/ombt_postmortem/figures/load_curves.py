@@ -41,6 +41,7 @@ from .common import (
     set_x,
     set_y,
     sorted_by,
+    stack_campaigns,
     stem_of,
     styled,
     with_repeat,
@@ -308,17 +309,9 @@ def campaign_comparison(tables: Mapping[str, pd.DataFrame], out_dir: Path | str,
     """
     fs = figure_set("comparison", out_dir, opts, log)
     o = fs.opts
-    parts = []
-    pcols: list[str] = []
-    for name, t in tables.items():
-        require_columns(t, f"figures.x (campaign {name})", o.x)
-        t = t.copy()
-        t.insert(0, "campaign", name)
-        parts.append(t)
-        for c in param_columns(t, None if params is None else params.get(name)):
-            if c not in pcols:
-                pcols.append(c)
-    table = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+    table, pcols = stack_campaigns(
+        tables, params, o.x,
+        lambda name: require_columns(tables[name], f"figures.x (campaign {name})", o.x))
     group_by = [g for g in _present(fs, table, o.group_by, "group_by") if g != o.compare]
     lines = _present(fs, table, (o.lines,), "lines")
     for keys, sub in groups(table, group_by):

@@ -48,6 +48,7 @@ from .common import (
     set_x,
     set_y,
     sorted_by,
+    stack_campaigns,
     stem_of,
     styled,
     with_repeat,
@@ -267,19 +268,9 @@ def resources_comparison(tables: Mapping[str, pd.DataFrame], out_dir: Path | str
     fs = figure_set("comparison_resources", out_dir, opts, log)
     o = fs.opts
     metrics = dict(METRICS if metrics is None else metrics)
-    parts = []
-    pcols: list[str] = []
-    for name, t in tables.items():
-        if o.x not in t.columns:
-            fs.skip(name, f"campaign {name}: no column {o.x} (figures.x)")
-            continue
-        t = t.copy()
-        t.insert(0, "campaign", name)
-        parts.append(t)
-        for c in param_columns(t, None if params is None else params.get(name)):
-            if c not in pcols:
-                pcols.append(c)
-    table = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+    table, pcols = stack_campaigns(
+        tables, params, o.x,
+        lambda name: fs.skip(name, f"campaign {name}: no column {o.x} (figures.x)"))
     if not any(c in table.columns for c in metrics):
         fs.skip("all", "no InfluxDB metric column in the campaign tables")
         fs.write_manifest()

@@ -40,9 +40,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .influx.native import native_server
-from .influx.server import Limits
-from .synth_model import RunSim, SynthSpec
+from ..influx.native import native_server
+from ..influx.server import Limits
+from .model import RunSim, SynthSpec
 
 DATABASE = "telegraf"
 CREATE_DB = (f"CREATE DATABASE {DATABASE} WITH DURATION INF REPLICATION 1 "

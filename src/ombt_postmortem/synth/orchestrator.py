@@ -82,8 +82,8 @@ from typing import Any
 
 import numpy as np
 
-from .synth_influx import RunSeries, _esc, _fields, _rabbitmq, deterministic_tar
-from .synth_model import CONTROLLER_HOST, TOPIC, Agent, RunSim, SynthSpec
+from .influx import RunSeries, _esc, _fields, _rabbitmq, deterministic_tar
+from .model import CONTROLLER_HOST, TOPIC, Agent, RunSim, SynthSpec
 
 DATABASE = "ombt-orchestrator"
 EMPTY_DATABASE = "telegraf"
@@ -130,7 +130,7 @@ def generate_id(params: dict[str, Any]) -> str:
 
 def plan_orchestrator_runs(spec: SynthSpec) -> list[dict[str, Any]]:
     """params.json entries of the orchestrator layout (keys in test_case_1's conf order)."""
-    from .synth import _num
+    from .campaign import _num
 
     traffic = spec.delays is not None or spec.losses is not None
     delays: tuple[str | None, ...] = spec.delays if spec.delays is not None else (None,)
@@ -170,7 +170,7 @@ def params_json(params: list[dict[str, Any]]) -> str:
 
 def agent_container(sim: RunSim, a: Agent) -> str:
     """The agent's id, which names its container and its log (``tasks.py``)."""
-    from .synth import agent_log_name
+    from .campaign import agent_log_name
 
     return agent_log_name(sim, a)[len(a.host) + 1:-len(".log")]
 

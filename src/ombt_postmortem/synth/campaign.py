@@ -3,7 +3,7 @@
 :func:`synth_campaign` writes what ombt-orchestrator backs up (see
 ``docs/DESIGN.md`` and the real fixture): ``params.json`` and, per run, the
 controller's ``--output`` file, its ``_docker.log``, optionally the agents' own
-logs, and a real ``influxdb-data.tar.gz`` (:mod:`ombt_postmortem.synth_influx`).
+logs, and a real ``influxdb-data.tar.gz`` (:mod:`ombt_postmortem.synth.influx`).
 
 How the numbers are made, so that they are as consistent as ombt's own:
 
@@ -48,9 +48,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .synth_model import (
-    BUS_HOST,  # noqa: F401  (re-exported: callers import the model from here too)
-    CALL_TYPES,  # noqa: F401
+from .model import (
     CONTROLLER_HOST,
     TOPIC,
     Agent,
@@ -59,7 +57,7 @@ from .synth_model import (
 )
 
 if TYPE_CHECKING:
-    from .synth_influx import RunSeries
+    from .influx import RunSeries
 
 POLL_PERIOD_S = 0.25
 #: 10**k as floats, for ombt's ``value / 10**log`` (int 10**k is exact as a float up to 1e22)
@@ -82,7 +80,7 @@ def plan_runs(spec: SynthSpec) -> list[dict[str, Any]]:
     and in the orchestrator layout ``delays`` x ``losses`` come last.
     """
     if spec.layout == "orchestrator":
-        from .synth_orchestrator import plan_orchestrator_runs
+        from .orchestrator import plan_orchestrator_runs
 
         return plan_orchestrator_runs(spec)
     drivers = spec.driver_names
@@ -647,10 +645,10 @@ def series_of(sim: RunSim, spec: SynthSpec) -> RunSeries:
     """The points written into the run's influxdb-data.tar.gz, for either layout
     (line protocol, ms timestamps; ``.database`` says which database holds them)."""
     if spec.layout == "orchestrator":
-        from .synth_orchestrator import orchestrator_series
+        from .orchestrator import orchestrator_series
 
         return orchestrator_series(sim, spec).series
-    from .synth_influx import run_series
+    from .influx import run_series
 
     return run_series(sim, spec)
 
@@ -660,12 +658,12 @@ def synth_campaign(out: Path | str, spec: SynthSpec, *, jobs: int = 1,
     """Write the campaign into ``out`` (created; existing files are overwritten).
 
     ``spec.layout == "orchestrator"`` writes what ombt-orchestrator 1.1.x backs up
-    (:mod:`ombt_postmortem.synth_orchestrator`); the default layout is unchanged.
+    (:mod:`ombt_postmortem.synth.orchestrator`); the default layout is unchanged.
     """
     import time
 
-    from .synth_influx import InfluxWriter  # starts influxd: only when asked
-    from .synth_orchestrator import params_json, write_orchestrator_files
+    from .influx import InfluxWriter  # starts influxd: only when asked
+    from .orchestrator import params_json, write_orchestrator_files
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)

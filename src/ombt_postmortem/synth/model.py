@@ -1,7 +1,7 @@
 """The shared model of the synthetic campaigns: what to generate and a simulated run.
 
-:mod:`ombt_postmortem.synth` simulates and writes the ombt files,
-:mod:`ombt_postmortem.synth_influx` the InfluxDB backups; both take these
+:mod:`ombt_postmortem.synth.campaign` simulates and writes the ombt files,
+:mod:`ombt_postmortem.synth.influx` the InfluxDB backups; both take these
 types from here, so neither imports the other's module at import time.
 """
 
@@ -16,7 +16,7 @@ import numpy as np
 CALL_TYPES = ("rpc-call", "rpc-cast", "rpc-fanout", "notify")
 #: ``SynthSpec.layout``: ``default`` is what synth always wrote (our own collector's
 #: database ``telegraf``, Telegraf every 2 s, cpu-total only); ``orchestrator`` is what
-#: ombt-orchestrator 1.1.x backs up (see :mod:`ombt_postmortem.synth_orchestrator`).
+#: ombt-orchestrator 1.1.x backs up (see :mod:`ombt_postmortem.synth.orchestrator`).
 LAYOUTS = ("default", "orchestrator")
 BUS_TYPES = ("rabbitmq", "qdr")
 #: ombt-orchestrator's default ombt image (orchestrator/constants.py, VERSION)

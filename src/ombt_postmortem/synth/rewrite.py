@@ -21,7 +21,7 @@ copies the campaign and, in every run folder params.json lists:
 - removes the agents' per-message logs (upstream's agents get no ``--output``);
 - adds the broker log tarballs (``<host>_oo-rabbitmq-bus-0-logs.tar.gz``, and the
   control bus's) and one fping output ``<host>.out`` per host of the run's
-  Telegraf data (:mod:`ombt_postmortem.synth_orchestrator`'s formats).
+  Telegraf data (:mod:`ombt_postmortem.synth.orchestrator`'s formats).
 
 params.json, the controller's files and every original point are unchanged.
 """
@@ -40,9 +40,9 @@ from typing import Any
 
 import numpy as np
 
-from .influx.native import native_server
-from .influx.server import Limits
-from .synth_influx import CREATE_DB, DATABASE, _esc, _post, deterministic_tar, quote_ident
+from ..influx.native import native_server
+from ..influx.server import Limits
+from .influx import CREATE_DB, DATABASE, _esc, _post, deterministic_tar, quote_ident
 
 TARGET = "ombt-orchestrator"
 N_CORES = 4
@@ -169,7 +169,7 @@ def rewrite_to_orchestrator(src_campaign: Path | str, dest: Path | str, *, seed:
                             influxd: str | None = None) -> RewriteReport:
     """Copy ``src_campaign`` to ``dest`` (must not exist) and rewrite the copy into
     ombt-orchestrator 1.1.x's layout (see the module's doc)."""
-    from .synth_orchestrator import FpingRun, fping_text
+    from .orchestrator import FpingRun, fping_text
 
     src, dest = Path(src_campaign), Path(dest)
     if dest.exists():
