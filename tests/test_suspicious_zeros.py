@@ -151,3 +151,20 @@ def test_resources_draw_the_counter_per_run_not_as_a_level(tmp_path: Path) -> No
     assert set(got["metric"]) == {"messages_delivered_in_run", "messages_delivered_rate"}
     per_run = got[got["metric"] == "messages_delivered_in_run"].sort_values("run_id")
     assert per_run["value"].tolist() == [500.0, 1000.0, 1500.0, 2000.0]
+
+
+def test_resources_mark_a_noted_zero(tmp_path: Path) -> None:
+    """A zero noted in influx_notes is flagged in the figure's CSV (and drawn with a red
+    cross); a zero without the note (no traffic said) and a non-zero are not."""
+    notes = ["", "connections 0 while the run delivered 1000 messages: RabbitMQ's ...", "",
+             "consumers 0 while the run delivered 9 messages: ..."]
+    table = pd.DataFrame({
+        "run_id": [f"r{i}" for i in range(4)], "label": [f"n={i}" for i in range(4)],
+        "status": "ok", "driver": "broker", "call_type": "rpc-call",
+        "nbr_clients": [1, 2, 4, 8], "nbr_servers": 1,
+        "connections": [7.0, 0.0, 0.0, 41.0], "influx_notes": notes})
+    fs = resources_vs_load(table, tmp_path, params=["driver", "call_type", "nbr_clients",
+                                                    "nbr_servers"])
+    (w,) = fs.written
+    got = pd.read_csv(w.data).sort_values("run_id")
+    assert got["suspicious_zero"].tolist() == [False, True, False, False]

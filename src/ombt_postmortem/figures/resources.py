@@ -22,10 +22,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from ..layout import INFLUX_NOTES
 from .common import (
     MIB,
     FigureOptions,
@@ -107,6 +109,21 @@ METRICS: dict[str, Metric] = {
 }
 
 
+#: the figure CSV's column: a 0 while the run's messages flowed, noted in influx_notes
+#: (ombt_postmortem.influx.suspicious), drawn with a red cross
+SUSPICIOUS = "suspicious_zero"
+SUSPICIOUS_LABEL = "0 while messages flowed (see influx_notes)"
+
+
+def suspicious_zero(sub: pd.DataFrame, col: str, values: pd.Series) -> pd.Series:
+    """Per run: ``col`` is 0 and the run's influx_notes says it is suspicious."""
+    if INFLUX_NOTES not in sub.columns:
+        return pd.Series(False, index=sub.index)
+    noted = sub[INFLUX_NOTES].fillna("").astype(str).str.contains(f"{col} 0 while ",
+                                                                    regex=False)
+    return (values == 0) & noted
+
+
 def resource_data(sub: pd.DataFrame, keys: Mapping[str, Any], series: Sequence[str], x: str,
                   metrics: Mapping[str, Metric]) -> pd.DataFrame:
     """Long form: one row per run and metric with data; ``value`` = column x ``scale``."""
@@ -123,6 +140,7 @@ def resource_data(sub: pd.DataFrame, keys: Mapping[str, Any], series: Sequence[s
         d["metric"] = col
         d["unit"] = m.unit
         d["value"] = v * m.scale
+        d[SUSPICIOUS] = suspicious_zero(sub, col, v)
         parts.append(d)
     if not parts:
         return pd.DataFrame()
@@ -178,6 +196,13 @@ def draw_resource_panel(ax: Axes, data: pd.DataFrame, name: str, x: str, series:
                        **styles[norm_key(key)])
         if s["value"].notna().any():  # the legend lists the series drawn
             handles.setdefault(label, h)
+        flagged = s[SUSPICIOUS].fillna(False).astype(bool).to_numpy() \
+            if SUSPICIOUS in s.columns else None
+        if flagged is not None and flagged.any():
+            (z,) = ax.plot(np.asarray(xs)[flagged], s["value"].to_numpy()[flagged],
+                           linestyle="none", marker="x", color="red", markersize=10,
+                           markeredgewidth=2, clip_on=False, zorder=5)
+            handles.setdefault(SUSPICIOUS_LABEL, z)
     ax.set_title(m.title)
     ax.set_ylabel(m.ylabel)
     if m.percent:
