@@ -246,3 +246,12 @@ def test_summary_of_one_run_says_run(tmp_path: Path) -> None:
                           "1", "--no-influx"], check=True, capture_output=True,
                          text=True).stdout
     assert out.startswith("wrote 1 run (2 agents, 500 client messages, 0 InfluxDB backups)")
+
+
+def test_a_dry_run_lists_the_jobs(twelve: tuple[Path, object]) -> None:
+    """-n is asked for the list of jobs: the quiet console leaves it alone."""
+    tmp, _ = twelve
+    res = snakemake(tmp, tmp / "test-config.yaml", "-n", "-F", env={VERBOSE_ENV: ""})
+    assert res.returncode == 0, res.output[-3000:]
+    assert res.output.count("rule run_logs:") == N_RUNS, res.output[-3000:]
+    assert "    input: " in res.output

@@ -43,7 +43,7 @@ def _quiet_console():
     from ombt_postmortem import console
 
     out = getattr(workflow, "output_settings", None)
-    if out is not None and console.wanted(out.printshellcmds, out.verbose, workflow.dryrun):
+    if out is not None and console.wanted(out.printshellcmds, out.verbose, out.dryrun):
         console.install(logging.getLogger("snakemake.logging").handlers)
 
 
