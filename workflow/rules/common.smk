@@ -17,8 +17,8 @@ from ombt_postmortem.params import load_params
 if "cluster" in config:
     raise SystemExit(
         "ombt-postmortem: config: cluster.runs_per_job is gone (issue 21): the runs per "
-        "cluster job are Snakemake's --group-components, in profiles/slurm/config.yaml (per_run = 2 x "
-        "runs with the InfluxDB stage on, 1 x runs without)"
+        "cluster job are Snakemake's --group-components, in profiles/slurm/config.yaml "
+        "(per_run = 2 x runs with the InfluxDB stage on, 1 x runs without)"
     )
 # our own check first: a config error is one line naming the key (issue 22), not
 # snakemake's dump of the schema; snakemake's validate then fills the defaults.
