@@ -4,6 +4,7 @@ several formats, a clean exit on a closed pipe, no RST in --help, "1 client"."""
 from __future__ import annotations
 
 import csv
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -89,7 +90,7 @@ def test_closed_pipe_is_a_clean_exit(failing: tuple[Path, Path]) -> None:
     assert proc.returncode in (0, 141)
 
 
-@pytest.mark.parametrize("sub", [None, "show", "runs", "synth"])
+@pytest.mark.parametrize("sub", [None, "show", "runs", "synth", "compare"])
 def test_help_has_no_rst(sub: str | None) -> None:
     out = subprocess.run([*CLI, *([sub] if sub else []), "--help"], capture_output=True,
                          text=True, check=True).stdout
@@ -112,3 +113,23 @@ def test_figures_in_several_formats(failing: tuple[Path, Path], tmp_path: Path) 
         assert w.figure.suffix == ".png"
         assert w.figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         assert w.figure.with_suffix(".pdf").read_bytes()[:5] == b"%PDF-"
+
+
+@pytest.mark.parametrize("sub", ["show", "runs"])
+def test_a_reader_gone_before_the_first_line_is_a_clean_exit(
+        failing: tuple[Path, Path], sub: str) -> None:
+    """A real pipe whose read end is closed before the command starts: its first write
+    fails (EPIPE) whatever the output's size, unlike `| head`, which may read it all."""
+    campaign, results = failing
+    arg = sorted(p for p in campaign.iterdir() if p.is_dir())[0] if sub == "show" \
+        else results.parent
+    r, w = os.pipe()
+    os.close(r)
+    try:
+        proc = subprocess.run([*CLI, sub, str(arg)], stdout=w, stderr=subprocess.PIPE,
+                              text=True, timeout=120)
+    finally:
+        os.close(w)
+    assert "Traceback" not in proc.stderr and "BrokenPipe" not in proc.stderr, proc.stderr
+    assert proc.stderr == ""
+    assert proc.returncode == 141

@@ -43,7 +43,8 @@ VALUES = ("rate", "latency_mean_ms", "latency_p50_ms", "latency_p99_ms")
 #: run_id -> the name of its per-run figures: the parameters that vary, computed here
 LABELS = labels_by_what_varies(json.loads((EXAMPLE / "params.json").read_text()))
 METRICS = ["min_usage_idle_bus", "min_usage_idle_ombt_server", "mem_used", "connections",
-           "consumers", "queues", "exchanges", "fd_used", "sockets_used", "messages_delivered"]
+           "consumers", "queues", "exchanges", "fd_used", "sockets_used",
+           "messages_delivered_in_run"]
 
 
 # --------------------------------------------------------------------------- fixtures

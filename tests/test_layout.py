@@ -35,7 +35,8 @@ def test_per_run_jobs_get_everything_from_their_command_line() -> None:
     """The per-run jobs (workflow_support.jobs, launched by workflow/job.py) import
     neither Snakemake nor the config reader: each rule hands its job its spec and
     files (its only params) and the job's threads, memory and log, nothing else."""
-    for path in (REPO / "src" / "ombt_postmortem" / "workflow_support" / "jobs.py", REPO / "workflow" / "job.py"):
+    jobs = REPO / "src" / "ombt_postmortem" / "workflow_support" / "jobs.py"
+    for path in (jobs, REPO / "workflow" / "job.py"):
         imported = _imported_modules(path)
         assert not {m for m in imported if m.split(".")[0] in ("snakemake", "yaml")}, path
         assert not {m for m in imported if m.endswith("config") and m != ".errors"}, path

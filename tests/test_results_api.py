@@ -40,7 +40,8 @@ from ombt_postmortem.results import (
 PARAMS = json.loads((EXAMPLE / "params.json").read_text())
 LABELS = labels_by_what_varies(PARAMS)
 INFLUX = shutil.which("influxd") is not None
-NOTEBOOK = all(importlib.util.find_spec(m) is not None for m in ("nbconvert", "ipykernel"))
+NOTEBOOK = all(importlib.util.find_spec(m) is not None
+               for m in ("nbconvert", "nbclient", "ipykernel"))
 #: a name any file system takes: no separator, no space, no leading dot or dash
 SAFE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._,+=@-]*$")
 workflow = pytest.mark.workflow
@@ -57,6 +58,7 @@ def results(tmp_path_factory: pytest.TempPathFactory) -> Path:
                        notebook={"enabled": NOTEBOOK})
     run = snakemake(work, cfg, cores=2)
     assert run.returncode == 0, run.output
+    (work / "console.txt").write_text(run.output)
     return work / "results"
 
 
@@ -411,7 +413,14 @@ def test_unknown_kind_and_bad_options_are_refused(results: Path) -> None:
 @pytest.mark.skipif(not NOTEBOOK, reason="nbconvert/ipykernel not installed: pip install "
                                          "'.[notebook]' (make setup does)")
 def test_notebook_ran_without_error_and_shows_the_table(results: Path) -> None:
+    # no stray line on the console (issue 22): neither Snakemake's notebook engine probe
+    # ("papermill: command not found") nor the kernel's warnings (in their own log)
+    console = (results.parent / "console.txt").read_text()
+    assert "papermill" not in console and "IPKernelApp" not in console, console
+    assert (results / "ex/logs/campaign_notebook.kernel.log").is_file()
     nb = json.loads((results / "ex" / "campaign.ipynb").read_text())
+    first = "".join(nb["cells"][0]["source"])  # the cell the workflow inserts
+    assert f"RESULTS = {str((results / 'ex').resolve())!r}" in first
     code = [cell for cell in nb["cells"] if cell["cell_type"] == "code"]
     assert code and all(cell["execution_count"] for cell in code)  # every cell ran
     outputs = [o for cell in code for o in cell["outputs"]]

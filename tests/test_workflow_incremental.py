@@ -12,6 +12,8 @@ import pandas as pd
 import pytest
 from conftest import controller_log, snakemake, write_config
 
+from ombt_postmortem.workflow_support.logutil import VERBOSE_ENV
+
 pytestmark = pytest.mark.workflow
 
 
@@ -74,7 +76,8 @@ def test_appending_a_run_redoes_only_that_run(done: tuple[Path, Path],
     shutil.copytree(campaign_copy / params[0]["backup_dir"], campaign_copy / "appended-run")
     (campaign_copy / "params.json").write_text(json.dumps([*params, new]))
     time.sleep(0.05)
-    second = snakemake(work, cfg)
+    # verbose: the console names each job's wildcards (quiet by default: issue 22)
+    second = snakemake(work, cfg, env={VERBOSE_ENV: "1"})
     assert second.returncode == 0, second.output
     assert_jobs(second.job_counts(), run_logs=1)
     assert "wildcards: campaign=ex, run=appended-run" in second.output
@@ -152,7 +155,7 @@ def test_changing_one_runs_params_redoes_only_that_run(done: tuple[Path, Path],
     params = json.loads((campaign_copy / "params.json").read_text())
     params[2]["pause"] = 0.5
     (campaign_copy / "params.json").write_text(json.dumps(params))
-    second = snakemake(work, cfg)
+    second = snakemake(work, cfg, env={VERBOSE_ENV: "1"})  # the jobs' wildcards shown
     assert second.returncode == 0, second.output
     assert_jobs(second.job_counts(), run_logs=1)
     assert f"run={params[2]['backup_dir']}" in second.output

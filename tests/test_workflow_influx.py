@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import REPO, run_ids, write_config
+from conftest import REPO, controller_log, run_ids, write_config
 from influx_helpers import influx, is_dead, reference_server, run_window, untar
 from test_influx_metrics import expected_values, same
 
@@ -103,6 +103,7 @@ def test_all_runs_have_metrics_equal_to_an_independent_server(
     table = pd.read_parquet(work / "results/ex/campaign.parquet").set_index("run_id")
     assert list(table.index) == run_ids()
     assert set(table["status"]) == {"ok"}, table["problems"].tolist()
+    zeros = 0
     for i, run in enumerate(run_ids()):
         run_dir = work / "campaign" / run
         lo, hi = run_window(run_dir)
@@ -111,12 +112,21 @@ def test_all_runs_have_metrics_equal_to_an_independent_server(
             want = expected_values(url, lo, hi)
         for col, value in want.items():
             assert same(float(table.loc[run, col]), value), (run, col, table.loc[run, col], value)
+        # a zero where the run had traffic is noted (issue 22): the count from the JSON
+        servers = json.loads((controller_log(run_dir)).read_text().splitlines()[1])
+        delivered = sum(a["msgs_ok"] for a in servers.values())
+        for col in ("connections", "consumers", "sockets_used"):
+            note = f"{col} 0 while the run delivered {delivered} messages: "
+            assert (note in str(table.loc[run, "influx_notes"])) == (want[col] == 0), \
+                (run, col, table.loc[run, "influx_notes"])
+            zeros += want[col] == 0
         ts = pd.read_parquet(work / "results/ex/runs" / run / "timeseries.parquet")
         if len(ts):
             t = ts["time"].astype("int64") / 1e9
             assert t.min() >= lo - 1e-6 and t.max() <= hi + 1e-6
     # the two short rpc-cast runs fall between two telegraf samples (every 2 s): NaN, not 0
     assert math.isnan(table["messages_delivered"].iloc[4])
+    assert zeros >= 3  # the example has some (rpc-call, 2 clients: all three)
 
 
 def test_eight_servers_ran_at_once_without_collision(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +25,7 @@ from .campaign import (
     write_notebook_json,
     write_table,
 )
-from .errors import check_strict
+from .errors import DATA_FAULT, check_strict
 from .layout import (
     INFLUX_NOTES,
     INFLUX_PROBLEMS,
@@ -147,7 +148,7 @@ def write_campaign_outputs(
     log.info("campaign %s: %d runs, %s", name, len(table),
              ", ".join(f"{n} {s}" for s, n in counts.items()))
     for r in bad.itertuples():
-        log.warning("%s: %s", r.status, r.problems)
+        log.warning("%s: %s", r.status, r.problems, extra=DATA_FAULT)
     check_strict(strict, [str(p) for p in bad["problems"]], f"campaign {name}")
     return table
 
@@ -177,11 +178,40 @@ def _metric_columns(metrics: dict[str, dict[str, Any]] | None) -> set[str]:
     return {k for row in (metrics or {}).values() for k in row if k not in skip}
 
 
+#: the summary lists at most this many runs with problems per campaign
+SUMMARY_RUNS = 10
+#: and cuts each one's reason to this many characters
+SUMMARY_REASON_CHARS = 150
+
+
+def split_problems(problems: str) -> list[str]:
+    """A run's ``problems`` cell into its problems: they are "; "-joined, each
+    "run <id> (<file>): <reason>" (a reason may hold "; " itself)."""
+    return [p for p in re.split(r"; (?=run )", str(problems or "")) if p]
+
+
+def short_problem(problems: str, n: int) -> str:
+    """The first problem of a run without "run <id> (<file>): " (the run's label names
+    it), cut to ``n`` characters; "(+N more)" when there are others."""
+    found = split_problems(problems)
+    if not found:
+        return ""
+    first = found[0]
+    if first.startswith("run ") and "): " in first:
+        first = first.split("): ", 1)[1]
+    text = first if len(first) <= n else first[: n - 3] + "..."
+    return text + (f" (+{len(found) - 1} more)" if len(found) > 1 else "")
+
+
 def problems_summary(results_dir: Path | str, campaigns: list[str] | dict[str, Any]) -> list[str]:
-    """One line per campaign whose table exists: how many runs have problems, and where.
+    """What the workflow prints when it ends, per campaign whose table exists: how many
+    runs have problems and where they are listed, then up to :data:`SUMMARY_RUNS` of
+    them, one line each (label, status, first problem, cut), and the run folders that
+    params.json does not name.
 
     e.g. ``campaign rabbit: 3 of 200 runs have problems (1 failed, 2 partial), see
-    results/rabbit/problems.csv``. What the workflow prints when it ends.
+    results/rabbit/problems.csv``, then ``  nbr_clients=4 (partial): 27 client
+    message(s) failed; errors: 1 kind: 27 x "Timed out waiting ... <id>"``.
     """
     lines = []
     for name in campaigns:
@@ -192,14 +222,23 @@ def problems_summary(results_dir: Path | str, campaigns: list[str] | dict[str, A
         status = pd.read_parquet(table, columns=["status"])["status"]
         failed = int((status == STATUS_FAILED).sum())
         partial = int((status == STATUS_PARTIAL).sum())
+        listed = pd.read_csv(problems, dtype=str, keep_default_na=False)
         if failed + partial == 0:
-            lines.append(f"campaign {name}: all {len(status)} runs {STATUS_OK} ({table})")
+            every = f"all {len(status)} runs" if len(status) != 1 else "its 1 run"
+            lines.append(f"campaign {name}: {every} {STATUS_OK} ({table})")
         else:
-            lines.append(f"campaign {name}: {failed + partial} of {len(status)} runs have "
-                         f"problems ({failed} {STATUS_FAILED}, {partial} {STATUS_PARTIAL}), "
-                         f"see {problems}")
-        listed = pd.read_csv(problems, usecols=["run_id", "status"], dtype=str,
-                             keep_default_na=False)
+            have = "has" if failed + partial == 1 else "have"
+            lines.append(f"campaign {name}: {failed + partial} of {len(status)} "
+                         f"run{'' if len(status) == 1 else 's'} {have} problems ({failed} "
+                         f"{STATUS_FAILED}, {partial} {STATUS_PARTIAL}), see {problems}")
+            bad = listed[listed["status"] != STATUS_NOT_ANALYSED]
+            bad = pd.concat([bad[bad["status"] == STATUS_FAILED],
+                             bad[bad["status"] != STATUS_FAILED]])
+            for r in bad.head(SUMMARY_RUNS).itertuples():
+                lines.append(f"  {r.label or r.run_id} ({r.status}): "
+                             f"{short_problem(r.problems, SUMMARY_REASON_CHARS)}")
+            if len(bad) > SUMMARY_RUNS:
+                lines.append(f"  ... and {len(bad) - SUMMARY_RUNS} more")
         unlisted = listed.loc[listed["status"] == STATUS_NOT_ANALYSED, "run_id"].tolist()
         if unlisted:
             shown = ", ".join(unlisted[:5]) + (f" and {len(unlisted) - 5} more"

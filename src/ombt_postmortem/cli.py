@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -119,8 +118,9 @@ def cmd_synth(args: argparse.Namespace) -> int:
         return 2
     progress = (lambda msg: print(msg, file=sys.stderr)) if args.verbose else None
     report = synth_campaign(out, spec, jobs=args.jobs, progress=progress)
-    print(f"wrote {report.runs} runs ({report.agents} agents, {report.messages} client "
-          f"messages, {report.influx_tars} InfluxDB backups) to {out} in "
+    print(f"wrote {_count(report.runs, 'run')} ({_count(report.agents, 'agent')}, "
+          f"{_count(report.messages, 'client message')}, "
+          f"{_count(report.influx_tars, 'InfluxDB backup')}) to {out} in "
           f"{report.seconds['total']:.1f} s")
     return 0
 
@@ -133,6 +133,7 @@ def runs_lines(results: Path | str, campaign: str | None = None) -> list[str]:
     """``ombt-postmortem runs``: a header, then one line per run of the campaign table:
     label, status, client rate (msg/s), client p50/p99 (ms; ``~`` marks histogram
     estimates), problems (the first, cut; ``+N`` more)."""
+    from .campaign_io import short_problem
     from .results import open_campaign
 
     c = open_campaign(results, campaign)
@@ -140,17 +141,7 @@ def runs_lines(results: Path | str, campaign: str | None = None) -> list[str]:
     rows = []
     for r in t.to_dict("records"):
         est = "~" if r.get("client_latency_quantiles") == "estimate" else ""
-        # problems are "; "-joined, each "run <id> (<file>): <reason>" (a reason may hold
-        # "; " itself)
-        problems = [p for p in re.split(r"; (?=run )", str(r.get("problems") or "")) if p]
-        text = ""
-        if problems:
-            first = problems[0]
-            if "): " in first:  # "run <id> (<file>): reason": the label names the run
-                first = first.split("): ", 1)[1]
-            text = _cut(first, RUNS_PROBLEM_CHARS)
-            if len(problems) > 1:
-                text += f" (+{len(problems) - 1} more)"
+        text = short_problem(str(r.get("problems") or ""), RUNS_PROBLEM_CHARS)
         rows.append((str(r.get("label") or r["run_id"]), str(r.get("status", "")),
                      _num(r.get("client_rate"), "{:.1f}"),
                      est + _num(r.get("client_latency_p50_ms"), "{:.2f}"),
@@ -172,10 +163,6 @@ def _num(v: Any, fmt: str) -> str:
     except (TypeError, ValueError):
         return "-"
     return "-" if f != f else fmt.format(f)
-
-
-def _cut(text: str, n: int) -> str:
-    return text if len(text) <= n else text[: n - 3] + "..."
 
 
 def cmd_runs(args: argparse.Namespace) -> int:

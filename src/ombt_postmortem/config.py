@@ -139,6 +139,10 @@ def validate(data: Mapping[str, Any] | None, section: str | None = None) -> dict
 
 
 def _describe(error: Any, section: str | None) -> str:
+    if error.validator in ("anyOf", "oneOf") and error.context:
+        # "[...] is not valid under any of the given schemas" says nothing: the deepest
+        # reason among the alternatives does ("figures.format.1: 'gif' is not one of")
+        error = max(error.context, key=lambda e: len(e.absolute_path))
     where = _where(section or "", error.absolute_path)
     if error.validator == "additionalProperties" and isinstance(error.instance, Mapping):
         allowed = set(error.schema.get("properties") or {})

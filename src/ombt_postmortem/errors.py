@@ -60,6 +60,12 @@ class RunDataError(OmbtPostmortemError):
         return f"run {run}{where}: {self.reason}"
 
 
+#: ``extra`` of a log record that is a run's data fault: listed in problems.csv and in the
+#: summary the workflow ends with (one short line per run), so written to the job's log
+#: file only, not to the console (unless ``OMBT_POSTMORTEM_VERBOSE``)
+DATA_FAULT = {"data_fault": True}
+
+
 class StrictModeError(OmbtPostmortemError):
     """``strict: true`` and a run has a data fault."""
 

@@ -15,24 +15,42 @@ from ombt_postmortem.params import load_params
 
 # before the schema's own "additional property" message, which would not say why
 if "cluster" in config:
-    raise WorkflowError(
-        "config: cluster.runs_per_job is gone (issue 21): the runs per cluster job are "
-        "Snakemake's --group-components, in profiles/slurm/config.yaml (per_run = 2 x "
-        "runs with the InfluxDB stage on, 1 x runs without)"
+    raise SystemExit(
+        "ombt-postmortem: config: cluster.runs_per_job is gone (issue 21): the runs per "
+        "cluster job are Snakemake's --group-components, in profiles/slurm/config.yaml "
+        "(per_run = 2 x runs with the InfluxDB stage on, 1 x runs without)"
     )
 # our own check first: a config error is one line naming the key (issue 22), not
-# snakemake's dump of the schema; snakemake's validate then fills the defaults
+# snakemake's dump of the schema; snakemake's validate then fills the defaults.
+# SystemExit, not WorkflowError: Snakemake would add the file and line of this check.
 try:
     from ombt_postmortem.config import validate as _config_error_first
     _config_error_first(config)
 except ValueError as _exc:  # ombt_postmortem.errors.ConfigError
-    raise WorkflowError(f"config: {_exc}") from None
+    raise SystemExit(f"ombt-postmortem: config: {_exc}") from None
 # the schema ships in the package (ombt_postmortem.data)
 from ombt_postmortem.config import SCHEMA_PATH
 
 validate(config, schema=str(SCHEMA_PATH))
 
 RESULTS = config["results_dir"]
+
+
+# A quiet console (issue 22): progress, warnings, errors and the summary, not every
+# job's block of 200-character paths (ombt_postmortem.workflow_support.console; the details stay in
+# .snakemake/log/ and come back with -p, --verbose or OMBT_POSTMORTEM_VERBOSE=1).
+# Snakemake (9.x) has no option for this: --quiet rules also drops -p's commands.
+def _quiet_console():
+    import logging
+
+    from ombt_postmortem.workflow_support import console
+
+    out = getattr(workflow, "output_settings", None)
+    if out is not None and console.wanted(out.printshellcmds, out.verbose, out.dryrun):
+        console.install(logging.getLogger("snakemake.logging").handlers)
+
+
+_quiet_console()
 # The optional stages, in one place: the stage files and the campaign-level rules read
 # these names.
 INFLUX = config["influx"]

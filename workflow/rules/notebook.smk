@@ -1,12 +1,14 @@
-# Optional (notebook.enabled): per campaign, the campaign notebook executed with
-# Snakemake's notebook directive into results/<name>/campaign.ipynb. It reads the
-# results through the Python API (ombt_postmortem.results) only. To explore further:
-#   snakemake --edit-notebook results/<name>/campaign.ipynb
-from ombt_postmortem.workflow_support.jupyter import nbconvert_on_path
+# Optional (notebook.enabled): per campaign, the campaign notebook executed into
+# results/<name>/campaign.ipynb (ombt_postmortem.workflow_support.notebook_run: not
+# Snakemake's notebook directive, whose engine probe prints "papermill: command not found"
+# on every run). It reads the results through the Python API (ombt_postmortem.results)
+# only. To explore further, open the executed notebook in Jupyter: its first cell sets
+# RESULTS.
+from ombt_postmortem.workflow_support.jupyter import notebook_modules_missing
 
 NOTEBOOK_ENABLED = config["notebook"]["enabled"]
 
-if NOTEBOOK_ENABLED and (_missing := nbconvert_on_path()):
+if NOTEBOOK_ENABLED and (_missing := notebook_modules_missing()):
     raise WorkflowError(f"notebook.enabled: {_missing}")
 
 # The hook of `rule all`: the executed notebook of campaign `name`, when enabled.
@@ -25,17 +27,19 @@ rule campaign_notebook:
         hists=per_run(layout.HIST),
         agents=per_run(layout.AGENTS),
         series=per_run(layout.TIMESERIES) if INFLUX_ENABLED and INFLUX_EXPORT else [],
+        template=str(Path(workflow.basedir) / "workflow" / "notebooks" / "campaign.py.ipynb"),
     output:
-        notebook=campaign_output(layout.NOTEBOOK),
-    log:
-        # the notebook directive writes the executed notebook here: the output itself
         notebook=campaign_output(layout.NOTEBOOK),
     params:
         campaign=lambda wc: wc.campaign,
+    log:
+        job=f"{RESULTS}/{{campaign}}/logs/campaign_notebook.log",
+        # the kernel's own output (ipykernel's warnings), off the console
+        kernel=f"{RESULTS}/{{campaign}}/logs/campaign_notebook.kernel.log",
     resources:
         mem_mb=2048,
         runtime=30,
     conda:
         "../envs/ombt-postmortem.yaml"
-    notebook:
-        "../notebooks/campaign.py.ipynb"
+    script:
+        "../scripts/campaign_notebook.py"

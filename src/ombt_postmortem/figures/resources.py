@@ -22,10 +22,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from ..layout import INFLUX_NOTES
 from .common import (
     MIB,
     FigureOptions,
@@ -74,7 +76,10 @@ class Metric:
 
 
 #: the metric columns of the default query set (telegraf.yaml + qdr.yaml), in panel order:
-#: both drivers', then RabbitMQ's, then the qdr router's
+#: both drivers', then RabbitMQ's, then the qdr router's. Cumulative counters only as
+#: what the run did (``messages_delivered_in_run``, ``_rate``; issue 22): the table's
+#: ``messages_delivered``, the counter's maximum since the broker started, grows from
+#: run to run and is not drawn.
 METRICS: dict[str, Metric] = {
     "min_usage_idle_bus": Metric("bus: CPU idle of the busiest host", "%", percent=True),
     "min_usage_idle_ombt_server": Metric("ombt servers: CPU idle of the busiest host", "%",
@@ -90,7 +95,6 @@ METRICS: dict[str, Metric] = {
     "exchanges": Metric("RabbitMQ: exchanges (max)", "count"),
     "fd_used": Metric("RabbitMQ: file descriptors used (max)", "count"),
     "sockets_used": Metric("RabbitMQ: sockets used (max)", "count"),
-    "messages_delivered": Metric("RabbitMQ: messages_delivered counter (max)", "count"),
     "messages_delivered_in_run": Metric("RabbitMQ: messages delivered in the run", "count"),
     "messages_delivered_rate": Metric("RabbitMQ: messages delivered per second", "msg/s"),
     "qdr_deliveries_ingress": Metric("qdr: deliveries in (ingress) in the run", "count"),
@@ -103,6 +107,21 @@ METRICS: dict[str, Metric] = {
     "qdr_links_max": Metric("qdr: links of a router (max)", "count"),
     "qdr_addresses_max": Metric("qdr: addresses of a router (max)", "count"),
 }
+
+
+#: the figure CSV's column: a 0 while the run's messages flowed, noted in influx_notes
+#: (ombt_postmortem.influx.suspicious), drawn with a red cross
+SUSPICIOUS = "suspicious_zero"
+SUSPICIOUS_LABEL = "0 while messages flowed (see influx_notes)"
+
+
+def suspicious_zero(sub: pd.DataFrame, col: str, values: pd.Series) -> pd.Series:
+    """Per run: ``col`` is 0 and the run's influx_notes says it is suspicious."""
+    if INFLUX_NOTES not in sub.columns:
+        return pd.Series(False, index=sub.index)
+    noted = sub[INFLUX_NOTES].fillna("").astype(str).str.contains(f"{col} 0 while ",
+                                                                    regex=False)
+    return (values == 0) & noted
 
 
 def resource_data(sub: pd.DataFrame, keys: Mapping[str, Any], series: Sequence[str], x: str,
@@ -121,6 +140,7 @@ def resource_data(sub: pd.DataFrame, keys: Mapping[str, Any], series: Sequence[s
         d["metric"] = col
         d["unit"] = m.unit
         d["value"] = v * m.scale
+        d[SUSPICIOUS] = suspicious_zero(sub, col, v)
         parts.append(d)
     if not parts:
         return pd.DataFrame()
@@ -176,6 +196,13 @@ def draw_resource_panel(ax: Axes, data: pd.DataFrame, name: str, x: str, series:
                        **styles[norm_key(key)])
         if s["value"].notna().any():  # the legend lists the series drawn
             handles.setdefault(label, h)
+        flagged = s[SUSPICIOUS].fillna(False).astype(bool).to_numpy() \
+            if SUSPICIOUS in s.columns else None
+        if flagged is not None and flagged.any():
+            (z,) = ax.plot(np.asarray(xs)[flagged], s["value"].to_numpy()[flagged],
+                           linestyle="none", marker="x", color="red", markersize=10,
+                           markeredgewidth=2, clip_on=False, zorder=5)
+            handles.setdefault(SUSPICIOUS_LABEL, z)
     ax.set_title(m.title)
     ax.set_ylabel(m.ylabel)
     if m.percent:

@@ -23,6 +23,7 @@ from ..layout import INFLUX_NOTES, INFLUX_PROBLEMS, STATUS_FAILED
 from ..ombt.run import analyse_files, run_window
 from .metrics import InfluxConfig, collect_run_metrics, empty_timeseries
 from .server import Limits
+from .suspicious import zero_notes
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -108,7 +109,7 @@ def run_influx_stage(run_id: str, logs: RunLogs, tar_path: Path | None,
         else:
             got = collect_run_metrics(run_id, tar_path, window, cfg, log_path, limits)
             values.update(got.values)
-            notes = rescue + got.notes
+            notes = rescue + got.notes + zero_notes(values, summary)
             timeseries = got.timeseries_table
     except RunDataError as exc:
         problems.append(exc.one_line())

@@ -1,7 +1,7 @@
 """The workflow's per-run jobs as plain programs: no Snakemake in the job's process.
 
     python workflow/job.py STAGE SPEC [--threads N] [--mem-mb N] [--log PATH]
-    python -m ombt_postmortem.jobs STAGE SPEC ...        (the same, package installed)
+    python -m ombt_postmortem.workflow_support.jobs STAGE SPEC ...   (the same)
 
 STAGE is ``run_logs`` (every log of the run, read once: the controller's statistics
 and, unless the messages stage is off, the per-message figures) or ``influx_metrics``
@@ -11,8 +11,8 @@ job's run, settings, inputs and outputs::
     {"run_id": "...", "strict": false,
      "input": {"controller_logs": [...], ...}, "output": {"ombt": "...", ...}, ...}
 
-(the keys of each stage: the fields of its contract, :mod:`ombt_postmortem.jobspec`,
-which also builds it); it is the rule's one param
+(the keys of each stage: the fields of its contract,
+:mod:`ombt_postmortem.workflow_support.jobspec`, which also builds it); it is the rule's one param
 (``workflow/rules/jobs.smk``). A job is thus run by hand with the very command
 Snakemake ran (``snakemake -p`` prints it). The job's threads, memory and log file
 are options, not in SPEC: Snakemake scales a job's threads to ``--cores`` and
@@ -45,7 +45,7 @@ def run_logs(spec: LogsJob, opts: argparse.Namespace) -> None:
     """Rule run_logs: every log of the run, read once in one process: the controller
     files (+ network check) -> ombt, agents and histogram tables; the agents' own logs
     -> messages and timeline tables (+ per-message table), when the spec asks for them."""
-    from ..errors import check_strict
+    from ..errors import DATA_FAULT, check_strict
     from ..ombt.run import analyse_files, write_run_stats
     from .logutil import job_logger
 
@@ -61,7 +61,7 @@ def run_logs(spec: LogsJob, opts: argparse.Namespace) -> None:
     for note in filter(None, str(stats.summary.get("backup_notes") or "").split("; ")):
         log.info("%s", note)
     for problem in stats.problems:
-        log.warning("%s", problem)
+        log.warning("%s", problem, extra=DATA_FAULT)
     problems = list(stats.problems)
     if spec.messages is not None and spec.timeline is not None:
         problems += _messages(spec, opts, log)
@@ -70,6 +70,7 @@ def run_logs(spec: LogsJob, opts: argparse.Namespace) -> None:
 
 def _messages(spec: LogsJob, opts: argparse.Namespace, log: logging.Logger) -> list[str]:
     """The per-message part of run_logs; its problems."""
+    from ..errors import DATA_FAULT
     from ..messages import analyse_message_logs, write_messages
 
     assert spec.messages is not None and spec.timeline is not None
@@ -87,14 +88,14 @@ def _messages(spec: LogsJob, opts: argparse.Namespace, log: logging.Logger) -> l
     for note in filter(None, str(s.get("msg_notes") or "").split("; ")):
         log.info("%s", note)
     for problem in result.problems:
-        log.warning("%s", problem)
+        log.warning("%s", problem, extra=DATA_FAULT)
     return list(result.problems)
 
 
 def influx_metrics(spec: InfluxJob, opts: argparse.Namespace) -> None:
     """Rule influx_metrics: restore the run's InfluxDB backup, query the run's window."""
     from ..errors import check_strict
-    from .logutil import exit_on_sigterm
+    from .logutil import exit_on_sigterm, verbose
 
     exit_on_sigterm()  # before anything starts a server: its `finally` blocks must run
     from .. import config
@@ -123,8 +124,15 @@ def influx_metrics(spec: InfluxJob, opts: argparse.Namespace) -> None:
                               log_path, limits, threads=opts.threads)
     write_stage(result, Path(spec.metrics),
                 Path(spec.timeseries) if spec.timeseries else None)
-    for problem in result.problems:
-        print(f"WARNING {problem}", file=sys.stderr)
+    if result.problems:
+        # data faults: in the table's problems and the summary the workflow ends with;
+        # on the console only when verbose (issue 22), always in the job's log
+        if log_path is not None:
+            with log_path.open("a", encoding="utf-8") as f:
+                f.writelines(f"WARNING {p}\n" for p in result.problems)
+        if log_path is None or verbose():
+            for problem in result.problems:
+                print(f"WARNING {problem}", file=sys.stderr)
     check_strict(spec.strict, result.problems, f"run {run_id}")
 
 
@@ -142,7 +150,7 @@ def keep_unneeded_out(stage: str) -> None:
     not need (:data:`KEEP_OUT`): pandas (0.3 CPU s) in every job, numpy (0.1 s)
     where no code of the stage uses it. Call it before pyarrow is imported; the
     job's own ``main`` does, and so do the benches and tests that do a job's work."""
-    keep_out(*KEEP_OUT[stage], by=f"ombt_postmortem.jobs ({stage})")
+    keep_out(*KEEP_OUT[stage], by=f"ombt_postmortem.workflow_support.jobs ({stage})")
 
 
 RUNNERS: dict[str, Callable[[Any, argparse.Namespace], None]] = {

@@ -2,27 +2,17 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-import sys
-from pathlib import Path
+import importlib.util
 
-#: the command Snakemake's ``notebook:`` directive runs through the shell
-NBCONVERT = "jupyter-nbconvert"
+#: the modules :mod:`.notebook_run` executes the campaign notebook with (nbclient comes
+#: with nbconvert, the kernel is ipykernel's)
+NEEDED = ("nbformat", "nbclient", "ipykernel")
 
 
-def nbconvert_on_path() -> str | None:
-    """Make sure the shell of a job finds ``jupyter-nbconvert``.
-
-    When it is not on PATH, the one installed next to the running Python (a venv's
-    ``bin/``, not on PATH unless the venv is activated) is put first on PATH.
-    Returns None when found, else a one-line reason saying what to install.
-    """
-    if shutil.which(NBCONVERT) is not None:
+def notebook_modules_missing() -> str | None:
+    """None when the notebook can run, else a one-line reason saying what to install."""
+    missing = [m for m in NEEDED if importlib.util.find_spec(m) is None]
+    if not missing:
         return None
-    here = Path(sys.executable).parent
-    if not (here / NBCONVERT).is_file():
-        return (f"{NBCONVERT} not found (on PATH or in {here}): install the notebook "
-                f"extra, pip install '.[notebook]' (nbconvert, ipykernel)")
-    os.environ["PATH"] = f"{here}{os.pathsep}{os.environ.get('PATH', '')}"
-    return None
+    return (f"{', '.join(missing)} not installed: install the notebook extra, "
+            f"pip install '.[notebook]' (nbconvert, nbclient, ipykernel)")

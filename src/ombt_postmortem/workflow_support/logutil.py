@@ -12,9 +12,21 @@ from pathlib import Path
 VERBOSE_ENV = "OMBT_POSTMORTEM_VERBOSE"
 
 
+
+def verbose() -> bool:
+    """``OMBT_POSTMORTEM_VERBOSE`` is set: the console shows everything."""
+    return bool(os.environ.get(VERBOSE_ENV))
+
+
+class _NoDataFault(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not getattr(record, "data_fault", False)
+
+
 def job_logger(name: str, log_path: str | Path | None) -> logging.Logger:
     """A logger writing to the job's log file (if any) and to stderr: everything to the
-    file, only warnings and errors to stderr (the console stays quiet: issue 22) unless
+    file, only warnings and errors to stderr (the console stays quiet: issue 22), and of
+    them not the runs' data faults (records logged with ``extra=errors.DATA_FAULT``), unless
     ``OMBT_POSTMORTEM_VERBOSE`` is set (or there is no log file)."""
     logger = logging.getLogger(f"ombt_postmortem.job.{name}")
     logger.setLevel(logging.INFO)
@@ -29,8 +41,9 @@ def job_logger(name: str, log_path: str | Path | None) -> logging.Logger:
         logger.addHandler(fh)
     sh = logging.StreamHandler(sys.stderr)
     sh.setFormatter(fmt)
-    if log_path and not os.environ.get(VERBOSE_ENV):
+    if log_path and not verbose():
         sh.setLevel(logging.WARNING)
+        sh.addFilter(_NoDataFault())
     logger.addHandler(sh)
     return logger
 
