@@ -47,7 +47,7 @@ def _block(tmp: Path) -> str:
         "```",
         "",
         "prints (after Snakemake's few lines about the profile, the shell and the cores; "
-        "the details are in the logs, see \"Analysing your own campaigns\")",
+        "the details are in the logs, see \"Configuration\")",
         "",
         "```",
         *console,
