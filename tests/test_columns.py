@@ -14,7 +14,7 @@ import pytest
 from conftest import EXAMPLE, REPO
 
 from ombt_postmortem import columns
-from ombt_postmortem.campaign_io import write_campaign
+from ombt_postmortem.campaign import write_campaign
 from ombt_postmortem.figures import load_curves
 from ombt_postmortem.layout import CampaignDir
 from ombt_postmortem.messages.analyse import analyse_messages, write_messages

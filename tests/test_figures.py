@@ -19,7 +19,7 @@ from conftest import EXAMPLE, REPO, controller_log
 from independent import histogram, labels_by_what_varies, load_sides
 from PIL import Image
 
-from ombt_postmortem.campaign_io import write_campaign
+from ombt_postmortem.campaign import write_campaign
 from ombt_postmortem.figspec import figure_paths
 from ombt_postmortem.figures import (
     FigureOptions,

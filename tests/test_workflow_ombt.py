@@ -116,7 +116,7 @@ def test_per_run_parquet(processed: Path, run: str) -> None:
         assert h["count"].sum() == sum(a["latency"]["count"] for a in agents_raw.values())
 
 
-def test_csv_and_notebook_files(processed: Path, table: pd.DataFrame) -> None:
+def test_csv_and_seed_notebook_files(processed: Path, table: pd.DataFrame) -> None:
     csv = pd.read_csv(processed / "results/ex/campaign.csv")
     assert list(csv.columns) == list(table.columns)
     assert (csv["client_rate"] - table["client_rate"]).abs().max() < 1e-9
@@ -135,7 +135,7 @@ def test_csv_and_notebook_files(processed: Path, table: pd.DataFrame) -> None:
     for key in ("_ombt_clients", "client_rate", "server_latency", "client_latency",
                 "per_client_ok", "server_rate"):
         assert key in stats, key
-    # the notebook divided the clients' total by the SERVERS' count: not here
+    # the seed notebook divided the clients' total by the SERVERS' count: not here
     for i, run in enumerate(run_ids()):
         sides = load_sides(controller_log(EXAMPLE / run))
         cl = sides["client"].values()
