@@ -153,7 +153,8 @@ def test_problems_csv_empty_on_good_campaign(processed: Path) -> None:
 def test_message_columns_match_the_agents_logs(table: pd.DataFrame, processed: Path,
                                                run: str) -> None:
     """Every per-message contract column of the table and the run's timeline, against an
-    independent recomputation from the agents' raw JSON lines (tests/independent_messages)."""
+    independent recomputation from the agents' raw JSON lines
+    (tests/support/independent_messages)."""
     row = table.set_index("run_id").loc[run]
     want = expected_summary(EXAMPLE / run)
     assert want["msg_sent"] > 0

@@ -21,7 +21,7 @@ from ombt_postmortem.messages.analyse import analyse_messages, write_messages
 from ombt_postmortem.ombt.run import analyse_run, write_run_stats
 from ombt_postmortem.params import load_params
 
-BEGIN, END = "<!-- columns: begin (tests/test_columns.py) -->", "<!-- columns: end -->"
+BEGIN, END = "<!-- columns: begin (tests/unit/test_columns.py) -->", "<!-- columns: end -->"
 
 
 @pytest.fixture(scope="module")
