@@ -48,7 +48,7 @@ rule all:
 
 
 onsuccess:
-    from ombt_postmortem.campaign_io import problems_summary
+    from ombt_postmortem.campaign import problems_summary
 
     for line in problems_summary(RESULTS, CAMPAIGNS):
         print(f"ombt-postmortem: {line}", file=sys.stderr)

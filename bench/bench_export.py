@@ -13,7 +13,7 @@ restored data and, round after round (``--repeat``, interleaved), it times:
 - ``client fetch``: the same queries through the client only, one at a time (HTTP +
   msgpack decode);
 - ``former export``: the export before it went columnar (urllib, JSON, one dict per
-  value, one sort), the reference kept in tests/test_influx_export.py;
+  value, one sort), the reference kept in tests/support/reference_export.py;
 - ``floor msgpack``: the same queries from a bare ``http.client`` connection that only
   reads the msgpack bodies (no decoding), one at a time: the floor;
 - ``floor msgpack N``: the same on ``EXPORT_IN_FLIGHT`` bare connections, as many
@@ -56,8 +56,8 @@ from ombt_postmortem.influx.queries import QuerySet, epoch_ns
 from ombt_postmortem.influx.server import Limits
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tests"))
-from test_influx_export import reference_export  # noqa: E402  (the former export)
+sys.path.insert(0, str(REPO / "tests" / "support"))
+from reference_export import reference_export  # noqa: E402  (the former export)
 
 QS = QuerySet.load(REPO / "src/ombt_postmortem/data/queries/telegraf.yaml")
 DB = "telegraf"

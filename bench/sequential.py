@@ -31,7 +31,7 @@ def process_campaign(campaign: Path, out: Path, *, influx: bool = True, messages
     sys.path.insert(0, str(workflow / "src"))  # the library of the workflow under test
     from ombt_postmortem import layout
     from ombt_postmortem.backup import scan_run
-    from ombt_postmortem.campaign_io import write_campaign
+    from ombt_postmortem.campaign import write_campaign
     from ombt_postmortem.influx.metrics import InfluxConfig
     from ombt_postmortem.influx.server import Limits
     from ombt_postmortem.influx.stage import run_influx_stage, write_stage

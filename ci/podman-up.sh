@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Bring up a real container engine serving the Docker API, for the tests of
-# the `docker` InfluxDB backend (tests/test_docker_backend.py).
+# the `docker` InfluxDB backend (tests/integration/test_docker_backend.py).
 #
 # These machines (Debian 12, root, no systemd, hybrid cgroup v1) have no
 # Docker engine and reach no container registry. Podman from Debian serves

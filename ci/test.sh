@@ -17,7 +17,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# chromium for the report's browser test (tests/test_report_browser.py): installed
+# chromium for the report's browser test (tests/workflow/test_report_browser.py): installed
 # by `make test` as root (ci/ensure-system.sh --test), then required, not skipped
 if [ "$(id -u)" = 0 ] && command -v chromium >/dev/null 2>&1; then
   export OMBT_REQUIRE_CHROMIUM=1

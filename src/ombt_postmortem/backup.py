@@ -102,7 +102,7 @@ class CampaignScan:
     that listing (not a symbolic link: a listed name holds no ``/``, is never ``..``
     and cannot lead outside) is scanned directly. Any other ``backup_dir`` (a path,
     a link, a missing folder) goes through :func:`scan_run`: the same checks, the
-    same problems. Same results as :func:`scan_run`, run by run (tests/test_backup_scan.py).
+    same problems. Same results as :func:`scan_run`, run by run (tests/unit/test_backup_scan.py).
     """
 
     def __init__(self, campaign_dir: Path | str) -> None:

@@ -133,7 +133,7 @@ def runs_lines(results: Path | str, campaign: str | None = None) -> list[str]:
     """``ombt-postmortem runs``: a header, then one line per run of the campaign table:
     label, status, client rate (msg/s), client p50/p99 (ms; ``~`` marks histogram
     estimates), problems (the first, cut; ``+N`` more)."""
-    from .campaign_io import short_problem
+    from .campaign import short_problem
     from .results import open_campaign
 
     c = open_campaign(results, campaign)

@@ -1,6 +1,6 @@
 """The data dictionary: every column of the campaign table, its meaning, unit and the
 stage that computes it. The one source of ``results/<name>/columns.csv`` and of the
-docs/reference.md's table (:func:`markdown`; ``tests/test_columns.py`` checks it is up to
+docs/reference.md's table (:func:`markdown`; ``tests/unit/test_columns.py`` checks it is up to
 date and that every column of the example's table is described).
 
 Light like :mod:`.layout` (no pandas): plain tuples.

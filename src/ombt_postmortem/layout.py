@@ -47,9 +47,9 @@ AGENTS = "agents.parquet"  # stage 1: one row per agent
 HIST = "latency_hist.parquet"  # stage 1: merged decade histogram, long form
 METRICS = "metrics.parquet"  # stage 2: one row of InfluxDB metrics
 TIMESERIES = "timeseries.parquet"  # stage 2: raw points, long form
-MESSAGES = "messages.parquet"  # stage 3: one row of per-message figures
-TIMELINE = "timeline.parquet"  # stage 3: per second and side
-PER_MESSAGE = "per_message.parquet"  # stage 3, optional: one row per message
+MESSAGES = "messages.parquet"  # stage 1, messages on: one row of per-message figures
+TIMELINE = "timeline.parquet"  # stage 1, messages on: per second and side
+PER_MESSAGE = "per_message.parquet"  # stage 1, optional: one row per message
 
 # per campaign, under <results>/<campaign>/
 CAMPAIGN_PARQUET = "campaign.parquet"

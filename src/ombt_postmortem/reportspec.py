@@ -34,7 +34,7 @@ _SHEET = re.compile(rf"{SHEET}(-(\d+))?")
 ALL_RUNS = "(all runs)"
 #: params.json's key naming the run's folder: a column of the table, not a parameter
 BACKUP_DIR = "backup_dir"
-#: ``table.attrs`` key of the run-parameter columns (ombt_postmortem.campaign.PARAM_COLUMNS)
+#: ``table.attrs`` key of the run-parameter columns (ombt_postmortem.campaign.table.PARAM_COLUMNS)
 PARAM_COLUMNS = "param_columns"
 
 

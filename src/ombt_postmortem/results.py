@@ -170,7 +170,7 @@ def _read_marker(root: Path) -> dict[str, Any]:
     if version != layout.LAYOUT_VERSION:
         raise LayoutMismatch(f"{marker}: layout version {version!r}, this ombt-postmortem "
                              f"reads version {layout.LAYOUT_VERSION}; {rerun}")
-    # the types the workflow writes (campaign_io.write_layout_marker)
+    # the types the workflow writes (campaign.write.write_layout_marker)
     for key, ok, what in (
         ("campaign", lambda v: isinstance(v, str), "a string"),
         ("runs", lambda v: isinstance(v, int) and not isinstance(v, bool), "an integer"),

@@ -1,4 +1,5 @@
-# Stage 4: all runs of a campaign -> one table (+ the old notebook's JSON files).
+# Stage 3: all runs of a campaign -> one table and its files, with the seed notebook's
+# params_calculated.json and all_stats.json (ombt_postmortem.campaign).
 per_campaign_targets(campaign_outputs)
 
 

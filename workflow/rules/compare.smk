@@ -1,5 +1,6 @@
-# Issue 24: two campaigns compared run by run (config `compare:`), and per campaign the
-# runs' exact latency distributions as HdrHistogram .hgrm files (compare.hgrm).
+# Stage 4, optional (config `compare:`): two campaigns compared run by run, and per
+# campaign the runs' exact latency distributions as HdrHistogram .hgrm files
+# (compare.hgrm).
 # The logic is in ombt_postmortem.compare; see docs/compare.md.
 import dataclasses
 import functools

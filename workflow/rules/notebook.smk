@@ -1,4 +1,4 @@
-# Optional (notebook.enabled): per campaign, the campaign notebook executed into
+# Stage 4, optional (notebook.enabled): per campaign, the campaign notebook executed into
 # results/<name>/campaign.ipynb (ombt_postmortem.workflow_support.notebook_run: not
 # Snakemake's notebook directive, whose engine probe prints "papermill: command not found"
 # on every run). It reads the results through the Python API (ombt_postmortem.results)

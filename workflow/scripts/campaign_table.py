@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from ombt_postmortem.campaign_io import RunOutputs, write_campaign_outputs
+from ombt_postmortem.campaign import RunOutputs, write_campaign_outputs
 from ombt_postmortem.params import load_params_file
 from ombt_postmortem.workflow_support.logutil import job_logger
 

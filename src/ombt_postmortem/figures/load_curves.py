@@ -54,7 +54,7 @@ LOAD_VALUES = ("rate", "latency_mean_ms", "latency_p50_ms", "latency_p99_ms")
 MSGS_FAIL = "msgs_fail"
 #: the legend entry of the hollow markers of partial runs
 PARTIAL_LABEL = "hollow: partial ({n}, {fail} failed calls)"
-#: per side, ``<side>_latency_quantiles``: ``exact`` or ``estimate`` (campaign.py)
+#: per side, ``<side>_latency_quantiles``: ``exact`` or ``estimate`` (campaign/table.py)
 QUANTILE_SOURCE = "latency_quantiles"
 #: the latency panels' title, by the sources of their bars
 BAR_TITLES = {

@@ -1,6 +1,6 @@
 """The per-run summary row of issue 10 (the contract), from :class:`~.frame.Lines`.
 
-Definitions (a separate oracle in ``tests/independent_messages.py`` recomputes them):
+Definitions (a separate oracle in ``tests/support/independent_messages.py`` recomputes them):
 
 - ``msg_clients_logged``/``msg_servers_logged``: agent logs found per kind;
 - ``msg_sent``: client lines with an ``id`` (a line whose id an earlier client line

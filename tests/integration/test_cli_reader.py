@@ -15,7 +15,7 @@ from conftest import EXAMPLE, controller_log, run_ids
 from independent import load_sides, side_expected
 from independent_messages import expected_summary
 
-from ombt_postmortem.campaign_io import write_campaign
+from ombt_postmortem.campaign import write_campaign
 from ombt_postmortem.figspec import FigureOptions
 from ombt_postmortem.figures import load_curves
 from ombt_postmortem.layout import CampaignDir

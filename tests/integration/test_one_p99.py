@@ -1,7 +1,7 @@
 """One p99 per run (issue 22, item 4): the table's headline <side>_latency_p*_ms and the
 load curves are the exact quantiles of every message where the agents' logs were read,
 the histogram's estimates stay as <side>_latency_p*_est_ms. Expected values come from
-the raw agent logs and controller JSON (tests/independent*.py), not from the product."""
+the raw agent logs and controller JSON (tests/support/independent*.py), not from the product."""
 
 from __future__ import annotations
 

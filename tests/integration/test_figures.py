@@ -19,7 +19,7 @@ from conftest import EXAMPLE, REPO, controller_log
 from independent import histogram, labels_by_what_varies, load_sides
 from PIL import Image
 
-from ombt_postmortem.campaign_io import write_campaign
+from ombt_postmortem.campaign import write_campaign
 from ombt_postmortem.figspec import figure_paths
 from ombt_postmortem.figures import (
     FigureOptions,
@@ -536,7 +536,7 @@ def test_bus_timeseries_of_a_real_export(table: pd.DataFrame, tmp_path: Path) ->
 
     row = table[(table["call_type"] == "rpc-call") & (table["nbr_clients"] == 6)].iloc[0]
     cfg = InfluxConfig(backend="native", window_margin_s=60, tmpdir=str(tmp_path),
-                       base_dir=str(Path(__file__).resolve().parents[1]))
+                       base_dir=str(REPO))
     m = collect_run_metrics(row["run_id"], EXAMPLE / row["run_id"] / "influxdb-data.tar.gz",
                             window(row), cfg, None, Limits())
     assert len(m.timeseries) > 0

@@ -392,7 +392,7 @@ def outcome(tmp_path_factory: pytest.TempPathFactory) -> Outcome:
     cfg = write_config(work, {"ex": work / "campaign"},
                        influx={"backend": "native", "tmpdir": str(work / "tmp")})
     with ExitStack() as stack:
-        # the notebook's fixed ports taken by another process: no run may care
+        # the seed notebook's fixed ports taken by another process: no run may care
         for port in (8086, 8088):
             s = stack.enter_context(socket.socket())
             with suppress(OSError):

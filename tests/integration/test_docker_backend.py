@@ -29,6 +29,7 @@ from typing import Any
 import docker
 import docker.errors
 import pytest
+from conftest import REPO
 
 from ombt_postmortem.influx.docker_backend import (
     LABEL,
@@ -45,8 +46,7 @@ from ombt_postmortem.influx.server import Limits
 
 pytestmark = pytest.mark.podman
 
-ROOT = Path(__file__).resolve().parents[1]
-CAMPAIGN = ROOT / "resources" / "example-campaign"
+CAMPAIGN = REPO / "resources" / "example-campaign"
 RUN_DIR = sorted(p for p in CAMPAIGN.iterdir() if (p / "influxdb-data.tar.gz").is_file())[0]
 IMAGE = os.environ.get("OMBT_DOCKER_IMAGE", "localhost/influxdb-local:1.6")
 INFLUXD = shutil.which("influxd") or "/usr/bin/influxd"

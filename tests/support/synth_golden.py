@@ -1,9 +1,9 @@
 """Digests of the default synth layout, to pin it byte for byte across changes.
 
-``tests/data/synth_default_golden.json`` was written by this module run against
+``tests/support/data/synth_default_golden.json`` was written by this module run against
 the code before ``--layout orchestrator`` existed (main at ebc6034)::
 
-    PYTHONPATH=/work/main/src:tests python -m synth_golden tests/data/synth_default_golden.json
+    PYTHONPATH=src:tests/support python -m synth_golden tests/support/data/synth_default_golden.json
 
 It imports only what that code already had, so it can be run against any
 revision to compare.

@@ -37,7 +37,7 @@ from ombt_postmortem.influx.queries import (
 )
 from ombt_postmortem.influx.server import Limits
 
-NOTEBOOK_COLUMNS = [
+SEED_NOTEBOOK_COLUMNS = [
     "min_usage_idle_ombt_server", "min_usage_idle_bus",
     "messages_delivered", "queues", "connections", "consumers", "exchanges",
     "mem_used", "fd_used", "sockets_used",
@@ -199,7 +199,7 @@ def test_metrics_equal_an_independent_server(run_dir: Path, tmp_path: Path, back
             assert (ts["time"] <= pd.Timestamp(hi, unit="s", tz="UTC")).all()
         # a wider window sees every metric of this RabbitMQ campaign
         assert not any(math.isnan(results[4.0].values[c])
-                       for c in [*NOTEBOOK_COLUMNS, *COUNTER_COLUMNS])
+                       for c in [*SEED_NOTEBOOK_COLUMNS, *COUNTER_COLUMNS])
         assert len(results[4.0].timeseries) > len(results[0.0].timeseries)
 
 
@@ -312,7 +312,7 @@ def test_config_defaults_and_preset(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     assert (cfg.backend, cfg.database, cfg.window_margin_s, cfg.export_timeseries,
             cfg.max_extract_mb, cfg.ready_timeout_s) == ("auto", "telegraf", 0.0, True, 4096, 60.0)
     assert cfg.docker == {"image": "influxdb:1.8", "base_url": None}
-    columns = [*NOTEBOOK_COLUMNS, *COUNTER_COLUMNS, *OTHER_COLUMNS]
+    columns = [*SEED_NOTEBOOK_COLUMNS, *COUNTER_COLUMNS, *OTHER_COLUMNS]
     assert sorted(cfg.query_set.columns) == sorted(columns)
     assert cfg.query_set.source.endswith("ombt_postmortem/data/queries/telegraf.yaml")
     assert InfluxConfig.from_dict({"queries": "telegraf"}).query_set.columns == \

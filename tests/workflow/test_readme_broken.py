@@ -14,7 +14,8 @@ from pathlib import Path
 
 from conftest import REPO, snakemake, write_config
 
-BEGIN, END = "<!-- broken-run: begin (tests/test_readme_broken.py) -->", "<!-- broken-run: end -->"
+BEGIN = "<!-- broken-run: begin (tests/workflow/test_readme_broken.py) -->"
+END = "<!-- broken-run: end -->"
 SYNTH = ["synth", "broken", "--clients", "1", "4", "--servers", "1", "--call-types",
          "rpc-call", "--fail-rate", "0.01", "--no-influx"]
 

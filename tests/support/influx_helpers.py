@@ -24,8 +24,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from conftest import REPO
 
-REPO = Path(__file__).resolve().parents[1]
 CAMPAIGN = REPO / "resources" / "example-campaign"
 INFLUXD = shutil.which("influxd")
 

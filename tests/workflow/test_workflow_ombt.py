@@ -116,7 +116,7 @@ def test_per_run_parquet(processed: Path, run: str) -> None:
         assert h["count"].sum() == sum(a["latency"]["count"] for a in agents_raw.values())
 
 
-def test_csv_and_notebook_files(processed: Path, table: pd.DataFrame) -> None:
+def test_csv_and_seed_notebook_files(processed: Path, table: pd.DataFrame) -> None:
     csv = pd.read_csv(processed / "results/ex/campaign.csv")
     assert list(csv.columns) == list(table.columns)
     assert (csv["client_rate"] - table["client_rate"]).abs().max() < 1e-9
@@ -135,7 +135,7 @@ def test_csv_and_notebook_files(processed: Path, table: pd.DataFrame) -> None:
     for key in ("_ombt_clients", "client_rate", "server_latency", "client_latency",
                 "per_client_ok", "server_rate"):
         assert key in stats, key
-    # the notebook divided the clients' total by the SERVERS' count: not here
+    # the seed notebook divided the clients' total by the SERVERS' count: not here
     for i, run in enumerate(run_ids()):
         sides = load_sides(controller_log(EXAMPLE / run))
         cl = sides["client"].values()
@@ -153,7 +153,8 @@ def test_problems_csv_empty_on_good_campaign(processed: Path) -> None:
 def test_message_columns_match_the_agents_logs(table: pd.DataFrame, processed: Path,
                                                run: str) -> None:
     """Every per-message contract column of the table and the run's timeline, against an
-    independent recomputation from the agents' raw JSON lines (tests/independent_messages)."""
+    independent recomputation from the agents' raw JSON lines
+    (tests/support/independent_messages)."""
     row = table.set_index("run_id").loc[run]
     want = expected_summary(EXAMPLE / run)
     assert want["msg_sent"] > 0

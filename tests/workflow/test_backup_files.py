@@ -18,8 +18,7 @@ import pytest
 from conftest import EXAMPLE, controller_log, run_ids, snakemake, write_config
 
 from ombt_postmortem.backup import CampaignScan, scan_run, unlisted_run_folders
-from ombt_postmortem.campaign import build_table
-from ombt_postmortem.campaign_io import problems_summary
+from ombt_postmortem.campaign import build_table, problems_summary
 from ombt_postmortem.layout import BACKUP_NOTES
 from ombt_postmortem.messages import analyse_messages
 from ombt_postmortem.ombt.run import analyse_run

@@ -1,6 +1,6 @@
 """The bundled example's `snakemake --report`, as a reader sees it in a real browser
 (issue 22, item 7): headless Chromium runs the report's scripts and clicks through it
-(tests/browser.py); the DOM then holds the figures of each kind listed by run
+(tests/support/browser.py); the DOM then holds the figures of each kind listed by run
 parameters, a figure shown, and the campaign table with the varying parameters
 first and run_id last, a sheet of all runs side by side; the screenshot is a real
 picture; the report is small.

@@ -1,4 +1,6 @@
-"""Stage 3 as files: read every run's parquet, write the campaign's outputs."""
+"""The campaign_table stage as files: read every run's per-run files, write the
+campaign's (the table as parquet and CSV, problems.csv, columns.csv, layout.json and the
+seed notebook's files), and the summary the workflow prints when it ends."""
 
 from __future__ import annotations
 
@@ -12,21 +14,11 @@ from typing import Any
 
 import pandas as pd
 
-from . import arrow_io as aio
-from . import columns, layout
-from .backup import unlisted_run_folders
-from .campaign import (
-    PARAM_COLUMNS,
-    Distribution,
-    all_stats,
-    build_table,
-    distributions,
-    params_calculated,
-    write_notebook_json,
-    write_table,
-)
-from .errors import DATA_FAULT, check_strict
-from .layout import (
+from .. import arrow_io as aio
+from .. import columns, layout
+from ..backup import unlisted_run_folders
+from ..errors import DATA_FAULT, check_strict
+from ..layout import (
     INFLUX_NOTES,
     INFLUX_PROBLEMS,
     STATUS_FAILED,
@@ -34,22 +26,14 @@ from .layout import (
     STATUS_OK,
     STATUS_PARTIAL,
 )
-from .params import Run, load_params
+from ..params import Run, load_params
+from .legacy import Distribution, distributions, legacy_files
+from .table import PARAM_COLUMNS, build_table
 
-# The notebook grouped its InfluxDB metrics by measurement in params_calculated.json.
-NOTEBOOK_METRIC_GROUPS = {
-    "min_usage_idle_ombt_server": "cpu",
-    "min_usage_idle_bus": "cpu",
-    "messages_delivered": "rabbitmq_overview",
-    "queues": "rabbitmq_overview",
-    "connections": "rabbitmq_overview",
-    "consumers": "rabbitmq_overview",
-    "exchanges": "rabbitmq_overview",
-    "mem_used": "rabbitmq_node",
-    "fd_used": "rabbitmq_node",
-    "sockets_used": "rabbitmq_node",
-}
+#: the columns of problems.csv
 PROBLEM_COLUMNS = ["run_id", layout.LABEL, "status", "problems"]
+
+
 @dataclass(frozen=True)
 class RunOutputs:
     """The per-run files the campaign table reads, one list per kind in params.json order.
@@ -94,8 +78,9 @@ def write_campaign_outputs(
     log: logging.Logger | None = None,
     campaign_dir: Path | str | None = None,
 ) -> pd.DataFrame:
-    """Build and write campaign.parquet/csv, problems.csv, the notebook JSON files and
-    layout.json (``outputs`` keyed as :data:`ombt_postmortem.layout.CAMPAIGN_FILES`).
+    """Build and write campaign.parquet/csv, problems.csv, the seed notebook's files
+    (params_calculated.json, all_stats.json), columns.csv and layout.json (``outputs``
+    keyed as :data:`ombt_postmortem.layout.CAMPAIGN_FILES`).
 
     ``inputs`` holds each run's per-run files, in the order of ``runs``. With
     ``campaign_dir``, the folders of it that look like a run's but that params.json
@@ -119,14 +104,10 @@ def write_campaign_outputs(
             messages[run.run_id] = aio.read_first_row(inputs.messages[i])
     table = build_table(runs, ombt, metrics, messages)
     write_table(table, outputs["parquet"], outputs["csv"])
-    metric_cols = [c for c in NOTEBOOK_METRIC_GROUPS if c in table.columns]
-    extra_metrics = [c for c in table.columns if c in _metric_columns(metrics)]
-    write_notebook_json(
-        outputs["params_calculated"], outputs["all_stats"],
-        params_calculated(runs, table, dists, {c: NOTEBOOK_METRIC_GROUPS.get(c, "influx")
-                                               for c in extra_metrics}),
-        all_stats(table, metric_cols or extra_metrics),
-    )
+    params_calculated_text, all_stats_text = legacy_files(runs, table, dists,
+                                                          _metric_columns(metrics))
+    outputs["params_calculated"].write_text(params_calculated_text)
+    outputs["all_stats"].write_text(all_stats_text)
     bad = table[table["status"] != STATUS_OK][PROBLEM_COLUMNS]
     unlisted = [] if campaign_dir is None else \
         unlisted_run_folders(campaign_dir, [r.run_id for r in runs])
@@ -161,6 +142,13 @@ def write_campaign(campaign_dir: Path | str, cdir: layout.CampaignDir, with_metr
     inputs = RunOutputs.in_layout(runs, cdir, with_metrics, with_messages)
     return write_campaign_outputs(runs, inputs, cdir.campaign_files(), cdir.root.name,
                                   strict, log, campaign_dir=campaign_dir)
+
+
+def write_table(df: pd.DataFrame, parquet: Path, csv: Path) -> None:
+    """The campaign table as parquet and as CSV."""
+    parquet.parent.mkdir(parents=True, exist_ok=True)
+    df.to_parquet(parquet, index=False)
+    df.to_csv(csv, index=False)
 
 
 def write_layout_marker(path: Path, name: str, n_runs: int, params: Sequence[str] = ()) -> None:

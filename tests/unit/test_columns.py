@@ -14,14 +14,14 @@ import pytest
 from conftest import EXAMPLE, REPO
 
 from ombt_postmortem import columns
-from ombt_postmortem.campaign_io import write_campaign
+from ombt_postmortem.campaign import write_campaign
 from ombt_postmortem.figures import load_curves
 from ombt_postmortem.layout import CampaignDir
 from ombt_postmortem.messages.analyse import analyse_messages, write_messages
 from ombt_postmortem.ombt.run import analyse_run, write_run_stats
 from ombt_postmortem.params import load_params
 
-BEGIN, END = "<!-- columns: begin (tests/test_columns.py) -->", "<!-- columns: end -->"
+BEGIN, END = "<!-- columns: begin (tests/unit/test_columns.py) -->", "<!-- columns: end -->"
 
 
 @pytest.fixture(scope="module")

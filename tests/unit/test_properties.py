@@ -2,7 +2,7 @@
 
 Agents are generated from random latency samples, turned into ombt's Stats the
 way ombt builds them (min, max, total, count, sum of squares, decade histogram),
-so every generated agent is one ombt could have written. The notebook's known
+so every generated agent is one ombt could have written. The seed notebook's known
 defects (../shared/DESIGN.md) are properties here: they cannot come back.
 """
 
@@ -146,7 +146,7 @@ def test_quantile_lies_in_the_bucket_of_the_true_order_statistic(samples: list[f
 @SETTINGS
 @given(agents=agents_st(), zero_agent=st.booleans())
 def test_a_zero_ms_minimum_is_kept(agents: list[AgentResult], zero_agent: bool) -> None:
-    """The notebook's `if self.min` lost a 0 ms minimum."""
+    """The seed notebook's `if self.min` lost a 0 ms minimum."""
     if zero_agent:
         agents = [*agents, AgentResult(side="client", agent_id="zero", controller_file="c.log",
                                        start_time=1.7e9, stop_time=1.7e9 + 1, msgs_ok=1,
@@ -199,7 +199,7 @@ def test_string_and_int_decade_keys_are_one_bucket(rows: list[tuple[int, list[in
 @given(clients=agents_st("client"), servers=agents_st("server"))
 def test_client_latency_uses_the_clients_own_count(clients: list[AgentResult],
                                                    servers: list[AgentResult]) -> None:
-    """The notebook divided the clients' total by the SERVERS' count."""
+    """The seed notebook divided the clients' total by the SERVERS' count."""
     cols = {**side_summary("client", clients), **side_summary("server", servers)}
     total = math.fsum(a.latency.total for a in clients)
     count = sum(a.latency.count for a in clients)
@@ -236,7 +236,7 @@ names_st = st.lists(st.sampled_from([
 @given(templates=names_st, seed=st.integers(0, 2**32 - 1))
 def test_controller_logs_found_by_name_never_by_glob_order(templates: list[str],
                                                            seed: int) -> None:
-    """The notebook took files[0] / files[1] of a glob: here only controller outputs."""
+    """The seed notebook took files[0] / files[1] of a glob: here only controller outputs."""
     names = sorted({t.format(i=i) for i, t in enumerate(templates)})
     random.Random(seed).shuffle(names)  # creation order (hence often listing order) random
     with tempfile.TemporaryDirectory() as tmp:

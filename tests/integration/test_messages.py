@@ -1,5 +1,5 @@
 """The per-message stage (issue 10) against the independent recomputation of
-``tests/independent_messages.py``: the 8 real example runs and synthetic runs
+``tests/support/independent_messages.py``: the 8 real example runs and synthetic runs
 with known faults."""
 
 from __future__ import annotations

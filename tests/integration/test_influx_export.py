@@ -1,8 +1,8 @@
 """The columnar export (influxdb client, msgpack) gives the very table of the former one.
 
-``reference_export`` below is the export as it was before it went columnar
-(commit 966686e: a hand-written urllib client, JSON bodies, one dict per value,
-one Python sort), kept here verbatim as the reference. Both run against the same
+``reference_export`` (tests/support/reference_export.py) is the export as it was before
+it went columnar (commit 966686e: a hand-written urllib client, JSON bodies, one dict
+per value, one Python sort), kept verbatim as the reference. Both run against the same
 independently started influxd: on every run of the real example campaign, on a
 small run of ``synth --preset realistic``, and on hand-written points with the
 awkward cases (string, boolean and huge integer fields, nulls, missing tags, a
@@ -11,86 +11,23 @@ measurement listed twice, a tag named like a column).
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 import urllib.error
 import urllib.parse
 import urllib.request
 from pathlib import Path
-from typing import Any
 
 import pyarrow as pa
 import pytest
+from conftest import REPO
 from influx_helpers import influx_test, reference_server, run_dirs, run_window, untar
+from reference_export import old_query, reference_export
 
-from ombt_postmortem import arrow_io as aio
 from ombt_postmortem.influx.metrics import EXPORT_IN_FLIGHT, export_timeseries
 from ombt_postmortem.influx.queries import QuerySet, epoch_ns
 
-REPO = Path(__file__).resolve().parents[1]
 TELEGRAF = QuerySet.load(REPO / "src/ombt_postmortem/data/queries/telegraf.yaml")
-
-# --------------------------------------------------------------------------- the reference
-
-TS_KEYS = ("measurement", "field", "host", "role")
-
-
-def _ts_schema(others: tuple[str, ...]) -> list[tuple[str, pa.DataType]]:
-    return [*((k, aio.STRING) for k in (*TS_KEYS, *others)), ("time", aio.TIME_NS_UTC),
-            ("value", aio.FLOAT)]
-
-
-def _old_query(url: str, q: str, db: str | None = None) -> dict[str, Any]:
-    params = {"q": q, "epoch": "ns"}
-    if db is not None:
-        params["db"] = db
-    req = urllib.request.Request(f"{url}/query", data=urllib.parse.urlencode(params).encode(),
-                                 method="POST",
-                                 headers={"Content-Type": "application/x-www-form-urlencoded"})
-    with urllib.request.urlopen(req, timeout=300) as resp:
-        payload = json.loads(resp.read())
-    result = payload["results"][0]
-    assert "error" not in result, result
-    return result
-
-
-def reference_export(url: str, db: str, qs: QuerySet, lo_ns: int, hi_ns: int,
-                     notes: list[str]) -> pa.Table:
-    rows: list[dict[str, Any]] = []
-    skipped = 0
-    for spec in qs.timeseries:
-        result = _old_query(url, spec.render(lo_ns, hi_ns), db)
-        for s in result.get("series") or []:
-            tags = {k: str(v) for k, v in (s.get("tags") or {}).items()
-                    if v is not None and v != ""}
-            cols = s.get("columns") or []
-            fields = [(i, c) for i, c in enumerate(cols) if c != "time"]
-            for vals in s.get("values") or []:
-                ts = vals[0]
-                for i, name in fields:
-                    v = vals[i]
-                    if v is None:
-                        continue
-                    if not isinstance(v, bool | int | float):
-                        skipped += 1
-                        continue
-                    rows.append({**tags, "measurement": str(s.get("name", spec.measurement)),
-                                 "field": str(name), "time": int(ts), "value": float(v)})
-    if skipped:
-        notes.append(f"timeseries: {skipped} non-numeric values left out")
-    others = tuple(sorted({k for r in rows for k in r} - {*TS_KEYS, "time", "value"}))
-    order = {m.measurement: i for i, m in enumerate(qs.timeseries)}
-
-    def first_if_missing(v: object) -> tuple[bool, object]:
-        return (v is not None, v if v is not None else "")
-
-    rows.sort(key=lambda r: (first_if_missing(order.get(r["measurement"])),
-                             r["field"],
-                             *(first_if_missing(r.get(k)) for k in ("host", "role", *others)),
-                             r["time"]))
-    return aio.from_rows(rows, _ts_schema(others))
-
 
 # --------------------------------------------------------------------------- helpers
 
@@ -179,7 +116,7 @@ def test_same_table_as_before_on_awkward_points(tmp_path: Path) -> None:
         {"measurement": "absent", "fields": "*"},
     ]})
     with reference_server(tmp_path) as url:
-        _old_query(url, "CREATE DATABASE db")
+        old_query(url, "CREATE DATABASE db")
         with urllib.request.urlopen(urllib.request.Request(
                 f"{url}/write?db=db", data=LINES.encode(), method="POST"), timeout=30) as r:
             assert r.status == 204

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
+from conftest import REPO
 
 from ombt_postmortem.workflow_support.slurm_fit import misfit
 from ombt_postmortem.workflow_support.slurm_route import choose_status_command, run_id_in_log
@@ -143,7 +144,7 @@ def test_sigterm_cancels_then_snakemake_path_then_watchdog(
         tmp_path: Path, join_s: str, code: int) -> None:
     """A shutdown that hangs (the status thread's sleep) is cut by the watchdog, which
     releases the lock (finish); one that ends in time is left alone."""
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent / "src")}
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
     proc = subprocess.Popen([sys.executable, "-c", CHILD, str(tmp_path), join_s],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
     try:

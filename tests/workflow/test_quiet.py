@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 from conftest import snakemake, write_config
 
-from ombt_postmortem.campaign_io import problems_summary
+from ombt_postmortem.campaign import problems_summary
 from ombt_postmortem.errors import DATA_FAULT
 from ombt_postmortem.workflow_support import console
 from ombt_postmortem.workflow_support.console import QuietConsole

@@ -1,4 +1,4 @@
-"""campaign.py: params keys that collide with table columns, params of mixed types, and the
+"""campaign/table.py: params keys that collide with table columns, params of mixed types, and the
 ``_rabbitmq_*`` groups of params_calculated.json against the campaign table (issue 12, item 7)."""
 
 from __future__ import annotations
@@ -87,8 +87,8 @@ def test_rabbitmq_groups_of_params_calculated_match_the_table(
     table = pq.read_table(work / "results/ex/campaign.parquet").to_pylist()
     calc = json.loads((work / "results/ex/params_calculated.json").read_text())
     assert [c["backup_dir"] for c in calc] == [r["run_id"] for r in table]
-    # the notebook's RabbitMQ metrics are grouped by measurement; the per-run counters
-    # added since (not the notebook's) go to the `influx` group with the other new columns
+    # the seed notebook's RabbitMQ metrics are grouped by measurement; the per-run counters
+    # added since (not the seed notebook's) go to the `influx` group with the other new columns
     added = {"messages_delivered_in_run", "messages_delivered_rate"}
     rabbit = {c: m for c, m in query_measurements().items()
               if m.startswith("rabbitmq_") and c not in added}

@@ -1,4 +1,4 @@
-"""Unit tests of the merge and statistics, including the notebook's known defects."""
+"""Unit tests of the merge and statistics, including the seed notebook's known defects."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ def agent(side: str = "client", **kw: object) -> AgentResult:
 
 
 def test_zero_minimum_is_a_value() -> None:
-    # the notebook's `if self.min` dropped a 0 ms minimum
+    # the seed notebook's `if self.min` dropped a 0 ms minimum
     m = merge_latency([Latency(min=0.0, max=3.0, count=2, total=3.0),
                        Latency(min=2.0, max=4.0, count=1, total=4.0)])
     assert m.min == 0.0

@@ -4,7 +4,7 @@ The client below is a fake because no Docker engine runs on these machines
 and the paths tested here (a container that dies at start, an exception in
 the ``with`` block, a port published beyond 127.0.0.1) are awkward to provoke
 on a real one. The real behaviour is tested against Podman in
-tests/test_docker_backend.py. The engine-unreachable test needs no fake.
+tests/integration/test_docker_backend.py. The engine-unreachable test needs no fake.
 """
 
 from __future__ import annotations

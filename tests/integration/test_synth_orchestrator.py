@@ -16,13 +16,14 @@ import tarfile
 from pathlib import Path
 
 import pytest
+from conftest import REPO
 from influx_helpers import influx_test, points, reference_server
 from synth_golden import digests
 
 from ombt_postmortem.cli import main
 from ombt_postmortem.synth import SynthSpec, simulate_campaign, synth_campaign
 
-GOLDEN = Path(__file__).parent / "data" / "synth_default_golden.json"
+GOLDEN = REPO / "tests" / "support" / "data" / "synth_default_golden.json"
 NS = 10**9
 
 #: upstream's Telegraf inputs (telegraf.conf.j2) that synth writes, plus the collectd ones
