@@ -18,8 +18,8 @@ from ombt_postmortem import arrow_io
 from ombt_postmortem.influx.metrics import InfluxConfig, empty_timeseries
 from ombt_postmortem.influx.server import Limits
 from ombt_postmortem.influx.stage import RunLogs, run_influx_stage, write_stage
+from ombt_postmortem.keepout import keep_out
 from ombt_postmortem.ombt.run import analyse_run, write_run_stats
-from ombt_postmortem.workflow_support.keepout import keep_out
 
 RUNS = run_ids()
 
@@ -72,7 +72,7 @@ def test_per_run_work_runs_without_pandas(tmp_path: Path) -> None:
     code = textwrap.dedent(f"""
         import json, sys
         from pathlib import Path
-        from ombt_postmortem.workflow_support.keepout import keep_out
+        from ombt_postmortem.keepout import keep_out
         from ombt_postmortem.influx.metrics import InfluxConfig
         from ombt_postmortem.influx.server import Limits
         from ombt_postmortem.influx.stage import RunLogs, run_influx_stage, write_stage

@@ -45,6 +45,7 @@ from ombt_postmortem.influx.queries import (
 from ombt_postmortem.influx.ready import ServerNotReady
 from ombt_postmortem.influx.restore import restored
 from ombt_postmortem.influx.server import Limits
+from ombt_postmortem.keepout import refused
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -161,14 +162,6 @@ class RunMetrics:
 CLIENT_HEADERS = {"Accept": "application/x-msgpack", "Accept-Encoding": "identity"}
 
 
-class _RefusePandas:
-    @staticmethod
-    def find_spec(name: str, path: object = None, target: object = None) -> None:
-        if name == "pandas" or name.startswith("pandas."):
-            raise ModuleNotFoundError(f"{name} is not imported with the influxdb client",
-                                      name=name)
-
-
 def _client_class() -> type[InfluxDBClient]:
     """``influxdb.InfluxDBClient``, imported on first use without pulling pandas in.
 
@@ -178,12 +171,8 @@ def _client_class() -> type[InfluxDBClient]:
     package's stub in this process (nothing here uses it).
     """
     if "influxdb.client" not in sys.modules and "pandas" not in sys.modules:
-        finder = _RefusePandas()
-        sys.meta_path.insert(0, finder)  # type: ignore[arg-type]
-        try:
+        with refused("pandas", by="while influxdb.client is imported"):
             importlib.import_module("influxdb.client")
-        finally:
-            sys.meta_path.remove(finder)  # type: ignore[arg-type]
     from influxdb.client import InfluxDBClient
     return InfluxDBClient
 

@@ -34,8 +34,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError
+from ..keepout import keep_out
 from .jobspec import STAGES, InfluxJob, JobSpecError, LogsJob
-from .keepout import keep_out
 
 if TYPE_CHECKING:
     import logging
