@@ -9,15 +9,11 @@ measurement or field is NaN, never an error.
 from __future__ import annotations
 
 import gc
-import importlib
-import json
 import logging
 import math
 import os
-import sys
 import threading
 import time
-import urllib.parse
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -29,8 +25,9 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 
 from ombt_postmortem import arrow_io as aio
-from ombt_postmortem.errors import InfluxQueryError, RunDataError
+from ombt_postmortem.errors import RunDataError
 from ombt_postmortem.influx.backend import open_server
+from ombt_postmortem.influx.client import influx_client, run_query
 from ombt_postmortem.influx.config import InfluxConfig
 from ombt_postmortem.influx.export import empty_timeseries, timeseries_table
 from ombt_postmortem.influx.queries import (
@@ -44,7 +41,6 @@ from ombt_postmortem.influx.queries import (
 from ombt_postmortem.influx.ready import ServerNotReady
 from ombt_postmortem.influx.restore import restored
 from ombt_postmortem.influx.server import Limits
-from ombt_postmortem.keepout import refused
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -74,73 +70,6 @@ class RunMetrics:
     def timeseries(self) -> pd.DataFrame:
         """The exported time series as pandas (imported on first use)."""
         return aio.to_frame(self.timeseries_table)
-
-
-# --------------------------------------------------------------------------- HTTP
-
-
-#: headers of every request (requests' session would otherwise ask for gzip)
-CLIENT_HEADERS = {"Accept": "application/x-msgpack", "Accept-Encoding": "identity"}
-
-
-def _client_class() -> type[InfluxDBClient]:
-    """``influxdb.InfluxDBClient``, imported on first use without pulling pandas in.
-
-    The package's ``__init__`` imports its DataFrameClient, which imports pandas when
-    it can (0.4 s, and the per-run jobs keep pandas out: jobs.keep_unneeded_out);
-    pandas is refused during that import, so influxdb.DataFrameClient is the
-    package's stub in this process (nothing here uses it).
-    """
-    if "influxdb.client" not in sys.modules and "pandas" not in sys.modules:
-        with refused("pandas", by="while influxdb.client is imported"):
-            importlib.import_module("influxdb.client")
-    from influxdb.client import InfluxDBClient
-    return InfluxDBClient
-
-
-def influx_client(url: str, *, timeout_s: float = 300.0) -> InfluxDBClient:
-    """An ``influxdb`` 1.x client of the server at ``url`` (``http://host:port[/path]``).
-
-    It asks for msgpack bodies (InfluxDB >= 1.4 answers them; older servers
-    answer JSON, which the client reads too), not gzipped (on loopback, gzip only
-    costs CPU on both ends: +50% on the export), no credentials, no retries.
-    """
-    client_class = _client_class()
-    u = urllib.parse.urlsplit(url)
-    if u.scheme not in ("http", "https") or not u.hostname:
-        raise ValueError(f"not an InfluxDB URL: {url!r}")
-    return client_class(host=u.hostname, port=u.port or (443 if u.scheme == "https" else 80),
-                        username=None, password=None, ssl=u.scheme == "https",
-                        verify_ssl=u.scheme == "https", timeout=timeout_s, retries=1,
-                        path=u.path.strip("/"), headers=dict(CLIENT_HEADERS))
-
-
-def _error_text(e: Exception) -> str:
-    content = getattr(e, "content", None) or str(e)
-    if isinstance(content, bytes):
-        content = content.decode("utf-8", "replace")
-    try:
-        err = json.loads(content)
-    except ValueError:
-        return str(content)
-    return str(err.get("error", content)) if isinstance(err, dict) else str(content)
-
-
-def client_query(client: InfluxDBClient, q: str, db: str | None = None, *,
-                 epoch: str = "ns") -> dict[str, Any]:
-    """Run one statement; return its result object (``series``...), raise InfluxQueryError."""
-    from influxdb.exceptions import InfluxDBClientError, InfluxDBServerError
-    from requests.exceptions import RequestException
-
-    try:
-        res = client.query(q, database=db, epoch=epoch)
-    except (InfluxDBClientError, InfluxDBServerError) as e:
-        raise InfluxQueryError(_error_text(e)) from None
-    except RequestException as e:
-        raise InfluxQueryError(f"no answer from {client._baseurl}: {e}") from None
-    if isinstance(res, list):  # the client returns a list unless exactly one result
-        res = res[0] if res else None
-    return dict(res.raw) if res is not None else {}
 
 
 # --------------------------------------------------------------------------- the stage
@@ -277,12 +206,12 @@ def _hold(url: str, note: _RunLog) -> None:
 
 
 def _databases(run: str, tar_path: Path, client: InfluxDBClient) -> list[str]:
-    result = _query(run, tar_path, client, "SHOW DATABASES", None, "SHOW DATABASES")
+    result = run_query(run, tar_path, client, "SHOW DATABASES", None, "SHOW DATABASES")
     return [row[0] for s in result.get("series", []) for row in s.get("values", [])]
 
 
 def _measurements(run: str, tar_path: Path, client: InfluxDBClient, db: str) -> set[str]:
-    result = _query(run, tar_path, client, "SHOW MEASUREMENTS", db, f"SHOW MEASUREMENTS ({db})")
+    result = run_query(run, tar_path, client, "SHOW MEASUREMENTS", db, f"SHOW MEASUREMENTS ({db})")
     return {str(row[0]) for s in result.get("series", []) for row in s.get("values", [])}
 
 
@@ -334,7 +263,7 @@ def bus_note(run: str, tar_path: Path, client: InfluxDBClient, db: str, qs: Quer
         if bus.role is not None:
             q = (f"SHOW SERIES FROM {', '.join(identifier(m) for m in ms)} "
                  f"WHERE \"role\" = {string_literal(bus.role)} LIMIT 1")
-            if not _query(run, tar_path, client, q, db, f"bus {bus.name}").get("series"):
+            if not run_query(run, tar_path, client, q, db, f"bus {bus.name}").get("series"):
                 continue
         role = f" of role {bus.role}" if bus.role is not None else ""
         found.append(f"{bus.name} ({', '.join(ms)}{role})")
@@ -354,7 +283,7 @@ def all_nan_note(run: str, tar_path: Path, client: InfluxDBClient, db: str, qs: 
     spans, in_window = [], False
     for m in sorted(present):
         for order, where in (("ASC", ""), ("DESC", ""), ("ASC", f" WHERE {inside}")):
-            r = _query(run, tar_path, client, f"SELECT * FROM {identifier(m)}{where} "
+            r = run_query(run, tar_path, client, f"SELECT * FROM {identifier(m)}{where} "
                        f"ORDER BY time {order} LIMIT 1", db, f"a point of {m}")
             times = [row[0] for s in r.get("series", []) for row in s.get("values", [])]
             if where:
@@ -373,13 +302,6 @@ def all_nan_note(run: str, tar_path: Path, client: InfluxDBClient, db: str, qs: 
             "measurements, but none that the queries select (fields, roles or tags absent, "
             "or fewer samples than a counter needs)")
 
-
-def _query(run: str, tar_path: Path, client: InfluxDBClient, q: str, db: str | None,
-           what: str) -> dict[str, Any]:
-    try:
-        return client_query(client, q, db)
-    except InfluxQueryError as e:
-        raise RunDataError(run, tar_path, f"query {what} failed: {e} (query: {q})") from None
 
 
 def _run_queries(run: str, tar_path: Path, client: InfluxDBClient, db: str, qs: QuerySet,
@@ -401,7 +323,7 @@ def _run_queries(run: str, tar_path: Path, client: InfluxDBClient, db: str, qs: 
             values[spec.column] = math.nan
             continue
         q = spec.render(lo_ns, hi_ns)
-        result = _query(run, tar_path, client, q, db, spec.column)
+        result = run_query(run, tar_path, client, q, db, spec.column)
         values[spec.column] = _scalar(spec.column, result, notes, nodata)
     if nodata:
         notes.append("no data in the window (no point of the field in it; a counter's "
@@ -469,7 +391,7 @@ def export_timeseries(run: str, tar_path: Path, url: str, db: str, qs: QuerySet,
             client = local.client = influx_client(url)
             clients.append(client)
         spec = specs[i]
-        return _query(run, tar_path, client, spec.render(lo_ns, hi_ns), db,
+        return run_query(run, tar_path, client, spec.render(lo_ns, hi_ns), db,
                       f"timeseries {spec.measurement}")
 
     pool = ThreadPoolExecutor(max_workers=max(1, in_flight),
