@@ -8,15 +8,10 @@ measurement or field is NaN, never an error.
 
 from __future__ import annotations
 
-import gc
 import logging
 import math
 import os
-import threading
 import time
-from collections import deque
-from collections.abc import Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,7 +24,7 @@ from ombt_postmortem.errors import RunDataError
 from ombt_postmortem.influx.backend import open_server
 from ombt_postmortem.influx.client import influx_client, run_query
 from ombt_postmortem.influx.config import InfluxConfig
-from ombt_postmortem.influx.export import empty_timeseries, timeseries_table
+from ombt_postmortem.influx.export import empty_timeseries, export_timeseries
 from ombt_postmortem.influx.queries import (
     QuerySet,
     epoch_ns,
@@ -362,70 +357,3 @@ def _scalar(column: str, result: dict[str, Any], notes: list[str],
         return float(value)
     notes.append(f"{column}: non-numeric value {value!r}: NaN")
     return math.nan
-
-
-#: time-series queries of the export in flight at once, each on its own connection:
-#: influxd computes the next answers while this process decodes and converts the
-#: previous ones (the client's CPU time, ~0.2 s on a realistic run, then overlaps
-#: the server's work when a core is free; 3 measured as 2: docs/benchmarks.md)
-EXPORT_IN_FLIGHT = 2
-
-
-def export_timeseries(run: str, tar_path: Path, url: str, db: str, qs: QuerySet,
-                      lo_ns: int, hi_ns: int, notes: list[str], *,
-                      in_flight: int = EXPORT_IN_FLIGHT) -> pa.Table:
-    """The raw points of the query set's ``timeseries`` in [lo_ns, hi_ns], long form
-    (:func:`ombt_postmortem.influx.export.timeseries_table`), from the server at ``url``.
-
-    The queries run ``in_flight`` at a time, each worker thread with its own client
-    (one connection each); their answers are converted in query order as they come.
-    """
-    specs = list(qs.timeseries)
-    order = {m.measurement: i for i, m in enumerate(specs)}
-    clients: list[InfluxDBClient] = []
-    local = threading.local()
-
-    def fetch(i: int) -> dict[str, Any]:
-        client = getattr(local, "client", None)
-        if client is None:
-            client = local.client = influx_client(url)
-            clients.append(client)
-        spec = specs[i]
-        return run_query(run, tar_path, client, spec.render(lo_ns, hi_ns), db,
-                      f"timeseries {spec.measurement}")
-
-    pool = ThreadPoolExecutor(max_workers=max(1, in_flight),
-                              thread_name_prefix=f"influx-export-{run[:20]}")
-    pending: deque[Future[dict[str, Any]]] = deque()
-
-    def results() -> Iterator[tuple[str, dict[str, Any]]]:
-        # at most in_flight answers waiting besides the one being converted: the
-        # decoded answers (Python lists) never all pile up in memory
-        nxt = 0
-        while nxt < len(specs) and len(pending) < max(1, in_flight):
-            pending.append(pool.submit(fetch, nxt))
-            nxt += 1
-        for spec in specs:
-            result = pending.popleft().result()
-            if nxt < len(specs):
-                pending.append(pool.submit(fetch, nxt))
-                nxt += 1
-            yield spec.measurement, result
-
-    # the decoded responses are a million acyclic lists and numbers: the cyclic
-    # collector would only scan them again and again while they are built
-    paused = gc.isenabled()
-    gc.disable()
-    try:
-        table, skipped = timeseries_table(results(), order)
-    finally:
-        for f in pending:
-            f.cancel()
-        pool.shutdown(wait=True)
-        for c in clients:
-            c.close()
-        if paused:
-            gc.enable()
-    if skipped:
-        notes.append(f"timeseries: {skipped} non-numeric values left out")
-    return table
