@@ -19,7 +19,7 @@ from influx_helpers import http_query, influx_test, influxd_children, run_dirs, 
 from ombt_postmortem.errors import CampaignError, StrictModeError, check_strict
 from ombt_postmortem.influx import native
 from ombt_postmortem.influx import stage as stage_mod
-from ombt_postmortem.influx.metrics import InfluxConfig
+from ombt_postmortem.influx.config import InfluxConfig
 from ombt_postmortem.influx.native import native_server
 from ombt_postmortem.influx.server import Limits
 from ombt_postmortem.influx.stage import RunLogs, run_influx_stage

@@ -25,7 +25,7 @@ import pytest
 from influx_helpers import influx_test, reference_server, run_dirs, run_window, untar
 
 from ombt_postmortem import arrow_io as aio
-from ombt_postmortem.influx.metrics import EXPORT_IN_FLIGHT, export_timeseries
+from ombt_postmortem.influx.export import EXPORT_IN_FLIGHT, export_timeseries
 from ombt_postmortem.influx.queries import QuerySet, epoch_ns
 
 REPO = Path(__file__).resolve().parents[1]

@@ -26,7 +26,8 @@ from influx_helpers import (
 )
 
 from ombt_postmortem.errors import RunDataError
-from ombt_postmortem.influx.metrics import InfluxConfig, RunMetrics, collect_run_metrics
+from ombt_postmortem.influx.collect import RunMetrics, collect_run_metrics
+from ombt_postmortem.influx.config import InfluxConfig
 from ombt_postmortem.influx.queries import (
     QueryConfigError,
     QuerySet,

@@ -21,7 +21,9 @@ from .. import arrow_io as aio
 from ..errors import RunDataError
 from ..layout import INFLUX_NOTES, INFLUX_PROBLEMS, STATUS_FAILED
 from ..ombt.run import analyse_files, run_window
-from .metrics import InfluxConfig, collect_run_metrics, empty_timeseries
+from .collect import collect_run_metrics
+from .config import InfluxConfig
+from .export import empty_timeseries
 from .server import Limits
 from .suspicious import zero_notes
 

@@ -1,9 +1,13 @@
-"""The influx stage of one run: restore, serve, query the run's window, export, clean up.
+"""One run's metrics: restore its backup, serve it, query its window, export, clean up.
 
-:func:`collect_run_metrics` is the one function the workflow rule calls. Data
-faults (no window, bad archive, server failing on the restored data, database
-missing) raise :class:`~ombt_postmortem.errors.RunDataError`; a missing
-measurement or field is NaN, never an error.
+:func:`collect_run_metrics` restores the run's archive (:mod:`.restore`), starts a
+server on it (:mod:`.backend`), finds the database holding the run's data, runs the
+query set over the run's window (one value per query, and the notes saying why a
+value is NaN), exports the time series (:mod:`.export`), and always stops the
+server and deletes the folder. Data faults (no window, bad archive, server failing
+on the restored data, database missing) raise
+:class:`~ombt_postmortem.errors.RunDataError`; a missing measurement or field is
+NaN, never an error. The stage (:mod:`.stage`) calls it once per run.
 """
 
 from __future__ import annotations
