@@ -284,7 +284,7 @@ def test_data_faults_raise_run_data_error(tmp_path: Path) -> None:
     cfg = cfg_for(tmp_path)
     window = run_window(run_dir)
     for bad in (None, (window[1], window[0]), (math.nan, 1.0), ("a", "b")):
-        with pytest.raises(RunDataError, match="run r0: .*run window"):
+        with pytest.raises(RunDataError, match="run r0: .*test window"):
             collect_run_metrics("r0", tar, bad, cfg, None, LIMITS)
     with pytest.raises(RunDataError, match="no influxdb-data.tar.gz"):
         collect_run_metrics("r0", None, window, cfg, None, LIMITS)

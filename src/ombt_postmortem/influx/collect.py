@@ -89,16 +89,18 @@ class _RunLog:
 
 
 def check_window(run: str, window: tuple[float, float] | None) -> tuple[float, float]:
-    """The run window as two finite epoch seconds with start <= stop, or a RunDataError."""
+    """The run's test window as two finite epoch seconds with 0 < start <= stop, or a
+    RunDataError: the stage's one check of the window (None: the ombt statistics,
+    and the agents' logs, gave no start/stop time)."""
     if window is None:
-        raise RunDataError(run, None, "no run window: start/stop times unknown "
-                                      "(controller log missing or unreadable)")
+        raise RunDataError(run, None, "no test window: the ombt statistics have no "
+                                      "start/stop time (see the run's ombt problems)")
     try:
         start, stop = (float(window[0]), float(window[1]))
     except (TypeError, ValueError, IndexError):
-        raise RunDataError(run, None, f"invalid run window {window!r}") from None
+        raise RunDataError(run, None, f"invalid test window {window!r}") from None
     if not (math.isfinite(start) and math.isfinite(stop)) or stop < start or start <= 0:
-        raise RunDataError(run, None, f"invalid run window {window!r}")
+        raise RunDataError(run, None, f"invalid test window {window!r}")
     return start, stop
 
 
