@@ -50,11 +50,11 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from ombt_postmortem.influx.backends.native import native_server
+from ombt_postmortem.influx.backends.server import Limits
 from ombt_postmortem.influx.client import influx_client
 from ombt_postmortem.influx.export import EXPORT_IN_FLIGHT, export_timeseries
-from ombt_postmortem.influx.native import native_server
 from ombt_postmortem.influx.queries import QuerySet, epoch_ns
-from ombt_postmortem.influx.server import Limits
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))

@@ -31,9 +31,9 @@ import urllib.request
 from pathlib import Path
 
 from ombt_postmortem import layout
+from ombt_postmortem.influx.backends.server import Limits
 from ombt_postmortem.influx.collect import collect_run_metrics
 from ombt_postmortem.influx.config import InfluxConfig
-from ombt_postmortem.influx.server import Limits
 
 REPO = Path(__file__).resolve().parents[1]
 STEPS = ("extract", "start_to_ready", "queries", "export", "stop", "cleanup")

@@ -17,8 +17,8 @@ from conftest import EXAMPLE, REPO, snakemake, write_config
 from ombt_postmortem import config
 from ombt_postmortem.errors import ConfigError
 from ombt_postmortem.figspec import FigureOptions
+from ombt_postmortem.influx.backends.server import Limits
 from ombt_postmortem.influx.config import InfluxConfig
-from ombt_postmortem.influx.server import Limits
 
 #: keys of the schema's ``influx`` section that size the job, not InfluxConfig's fields
 JOB_KEYS = ("enabled", "threads", "mem_mb")

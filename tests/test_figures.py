@@ -531,9 +531,9 @@ def test_bus_timeseries_of_a_real_export(table: pd.DataFrame, tmp_path: Path) ->
     pytest.importorskip("ombt_postmortem.influx.collect")
     if shutil.which("influxd") is None:
         pytest.skip("influxd not on PATH (apt-get install influxdb)")
+    from ombt_postmortem.influx.backends.server import Limits
     from ombt_postmortem.influx.collect import collect_run_metrics
     from ombt_postmortem.influx.config import InfluxConfig
-    from ombt_postmortem.influx.server import Limits
 
     row = table[(table["call_type"] == "rpc-call") & (table["nbr_clients"] == 6)].iloc[0]
     cfg = InfluxConfig(backend="native", window_margin_s=60, tmpdir=str(tmp_path),

@@ -26,6 +26,7 @@ from influx_helpers import (
 )
 
 from ombt_postmortem.errors import RunDataError
+from ombt_postmortem.influx.backends.server import Limits
 from ombt_postmortem.influx.collect import RunMetrics, collect_run_metrics
 from ombt_postmortem.influx.config import InfluxConfig
 from ombt_postmortem.influx.queries import (
@@ -36,7 +37,6 @@ from ombt_postmortem.influx.queries import (
     string_literal,
     time_literal,
 )
-from ombt_postmortem.influx.server import Limits
 
 NOTEBOOK_COLUMNS = [
     "min_usage_idle_ombt_server", "min_usage_idle_bus",

@@ -25,7 +25,9 @@ import pyarrow as pa
 
 from ombt_postmortem import arrow_io as aio
 from ombt_postmortem.errors import RunDataError
-from ombt_postmortem.influx.backend import open_server
+from ombt_postmortem.influx.backends.choose import open_server
+from ombt_postmortem.influx.backends.ready import ServerNotReady
+from ombt_postmortem.influx.backends.server import Limits
 from ombt_postmortem.influx.client import influx_client, run_query
 from ombt_postmortem.influx.config import InfluxConfig
 from ombt_postmortem.influx.export import empty_timeseries, export_timeseries
@@ -37,9 +39,7 @@ from ombt_postmortem.influx.queries import (
     template_measurements,
     time_literal,
 )
-from ombt_postmortem.influx.ready import ServerNotReady
 from ombt_postmortem.influx.restore import restored
-from ombt_postmortem.influx.server import Limits
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -21,10 +21,10 @@ from .. import arrow_io as aio
 from ..errors import RunDataError
 from ..layout import INFLUX_NOTES, INFLUX_PROBLEMS, STATUS_FAILED
 from ..ombt.run import analyse_files, run_window
+from .backends.server import Limits
 from .collect import collect_run_metrics
 from .config import InfluxConfig
 from .export import empty_timeseries
-from .server import Limits
 from .suspicious import zero_notes
 
 if TYPE_CHECKING:

@@ -101,8 +101,8 @@ def influx_metrics(spec: InfluxJob, opts: argparse.Namespace) -> None:
     from .. import config
 
     config.trust_validated()  # the workflow validated it: no jsonschema in the job
+    from ..influx.backends.server import Limits
     from ..influx.config import InfluxConfig
-    from ..influx.server import Limits
     from ..influx.stage import RunLogs, run_influx_stage, write_stage
 
     run_id = spec.run_id
