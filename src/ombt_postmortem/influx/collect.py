@@ -1,7 +1,7 @@
 """One run's metrics: restore its backup, serve it, query its window, export, clean up.
 
 :func:`collect_run_metrics` restores the run's archive (:mod:`.restore`), starts a
-server on it (:mod:`.backend`), finds the database holding the run's data, runs the
+server on it (:mod:`.backends`), finds the database holding the run's data, runs the
 query set over the run's window (one value per query, and the notes saying why a
 value is NaN), exports the time series (:mod:`.export`), and always stops the
 server and deletes the folder. Data faults (no window, bad archive, server failing
@@ -71,7 +71,7 @@ class RunMetrics:
         return aio.to_frame(self.timeseries_table)
 
 
-# --------------------------------------------------------------------------- the stage
+# --------------------------------------------------------------------------- the run
 
 
 class _RunLog:
