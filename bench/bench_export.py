@@ -6,7 +6,7 @@ generated in a temp folder unless ``--campaign`` is given), one influxd serves t
 restored data and, round after round (``--repeat``, interleaved), it times:
 
 - ``export``: the whole export step of the stage,
-  :func:`ombt_postmortem.influx.metrics.export_timeseries` (influxdb client, msgpack,
+  :func:`ombt_postmortem.influx.export.export_timeseries` (influxdb client, msgpack,
   columnar table, ``EXPORT_IN_FLIGHT`` queries at a time, one client each), the
   clients' creation included;
 - ``export 1 by 1``: the same with one query at a time (one client);
@@ -50,10 +50,11 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from ombt_postmortem.influx.metrics import EXPORT_IN_FLIGHT, export_timeseries, influx_client
-from ombt_postmortem.influx.native import native_server
+from ombt_postmortem.influx.backends.native import native_server
+from ombt_postmortem.influx.backends.server import Limits
+from ombt_postmortem.influx.client import influx_client
+from ombt_postmortem.influx.export import EXPORT_IN_FLIGHT, export_timeseries
 from ombt_postmortem.influx.queries import QuerySet, epoch_ns
-from ombt_postmortem.influx.server import Limits
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests" / "support"))
@@ -164,8 +165,10 @@ def bench_run(run_dir: Path, repeat: int, work: Path, skip: frozenset[str] = fro
 
 
 IMPORTS = {
-    "metrics module": "import ombt_postmortem.influx.metrics",
-    "+ influxdb client": "import ombt_postmortem.influx.metrics as m; m._client_class()",
+    "metrics module": "import ombt_postmortem.influx.collect",
+    "+ influxdb client": ("import ombt_postmortem.influx.collect; "
+                          "from ombt_postmortem.influx.client import _client_class; "
+                          "_client_class()"),
 }
 
 

@@ -2,7 +2,7 @@
 """Benchmark of the influx stage, per run, next to its floor.
 
 For each run of a campaign (default: the bundled 8-run example) it times the
-steps of :func:`ombt_postmortem.influx.metrics.collect_run_metrics` - extract,
+steps of :func:`ombt_postmortem.influx.collect.collect_run_metrics` - extract,
 start to ready, queries, export, stop (+ cleanup of the temp folder) - and
 the floors they cannot beat: a plain ``tar xzf`` of the same archive, and a
 plain ``influxd`` started by hand with a minimal config, polled on /ping.
@@ -31,8 +31,9 @@ import urllib.request
 from pathlib import Path
 
 from ombt_postmortem import layout
-from ombt_postmortem.influx.metrics import InfluxConfig, collect_run_metrics
-from ombt_postmortem.influx.server import Limits
+from ombt_postmortem.influx.backends.server import Limits
+from ombt_postmortem.influx.collect import collect_run_metrics
+from ombt_postmortem.influx.config import InfluxConfig
 
 REPO = Path(__file__).resolve().parents[1]
 STEPS = ("extract", "start_to_ready", "queries", "export", "stop", "cleanup")

@@ -64,7 +64,7 @@ IMPORTS = {
     "influx_metrics": "from ombt_postmortem.workflow_support.jobs import keep_unneeded_out; "
                       "keep_unneeded_out('influx_metrics'); "
                       "from ombt_postmortem import config; config.trust_validated(); "
-                      "import ombt_postmortem.influx.stage, ombt_postmortem.influx.native",
+                      "import ombt_postmortem.influx.stage, ombt_postmortem.influx.backends.native",
 }
 STAGES = tuple(IMPORTS)
 

@@ -32,8 +32,8 @@ def process_campaign(campaign: Path, out: Path, *, influx: bool = True, messages
     from ombt_postmortem import layout
     from ombt_postmortem.backup import scan_run
     from ombt_postmortem.campaign import write_campaign
-    from ombt_postmortem.influx.metrics import InfluxConfig
-    from ombt_postmortem.influx.server import Limits
+    from ombt_postmortem.influx.backends.server import Limits
+    from ombt_postmortem.influx.config import InfluxConfig
     from ombt_postmortem.influx.stage import run_influx_stage, write_stage
     try:  # the InfluxDB stage reads the run's logs itself
         from ombt_postmortem.influx.stage import RunLogs

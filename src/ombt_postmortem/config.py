@@ -5,7 +5,7 @@ The schema, ``config.schema.yaml`` of the package's data (:mod:`ombt_postmortem.
 has ``additionalProperties: false``, so a typo is an error naming the key), their
 types and their defaults. Snakemake validates ``config`` against it and fills the
 defaults (``snakemake.utils.validate``); this module does the same from plain
-Python, so that the library's dataclasses (:class:`~.influx.metrics.InfluxConfig`,
+Python, so that the library's dataclasses (:class:`~.influx.config.InfluxConfig`,
 :class:`~.figspec.FigureOptions`) take their defaults from the schema rather
 than carrying copies of them.
 

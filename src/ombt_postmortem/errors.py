@@ -14,7 +14,7 @@
 A *data fault* (:class:`RunDataError`) is a problem with one run's backup: it is
 reported in the run's ``status``/``problems`` columns and never stops the other
 runs. Anything else is a bug and must propagate with its traceback. The classes
-of each stage (``influx.ready.ServerNotReady``, ``influx.native.InfluxdNotFound``
+of each stage (``influx.backends.ready.ServerNotReady``, ``influx.backends.native.InfluxdNotFound``
 ...) derive from these; catch by type, never by class name.
 """
 

@@ -15,11 +15,12 @@ from conftest import EXAMPLE, REPO, controller_log, run_ids
 from independent import load_sides
 
 from ombt_postmortem import arrow_io
-from ombt_postmortem.influx.metrics import InfluxConfig, empty_timeseries
-from ombt_postmortem.influx.server import Limits
+from ombt_postmortem.influx.backends.server import Limits
+from ombt_postmortem.influx.config import InfluxConfig
+from ombt_postmortem.influx.export import empty_timeseries
 from ombt_postmortem.influx.stage import RunLogs, run_influx_stage, write_stage
+from ombt_postmortem.keepout import keep_out
 from ombt_postmortem.ombt.run import analyse_run, write_run_stats
-from ombt_postmortem.workflow_support.keepout import keep_out
 
 RUNS = run_ids()
 
@@ -72,9 +73,9 @@ def test_per_run_work_runs_without_pandas(tmp_path: Path) -> None:
     code = textwrap.dedent(f"""
         import json, sys
         from pathlib import Path
-        from ombt_postmortem.workflow_support.keepout import keep_out
-        from ombt_postmortem.influx.metrics import InfluxConfig
-        from ombt_postmortem.influx.server import Limits
+        from ombt_postmortem.keepout import keep_out
+        from ombt_postmortem.influx.config import InfluxConfig
+        from ombt_postmortem.influx.backends.server import Limits
         from ombt_postmortem.influx.stage import RunLogs, run_influx_stage, write_stage
         from ombt_postmortem.ombt.run import analyse_run, write_run_stats
         keep_out("pandas", by="test")

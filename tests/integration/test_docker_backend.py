@@ -31,7 +31,7 @@ import docker.errors
 import pytest
 from conftest import REPO
 
-from ombt_postmortem.influx.docker_backend import (
+from ombt_postmortem.influx.backends.docker import (
     LABEL,
     LABEL_HOST,
     LABEL_PID,
@@ -41,8 +41,8 @@ from ombt_postmortem.influx.docker_backend import (
     engine_available,
     sweep_orphans,
 )
-from ombt_postmortem.influx.ready import ServerNotReady, free_port, wait_ready
-from ombt_postmortem.influx.server import Limits
+from ombt_postmortem.influx.backends.ready import ServerNotReady, free_port, wait_ready
+from ombt_postmortem.influx.backends.server import Limits
 
 pytestmark = pytest.mark.podman
 
@@ -329,8 +329,8 @@ def test_missing_image_is_a_clear_error(engine: str, data_dir: Path) -> None:
 CHILD = """
 import sys, time
 from pathlib import Path
-from ombt_postmortem.influx.docker_backend import docker_server
-from ombt_postmortem.influx.server import Limits
+from ombt_postmortem.influx.backends.docker import docker_server
+from ombt_postmortem.influx.backends.server import Limits
 with docker_server(Path(sys.argv[1]), Limits(1, 256), image=sys.argv[2], base_url=sys.argv[3]) as h:
     print(h.info["container_name"], flush=True)
     time.sleep(600)

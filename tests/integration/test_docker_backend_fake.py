@@ -18,9 +18,9 @@ from typing import Any
 import docker.errors
 import pytest
 
-from ombt_postmortem.influx import docker_backend as db
-from ombt_postmortem.influx.ready import ServerNotReady, free_port
-from ombt_postmortem.influx.server import Limits
+from ombt_postmortem.influx.backends import docker as db
+from ombt_postmortem.influx.backends.ready import ServerNotReady, free_port
+from ombt_postmortem.influx.backends.server import Limits
 
 
 class FakeContainer:

@@ -528,11 +528,12 @@ def test_bus_timeseries_of_the_export_shape(table: pd.DataFrame, tmp_path: Path,
 
 def test_bus_timeseries_of_a_real_export(table: pd.DataFrame, tmp_path: Path) -> None:
     """The real time series of one run, exported by the InfluxDB stage (margin 60 s)."""
-    pytest.importorskip("ombt_postmortem.influx.metrics")
+    pytest.importorskip("ombt_postmortem.influx.collect")
     if shutil.which("influxd") is None:
         pytest.skip("influxd not on PATH (apt-get install influxdb)")
-    from ombt_postmortem.influx.metrics import InfluxConfig, collect_run_metrics
-    from ombt_postmortem.influx.server import Limits
+    from ombt_postmortem.influx.backends.server import Limits
+    from ombt_postmortem.influx.collect import collect_run_metrics
+    from ombt_postmortem.influx.config import InfluxConfig
 
     row = table[(table["call_type"] == "rpc-call") & (table["nbr_clients"] == 6)].iloc[0]
     cfg = InfluxConfig(backend="native", window_margin_s=60, tmpdir=str(tmp_path),

@@ -24,7 +24,7 @@ from conftest import REPO
 from influx_helpers import influx_test, reference_server, run_dirs, run_window, untar
 from reference_export import old_query, reference_export
 
-from ombt_postmortem.influx.metrics import EXPORT_IN_FLIGHT, export_timeseries
+from ombt_postmortem.influx.export import EXPORT_IN_FLIGHT, export_timeseries
 from ombt_postmortem.influx.queries import QuerySet, epoch_ns
 
 TELEGRAF = QuerySet.load(REPO / "src/ombt_postmortem/data/queries/telegraf.yaml")

@@ -26,7 +26,9 @@ from influx_helpers import (
 )
 
 from ombt_postmortem.errors import RunDataError
-from ombt_postmortem.influx.metrics import InfluxConfig, RunMetrics, collect_run_metrics
+from ombt_postmortem.influx.backends.server import Limits
+from ombt_postmortem.influx.collect import RunMetrics, collect_run_metrics
+from ombt_postmortem.influx.config import InfluxConfig
 from ombt_postmortem.influx.queries import (
     QueryConfigError,
     QuerySet,
@@ -35,7 +37,6 @@ from ombt_postmortem.influx.queries import (
     string_literal,
     time_literal,
 )
-from ombt_postmortem.influx.server import Limits
 
 SEED_NOTEBOOK_COLUMNS = [
     "min_usage_idle_ombt_server", "min_usage_idle_bus",
@@ -283,7 +284,7 @@ def test_data_faults_raise_run_data_error(tmp_path: Path) -> None:
     cfg = cfg_for(tmp_path)
     window = run_window(run_dir)
     for bad in (None, (window[1], window[0]), (math.nan, 1.0), ("a", "b")):
-        with pytest.raises(RunDataError, match="run r0: .*run window"):
+        with pytest.raises(RunDataError, match="run r0: .*test window"):
             collect_run_metrics("r0", tar, bad, cfg, None, LIMITS)
     with pytest.raises(RunDataError, match="no influxdb-data.tar.gz"):
         collect_run_metrics("r0", None, window, cfg, None, LIMITS)

@@ -24,12 +24,12 @@ from influx_helpers import (
     untar,
 )
 
-from ombt_postmortem.influx import native
-from ombt_postmortem.influx.backend import BackendUnavailable, choose_backend, open_server
-from ombt_postmortem.influx.native import go_version, native_server, runtime_env
-from ombt_postmortem.influx.ready import ServerNotReady
+from ombt_postmortem.influx.backends import native
+from ombt_postmortem.influx.backends.choose import BackendUnavailable, choose_backend, open_server
+from ombt_postmortem.influx.backends.native import go_version, native_server, runtime_env
+from ombt_postmortem.influx.backends.ready import ServerNotReady
+from ombt_postmortem.influx.backends.server import Limits
 from ombt_postmortem.influx.restore import sweep_stale
-from ombt_postmortem.influx.server import Limits
 
 pytestmark = influx
 TCP_LISTEN = "0A"
@@ -151,8 +151,8 @@ def test_corrupt_data_fails_with_log_lines(tmp_path: Path) -> None:
 def test_influxd_dies_with_a_sigkilled_parent(data_dir: Path, tmp_path: Path) -> None:
     script = textwrap.dedent(f"""
         import sys, time
-        from ombt_postmortem.influx.native import native_server
-        from ombt_postmortem.influx.server import Limits
+        from ombt_postmortem.influx.backends.native import native_server
+        from ombt_postmortem.influx.backends.server import Limits
         with native_server({str(data_dir)!r}, Limits()) as h:
             print(h.info["pid"], h.info["config"], flush=True)
             time.sleep(120)

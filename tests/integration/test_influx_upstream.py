@@ -33,13 +33,10 @@ import pytest
 from influx_helpers import influx, influxd_children, make_tar_of, reference_server
 
 from ombt_postmortem.errors import RunDataError
-from ombt_postmortem.influx.metrics import (
-    InfluxConfig,
-    collect_run_metrics,
-    influx_client,
-    resolve_database,
-)
-from ombt_postmortem.influx.server import Limits
+from ombt_postmortem.influx.backends.server import Limits
+from ombt_postmortem.influx.client import influx_client
+from ombt_postmortem.influx.collect import collect_run_metrics, resolve_database
+from ombt_postmortem.influx.config import InfluxConfig
 
 pytestmark = influx
 

@@ -23,8 +23,8 @@ import pytest
 from influx_helpers import controller_log, influx_test, make_tar_of, reference_server, run_window
 
 from ombt_postmortem.figures.resources import METRICS, resources_vs_load
-from ombt_postmortem.influx.metrics import InfluxConfig
-from ombt_postmortem.influx.server import Limits
+from ombt_postmortem.influx.backends.server import Limits
+from ombt_postmortem.influx.config import InfluxConfig
 from ombt_postmortem.influx.stage import RunLogs, run_influx_stage
 from ombt_postmortem.influx.suspicious import zero_notes
 

@@ -143,7 +143,7 @@ def test_window_spans_both_sides() -> None:
 
 
 def test_server_limits_leave_room_for_the_job() -> None:
-    from ombt_postmortem.influx.server import Limits
+    from ombt_postmortem.influx.backends.server import Limits
 
     assert Limits.for_job(2, 1536, 512) == Limits(threads=2, mem_mb=1024)
     assert Limits.for_job(0, 100, 512) == Limits(threads=1, mem_mb=64)

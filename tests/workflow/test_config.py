@@ -17,8 +17,8 @@ from conftest import EXAMPLE, REPO, snakemake, write_config
 from ombt_postmortem import config
 from ombt_postmortem.errors import ConfigError
 from ombt_postmortem.figspec import FigureOptions
-from ombt_postmortem.influx.metrics import InfluxConfig
-from ombt_postmortem.influx.server import Limits
+from ombt_postmortem.influx.backends.server import Limits
+from ombt_postmortem.influx.config import InfluxConfig
 
 #: keys of the schema's ``influx`` section that size the job, not InfluxConfig's fields
 JOB_KEYS = ("enabled", "threads", "mem_mb")
@@ -182,7 +182,7 @@ def test_a_built_wheel_carries_the_schema_and_the_presets(tmp_path: Path) -> Non
     assert {"ombt_postmortem/data/config.schema.yaml", "ombt_postmortem/data/queries/qdr.yaml",
             "ombt_postmortem/data/queries/telegraf.yaml"} <= names
     # the installed copy, from a folder with no clone in sight: its own schema and presets
-    code = ("from ombt_postmortem import config; from ombt_postmortem.influx.metrics import "
+    code = ("from ombt_postmortem import config; from ombt_postmortem.influx.config import "
             "InfluxConfig; c = InfluxConfig(); "
             "print(config.SCHEMA_PATH); print(c.query_set.source); print(len(c.query_set.columns))")
     out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, check=True,

@@ -17,11 +17,11 @@ from conftest import EXAMPLE, controller_log, run_ids, snakemake, write_config
 from influx_helpers import http_query, influx_test, influxd_children, run_dirs, untar
 
 from ombt_postmortem.errors import CampaignError, StrictModeError, check_strict
-from ombt_postmortem.influx import native
 from ombt_postmortem.influx import stage as stage_mod
-from ombt_postmortem.influx.metrics import InfluxConfig
-from ombt_postmortem.influx.native import native_server
-from ombt_postmortem.influx.server import Limits
+from ombt_postmortem.influx.backends import native
+from ombt_postmortem.influx.backends.native import native_server
+from ombt_postmortem.influx.backends.server import Limits
+from ombt_postmortem.influx.config import InfluxConfig
 from ombt_postmortem.influx.stage import RunLogs, run_influx_stage
 from ombt_postmortem.ombt import run as run_mod
 from ombt_postmortem.ombt.run import analyse_run

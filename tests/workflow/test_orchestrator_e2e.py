@@ -66,7 +66,7 @@ def test_the_rewritten_example_gives_the_example_s_metrics(
     assert set(up["status"]) == {"ok"}, up["problems"].tolist()
     assert set(orig["status"]) == {"ok"}, orig["problems"].tolist()
     # every metric of the InfluxDB stage: the columns the query set adds
-    from ombt_postmortem.influx.metrics import InfluxConfig
+    from ombt_postmortem.influx.config import InfluxConfig
     columns = InfluxConfig.from_dict({}).query_set.columns
     assert {"min_usage_idle_bus", "messages_delivered", "bus_container_cpu_max"} <= set(columns)
     compared = 0

@@ -21,10 +21,11 @@ from hypothesis import strategies as st
 from influx_helpers import influx_layout, influx_test, run_dirs, run_window
 
 from ombt_postmortem.errors import CampaignError, OmbtPostmortemError, RunDataError
-from ombt_postmortem.influx.metrics import InfluxConfig, collect_run_metrics
+from ombt_postmortem.influx.backends.server import Limits
+from ombt_postmortem.influx.collect import collect_run_metrics
+from ombt_postmortem.influx.config import InfluxConfig
 from ombt_postmortem.influx.queries import QuerySet, identifier, string_literal
 from ombt_postmortem.influx.restore import extract
-from ombt_postmortem.influx.server import Limits
 from ombt_postmortem.params import run_folder, run_key, validate_params
 
 SAFE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._,+=@-]*")

@@ -4,7 +4,7 @@ A job that is SIGKILLed cannot clean up, so what it leaves (a restore folder, a
 container) records its owner: host name, pid and the pid's start time (field 22
 of ``/proc/<pid>/stat``, clock ticks since boot), which tells a live owner from
 a new process that reuses the pid. The next job on the same host removes what
-dead owners left (``restore.sweep_stale``, ``docker_backend.sweep_orphans``).
+dead owners left (``restore.sweep_stale``, ``backends.docker.sweep_orphans``).
 """
 
 from __future__ import annotations

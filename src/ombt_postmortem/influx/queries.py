@@ -24,7 +24,7 @@ series in the run's database (``none`` when no bus's do). ``include`` appends th
 queries, time series and buses of other query sets (a column or bus defined
 twice is an error). The measurements a query set reads (the ``FROM`` of
 its templates, its time series and buses) decide which database of a backup
-holds the run's data (:func:`ombt_postmortem.influx.metrics.resolve_database`).
+holds the run's data (:func:`ombt_postmortem.influx.collect.resolve_database`).
 
 Placeholders: ``{start}`` and ``{stop}`` (mandatory in every template: every
 query is restricted to the run's window, widened by the query's own ``margin_s``

@@ -10,7 +10,7 @@ backup; during the test the CPU, network and RabbitMQ counters follow the
 messages the simulation sent and handled in each interval.
 
 :func:`write_influx_tar` starts a private ``influxd`` on an empty folder
-(:func:`ombt_postmortem.influx.native.native_server`: free ports of 127.0.0.1,
+(:func:`ombt_postmortem.influx.backends.native.native_server`: free ports of 127.0.0.1,
 parent-death signal), creates database ``telegraf`` (retention policy
 ``autogen``), writes the points through ``/write``, stops the server (the
 points stay in the WAL, as in real short runs) and tars
@@ -40,8 +40,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..influx.native import native_server
-from ..influx.server import Limits
+from ..influx.backends.native import native_server
+from ..influx.backends.server import Limits
 from .model import RunSim, SynthSpec
 
 DATABASE = "telegraf"

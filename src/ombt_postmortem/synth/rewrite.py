@@ -40,8 +40,8 @@ from typing import Any
 
 import numpy as np
 
-from ..influx.native import native_server
-from ..influx.server import Limits
+from ..influx.backends.native import native_server
+from ..influx.backends.server import Limits
 from .influx import CREATE_DB, DATABASE, _esc, _post, deterministic_tar, quote_ident
 
 TARGET = "ombt-orchestrator"

@@ -34,8 +34,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError
+from ..keepout import keep_out
 from .jobspec import STAGES, InfluxJob, JobSpecError, LogsJob
-from .keepout import keep_out
 
 if TYPE_CHECKING:
     import logging
@@ -101,8 +101,8 @@ def influx_metrics(spec: InfluxJob, opts: argparse.Namespace) -> None:
     from .. import config
 
     config.trust_validated()  # the workflow validated it: no jsonschema in the job
-    from ..influx.metrics import InfluxConfig
-    from ..influx.server import Limits
+    from ..influx.backends.server import Limits
+    from ..influx.config import InfluxConfig
     from ..influx.stage import RunLogs, run_influx_stage, write_stage
 
     run_id = spec.run_id

@@ -45,14 +45,14 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from ombt_postmortem.errors import EnvironmentFault
-from ombt_postmortem.influx.ready import ServerNotReady, free_port, wait_ready
+from ombt_postmortem.influx.backends.ready import ServerNotReady, free_port, wait_ready
+from ombt_postmortem.influx.backends.server import Limits, ServerHandle
 from ombt_postmortem.influx.restore import (
     PRIVATE_PREFIX,
     private_dir,
     remove_tree,
     sweep_stale,
 )
-from ombt_postmortem.influx.server import Limits, ServerHandle
 
 HOST = "127.0.0.1"
 _PORT_IN_USE = re.compile(rb"address already in use", re.IGNORECASE)
@@ -274,7 +274,7 @@ def native_server(
     """Start ``influxd`` on ``data_dir`` (holding meta/, data/, wal/); yield its handle; stop it.
 
     Raises :class:`InfluxdNotFound` when there is no binary, and
-    :class:`~ombt_postmortem.influx.ready.ServerNotReady` (quoting the last log
+    :class:`~ombt_postmortem.influx.backends.ready.ServerNotReady` (quoting the last log
     lines) when it exits early or does not answer ``/ping`` in time.
     """
     binary = influxd or shutil.which("influxd")

@@ -1,16 +1,23 @@
-"""Keep optional packages out of a job process: ``import X`` fails, loudly.
+"""Keep optional packages out of a process: ``import X`` fails, loudly.
 
 pyarrow imports numpy when it is installed (at ``import pyarrow``) and pandas on
 its first conversion, both optional for it; a per-run job that needs neither
 saves their import (numpy about 0.1 s, pandas 0.3 s of CPU per job) by refusing
-them first. Nothing here imports pyarrow: :func:`keep_out` must run before it for
-numpy. (A meta path finder, rather than ``sys.modules[name] = None``, which
-pyarrow's compiled import ignores.)
+them first (:func:`keep_out`, for the whole process). The ``influxdb`` client
+imports pandas when it can, for a class nothing here uses: :func:`refused` keeps
+it out during that one import. Nothing here imports pyarrow: :func:`keep_out`
+must run before it for numpy. (A meta path finder, rather than
+``sys.modules[name] = None``, which pyarrow's compiled import ignores.)
+
+Domain-neutral: the workflow's jobs (:mod:`.workflow_support.jobs`) and the
+domain packages (:mod:`.influx.client`) both use it.
 """
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 
 class _KeepOut:
@@ -36,3 +43,16 @@ def keep_out(*packages: str, by: str) -> None:
     names = frozenset(packages)
     if not any(isinstance(f, _KeepOut) and f.names >= names for f in sys.meta_path):
         sys.meta_path.insert(0, _KeepOut(names, by))  # type: ignore[arg-type]
+
+
+@contextmanager
+def refused(*packages: str, by: str) -> Iterator[None]:
+    """Within the block only, ``import`` of each of ``packages`` fails (``by`` names
+    the caller in the error): a module that imports them when it can is imported
+    without them. An already imported package is not unloaded."""
+    finder = _KeepOut(frozenset(packages), by)
+    sys.meta_path.insert(0, finder)  # type: ignore[arg-type]
+    try:
+        yield
+    finally:
+        sys.meta_path.remove(finder)  # type: ignore[arg-type]

@@ -28,7 +28,7 @@ Public API: :func:`docker_server`, :func:`engine_available` (for
 :class:`DockerBackendError` (an :class:`~ombt_postmortem.errors.EnvironmentFault`).
 
 TESTED AGAINST PODMAN, NOT DOCKER: these machines have no Docker engine. The
-tests (``tests/test_docker_backend.py``) run this code against Podman 4.3's
+tests (``tests/integration/test_docker_backend.py``) run this code against Podman 4.3's
 Docker-compatible API (``podman system service``), which really enforces the
 limits. Known difference: after an OOM kill Podman leaves ``State.OOMKilled``
 false; only the exit code (137) shows it. Users with Docker point the same
@@ -78,9 +78,9 @@ import docker.errors
 import docker.utils
 import requests.exceptions
 
-from .. import config
-from ..errors import EnvironmentFault
-from . import owner
+from ... import config
+from ...errors import EnvironmentFault
+from .. import owner
 from .ready import wait_ready
 from .server import Limits, ServerHandle
 
@@ -231,14 +231,14 @@ def _spawn_reaper(name: str, base_url: str | None) -> subprocess.Popen[bytes] | 
     cmd = [
         sys.executable,
         "-c",
-        "from ombt_postmortem.influx.docker_backend import _reaper_main; _reaper_main()",
+        "from ombt_postmortem.influx.backends.docker import _reaper_main; _reaper_main()",
         name,
     ]
     if base_url:
         cmd.append(base_url)
     env = dict(os.environ)
     # the reaper must import this package the way we did
-    pkg_root = str(Path(__file__).resolve().parents[2])
+    pkg_root = str(Path(__file__).resolve().parents[3])
     env["PYTHONPATH"] = os.pathsep.join(p for p in (pkg_root, env.get("PYTHONPATH")) if p)
     try:
         return subprocess.Popen(

@@ -10,7 +10,7 @@ from typing import Any
 
 from ombt_postmortem import config
 from ombt_postmortem.errors import EnvironmentFault
-from ombt_postmortem.influx.server import Limits, ServerHandle
+from ombt_postmortem.influx.backends.server import Limits, ServerHandle
 
 #: auto, native, docker: the schema's ``influx.backend`` choices
 BACKENDS = tuple(config.schema("influx")["properties"]["backend"]["enum"])
@@ -50,7 +50,7 @@ def choose_backend(backend: str, docker_opts: Mapping[str, Any] | None = None) -
 
 def _engine_answers(base_url: str | None) -> bool:
     try:
-        from ombt_postmortem.influx.docker_backend import engine_available
+        from ombt_postmortem.influx.backends.docker import engine_available
     except ImportError:  # the docker SDK is missing
         return False
     return bool(engine_available(base_url))
@@ -70,12 +70,12 @@ def open_server(
     ``docker_opts``: ``image`` and ``base_url`` for the docker backend (no image: the
     schema's default ``influx.docker.image``). Raises
     :class:`BackendUnavailable` when no backend can run here, and
-    :class:`~ombt_postmortem.influx.ready.ServerNotReady` when the server does
+    :class:`~ombt_postmortem.influx.backends.ready.ServerNotReady` when the server does
     not come up (its message quotes the server's last log lines).
     """
     chosen = choose_backend(backend, docker_opts)
     if chosen == "native":
-        from ombt_postmortem.influx.native import native_server
+        from ombt_postmortem.influx.backends.native import native_server
 
         # the server's config goes next to the restored data, in the run's private folder
         with native_server(data_dir, limits, log_path=log_path,
@@ -83,7 +83,7 @@ def open_server(
                            tmp_root=Path(data_dir).parent) as handle:
             yield handle
         return
-    from ombt_postmortem.influx.docker_backend import docker_server
+    from ombt_postmortem.influx.backends.docker import docker_server
 
     opts = dict(docker_opts or {})
     with docker_server(Path(data_dir), limits, image=opts.get("image"),

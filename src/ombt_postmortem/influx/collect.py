@@ -1,26 +1,21 @@
-"""The influx stage of one run: restore, serve, query the run's window, export, clean up.
+"""One run's metrics: restore its backup, serve it, query its window, export, clean up.
 
-:func:`collect_run_metrics` is the one function the workflow rule calls. Data
-faults (no window, bad archive, server failing on the restored data, database
-missing) raise :class:`~ombt_postmortem.errors.RunDataError`; a missing
-measurement or field is NaN, never an error.
+:func:`collect_run_metrics` restores the run's archive (:mod:`.restore`), starts a
+server on it (:mod:`.backends`), finds the database holding the run's data, runs the
+query set over the run's window (one value per query, and the notes saying why a
+value is NaN), exports the time series (:mod:`.export`), and always stops the
+server and deletes the folder. Data faults (no window, bad archive, server failing
+on the restored data, database missing) raise
+:class:`~ombt_postmortem.errors.RunDataError`; a missing measurement or field is
+NaN, never an error. The stage (:mod:`.stage`) calls it once per run.
 """
 
 from __future__ import annotations
 
-import gc
-import importlib
-import json
 import logging
 import math
 import os
-import sys
-import threading
 import time
-import urllib.parse
-from collections import deque
-from collections.abc import Iterator, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,22 +24,22 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 
 from ombt_postmortem import arrow_io as aio
-from ombt_postmortem import config
-from ombt_postmortem.errors import ConfigError, InfluxQueryError, RunDataError
-from ombt_postmortem.influx.backend import open_server
-from ombt_postmortem.influx.export import empty_timeseries, timeseries_table
+from ombt_postmortem.errors import RunDataError
+from ombt_postmortem.influx.backends.choose import open_server
+from ombt_postmortem.influx.backends.ready import ServerNotReady
+from ombt_postmortem.influx.backends.server import Limits
+from ombt_postmortem.influx.client import influx_client, run_query
+from ombt_postmortem.influx.config import InfluxConfig
+from ombt_postmortem.influx.export import empty_timeseries, export_timeseries
 from ombt_postmortem.influx.queries import (
     QuerySet,
     epoch_ns,
     identifier,
-    resolve_query_set_path,
     string_literal,
     template_measurements,
     time_literal,
 )
-from ombt_postmortem.influx.ready import ServerNotReady
 from ombt_postmortem.influx.restore import restored
-from ombt_postmortem.influx.server import Limits
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -53,84 +48,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 INTERNAL_DB = "_internal"
-#: the defaults of the ``influx`` section, read from the configuration schema (their one home)
-_DEFAULTS = config.defaults("influx")
-
-
-# --------------------------------------------------------------------------- config
-
-
-@dataclass(frozen=True)
-class InfluxConfig:
-    """The ``influx`` section of the workflow config.
-
-    Keys, types and defaults are those of the configuration schema
-    (see :mod:`ombt_postmortem.config`): the defaults below are read from it, and
-    every instance is checked against it (a :class:`~ombt_postmortem.errors.ConfigError`
-    naming the key).
-    """
-
-    backend: str = _DEFAULTS["backend"]
-    database: str = _DEFAULTS["database"]
-    window_margin_s: float = _DEFAULTS["window_margin_s"]
-    #: margin of the exported time series (None: the queries' window_margin_s); a wider
-    #: export shows the run in context (figures) without changing the metrics
-    export_margin_s: float | None = _DEFAULTS["export_margin_s"]
-    export_timeseries: bool = _DEFAULTS["export_timeseries"]
-    max_extract_mb: float = _DEFAULTS["max_extract_mb"]
-    ready_timeout_s: float = _DEFAULTS["ready_timeout_s"]
-    #: path of a query-set YAML, a preset name (``telegraf``: a file of the package,
-    #: :data:`~ombt_postmortem.influx.queries.PRESETS_DIR`),
-    #: or an inline query set (mapping with ``queries`` and ``timeseries``)
-    queries: str | Mapping[str, Any] = _DEFAULTS["queries"]
-    #: ``image`` and ``base_url`` of the docker backend (missing keys: the schema's defaults)
-    docker: Mapping[str, Any] = field(default_factory=lambda: dict(_DEFAULTS["docker"]))
-    #: where the private temp folders go (None: $TMPDIR / the system default)
-    tmpdir: str | None = _DEFAULTS["tmpdir"]
-    #: folder against which a relative ``queries`` path is resolved first
-    base_dir: str | None = None
-    query_set: QuerySet = field(init=False, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        values = {k: getattr(self, k) for k in _SECTION_FIELDS}
-        if isinstance(values["queries"], Mapping):
-            values["queries"] = dict(values["queries"])
-        values["docker"] = dict(self.docker or {})
-        checked = config.validate(values, "influx")  # types, ranges, unknown docker keys
-        for name in ("window_margin_s", "max_extract_mb", "ready_timeout_s", "export_margin_s"):
-            v = getattr(self, name)
-            if v is not None and not math.isfinite(v):  # JSON has no NaN: Python has
-                raise ConfigError(f"invalid configuration: influx.{name}: {v!r} is not finite")
-        object.__setattr__(self, "docker", checked["docker"])
-        if isinstance(self.queries, Mapping):
-            qs = QuerySet.from_dict(self.queries, source="influx.queries",
-                                    base_dir=self.base_dir)
-        else:
-            qs = QuerySet.load(resolve_query_set_path(self.queries, self.base_dir))
-        object.__setattr__(self, "query_set", qs)
-
-    @classmethod
-    def from_dict(cls, d: Mapping[str, Any] | None, *,
-                  base_dir: Path | str | None = None) -> InfluxConfig:
-        """Build from the config's ``influx`` mapping; missing or null keys take the defaults.
-
-        An unknown key is a :class:`~ombt_postmortem.errors.ConfigError` naming it;
-        ``enabled``, ``threads`` and ``mem_mb`` are allowed and left to the caller
-        (they decide whether the stage runs and the job's resources).
-        """
-        given = {k: v for k, v in dict(d or {}).items() if v is not None}
-        if isinstance(given.get("docker"), Mapping):
-            given["docker"] = {k: v for k, v in given["docker"].items() if v is not None}
-        full = config.validate(given, "influx")
-        kwargs = {k: full[k] for k in _SECTION_FIELDS}
-        if base_dir is not None:
-            kwargs["base_dir"] = str(base_dir)
-        return cls(**kwargs)
-
-
-#: the fields of InfluxConfig that are keys of the schema's ``influx`` section
-_SECTION_FIELDS = tuple(f for f in InfluxConfig.__dataclass_fields__
-                        if f not in ("base_dir", "query_set"))
 
 
 # --------------------------------------------------------------------------- result
@@ -154,86 +71,7 @@ class RunMetrics:
         return aio.to_frame(self.timeseries_table)
 
 
-# --------------------------------------------------------------------------- HTTP
-
-
-#: headers of every request (requests' session would otherwise ask for gzip)
-CLIENT_HEADERS = {"Accept": "application/x-msgpack", "Accept-Encoding": "identity"}
-
-
-class _RefusePandas:
-    @staticmethod
-    def find_spec(name: str, path: object = None, target: object = None) -> None:
-        if name == "pandas" or name.startswith("pandas."):
-            raise ModuleNotFoundError(f"{name} is not imported with the influxdb client",
-                                      name=name)
-
-
-def _client_class() -> type[InfluxDBClient]:
-    """``influxdb.InfluxDBClient``, imported on first use without pulling pandas in.
-
-    The package's ``__init__`` imports its DataFrameClient, which imports pandas when
-    it can (0.4 s, and the per-run jobs keep pandas out: jobs.keep_unneeded_out);
-    pandas is refused during that import, so influxdb.DataFrameClient is the
-    package's stub in this process (nothing here uses it).
-    """
-    if "influxdb.client" not in sys.modules and "pandas" not in sys.modules:
-        finder = _RefusePandas()
-        sys.meta_path.insert(0, finder)  # type: ignore[arg-type]
-        try:
-            importlib.import_module("influxdb.client")
-        finally:
-            sys.meta_path.remove(finder)  # type: ignore[arg-type]
-    from influxdb.client import InfluxDBClient
-    return InfluxDBClient
-
-
-def influx_client(url: str, *, timeout_s: float = 300.0) -> InfluxDBClient:
-    """An ``influxdb`` 1.x client of the server at ``url`` (``http://host:port[/path]``).
-
-    It asks for msgpack bodies (InfluxDB >= 1.4 answers them; older servers
-    answer JSON, which the client reads too), not gzipped (on loopback, gzip only
-    costs CPU on both ends: +50% on the export), no credentials, no retries.
-    """
-    client_class = _client_class()
-    u = urllib.parse.urlsplit(url)
-    if u.scheme not in ("http", "https") or not u.hostname:
-        raise ValueError(f"not an InfluxDB URL: {url!r}")
-    return client_class(host=u.hostname, port=u.port or (443 if u.scheme == "https" else 80),
-                        username=None, password=None, ssl=u.scheme == "https",
-                        verify_ssl=u.scheme == "https", timeout=timeout_s, retries=1,
-                        path=u.path.strip("/"), headers=dict(CLIENT_HEADERS))
-
-
-def _error_text(e: Exception) -> str:
-    content = getattr(e, "content", None) or str(e)
-    if isinstance(content, bytes):
-        content = content.decode("utf-8", "replace")
-    try:
-        err = json.loads(content)
-    except ValueError:
-        return str(content)
-    return str(err.get("error", content)) if isinstance(err, dict) else str(content)
-
-
-def client_query(client: InfluxDBClient, q: str, db: str | None = None, *,
-                 epoch: str = "ns") -> dict[str, Any]:
-    """Run one statement; return its result object (``series``...), raise InfluxQueryError."""
-    from influxdb.exceptions import InfluxDBClientError, InfluxDBServerError
-    from requests.exceptions import RequestException
-
-    try:
-        res = client.query(q, database=db, epoch=epoch)
-    except (InfluxDBClientError, InfluxDBServerError) as e:
-        raise InfluxQueryError(_error_text(e)) from None
-    except RequestException as e:
-        raise InfluxQueryError(f"no answer from {client._baseurl}: {e}") from None
-    if isinstance(res, list):  # the client returns a list unless exactly one result
-        res = res[0] if res else None
-    return dict(res.raw) if res is not None else {}
-
-
-# --------------------------------------------------------------------------- the stage
+# --------------------------------------------------------------------------- the run
 
 
 class _RunLog:
@@ -251,16 +89,18 @@ class _RunLog:
 
 
 def check_window(run: str, window: tuple[float, float] | None) -> tuple[float, float]:
-    """The run window as two finite epoch seconds with start <= stop, or a RunDataError."""
+    """The run's test window as two finite epoch seconds with 0 < start <= stop, or a
+    RunDataError: the stage's one check of the window (None: the ombt statistics,
+    and the agents' logs, gave no start/stop time)."""
     if window is None:
-        raise RunDataError(run, None, "no run window: start/stop times unknown "
-                                      "(controller log missing or unreadable)")
+        raise RunDataError(run, None, "no test window: the ombt statistics have no "
+                                      "start/stop time (see the run's ombt problems)")
     try:
         start, stop = (float(window[0]), float(window[1]))
     except (TypeError, ValueError, IndexError):
-        raise RunDataError(run, None, f"invalid run window {window!r}") from None
+        raise RunDataError(run, None, f"invalid test window {window!r}") from None
     if not (math.isfinite(start) and math.isfinite(stop)) or stop < start or start <= 0:
-        raise RunDataError(run, None, f"invalid run window {window!r}")
+        raise RunDataError(run, None, f"invalid test window {window!r}")
     return start, stop
 
 
@@ -367,12 +207,12 @@ def _hold(url: str, note: _RunLog) -> None:
 
 
 def _databases(run: str, tar_path: Path, client: InfluxDBClient) -> list[str]:
-    result = _query(run, tar_path, client, "SHOW DATABASES", None, "SHOW DATABASES")
+    result = run_query(run, tar_path, client, "SHOW DATABASES", None, "SHOW DATABASES")
     return [row[0] for s in result.get("series", []) for row in s.get("values", [])]
 
 
 def _measurements(run: str, tar_path: Path, client: InfluxDBClient, db: str) -> set[str]:
-    result = _query(run, tar_path, client, "SHOW MEASUREMENTS", db, f"SHOW MEASUREMENTS ({db})")
+    result = run_query(run, tar_path, client, "SHOW MEASUREMENTS", db, f"SHOW MEASUREMENTS ({db})")
     return {str(row[0]) for s in result.get("series", []) for row in s.get("values", [])}
 
 
@@ -424,7 +264,7 @@ def bus_note(run: str, tar_path: Path, client: InfluxDBClient, db: str, qs: Quer
         if bus.role is not None:
             q = (f"SHOW SERIES FROM {', '.join(identifier(m) for m in ms)} "
                  f"WHERE \"role\" = {string_literal(bus.role)} LIMIT 1")
-            if not _query(run, tar_path, client, q, db, f"bus {bus.name}").get("series"):
+            if not run_query(run, tar_path, client, q, db, f"bus {bus.name}").get("series"):
                 continue
         role = f" of role {bus.role}" if bus.role is not None else ""
         found.append(f"{bus.name} ({', '.join(ms)}{role})")
@@ -444,7 +284,7 @@ def all_nan_note(run: str, tar_path: Path, client: InfluxDBClient, db: str, qs: 
     spans, in_window = [], False
     for m in sorted(present):
         for order, where in (("ASC", ""), ("DESC", ""), ("ASC", f" WHERE {inside}")):
-            r = _query(run, tar_path, client, f"SELECT * FROM {identifier(m)}{where} "
+            r = run_query(run, tar_path, client, f"SELECT * FROM {identifier(m)}{where} "
                        f"ORDER BY time {order} LIMIT 1", db, f"a point of {m}")
             times = [row[0] for s in r.get("series", []) for row in s.get("values", [])]
             if where:
@@ -463,13 +303,6 @@ def all_nan_note(run: str, tar_path: Path, client: InfluxDBClient, db: str, qs: 
             "measurements, but none that the queries select (fields, roles or tags absent, "
             "or fewer samples than a counter needs)")
 
-
-def _query(run: str, tar_path: Path, client: InfluxDBClient, q: str, db: str | None,
-           what: str) -> dict[str, Any]:
-    try:
-        return client_query(client, q, db)
-    except InfluxQueryError as e:
-        raise RunDataError(run, tar_path, f"query {what} failed: {e} (query: {q})") from None
 
 
 def _run_queries(run: str, tar_path: Path, client: InfluxDBClient, db: str, qs: QuerySet,
@@ -491,7 +324,7 @@ def _run_queries(run: str, tar_path: Path, client: InfluxDBClient, db: str, qs: 
             values[spec.column] = math.nan
             continue
         q = spec.render(lo_ns, hi_ns)
-        result = _query(run, tar_path, client, q, db, spec.column)
+        result = run_query(run, tar_path, client, q, db, spec.column)
         values[spec.column] = _scalar(spec.column, result, notes, nodata)
     if nodata:
         notes.append("no data in the window (no point of the field in it; a counter's "
@@ -530,70 +363,3 @@ def _scalar(column: str, result: dict[str, Any], notes: list[str],
         return float(value)
     notes.append(f"{column}: non-numeric value {value!r}: NaN")
     return math.nan
-
-
-#: time-series queries of the export in flight at once, each on its own connection:
-#: influxd computes the next answers while this process decodes and converts the
-#: previous ones (the client's CPU time, ~0.2 s on a realistic run, then overlaps
-#: the server's work when a core is free; 3 measured as 2: docs/benchmarks.md)
-EXPORT_IN_FLIGHT = 2
-
-
-def export_timeseries(run: str, tar_path: Path, url: str, db: str, qs: QuerySet,
-                      lo_ns: int, hi_ns: int, notes: list[str], *,
-                      in_flight: int = EXPORT_IN_FLIGHT) -> pa.Table:
-    """The raw points of the query set's ``timeseries`` in [lo_ns, hi_ns], long form
-    (:func:`ombt_postmortem.influx.export.timeseries_table`), from the server at ``url``.
-
-    The queries run ``in_flight`` at a time, each worker thread with its own client
-    (one connection each); their answers are converted in query order as they come.
-    """
-    specs = list(qs.timeseries)
-    order = {m.measurement: i for i, m in enumerate(specs)}
-    clients: list[InfluxDBClient] = []
-    local = threading.local()
-
-    def fetch(i: int) -> dict[str, Any]:
-        client = getattr(local, "client", None)
-        if client is None:
-            client = local.client = influx_client(url)
-            clients.append(client)
-        spec = specs[i]
-        return _query(run, tar_path, client, spec.render(lo_ns, hi_ns), db,
-                      f"timeseries {spec.measurement}")
-
-    pool = ThreadPoolExecutor(max_workers=max(1, in_flight),
-                              thread_name_prefix=f"influx-export-{run[:20]}")
-    pending: deque[Future[dict[str, Any]]] = deque()
-
-    def results() -> Iterator[tuple[str, dict[str, Any]]]:
-        # at most in_flight answers waiting besides the one being converted: the
-        # decoded answers (Python lists) never all pile up in memory
-        nxt = 0
-        while nxt < len(specs) and len(pending) < max(1, in_flight):
-            pending.append(pool.submit(fetch, nxt))
-            nxt += 1
-        for spec in specs:
-            result = pending.popleft().result()
-            if nxt < len(specs):
-                pending.append(pool.submit(fetch, nxt))
-                nxt += 1
-            yield spec.measurement, result
-
-    # the decoded responses are a million acyclic lists and numbers: the cyclic
-    # collector would only scan them again and again while they are built
-    paused = gc.isenabled()
-    gc.disable()
-    try:
-        table, skipped = timeseries_table(results(), order)
-    finally:
-        for f in pending:
-            f.cancel()
-        pool.shutdown(wait=True)
-        for c in clients:
-            c.close()
-        if paused:
-            gc.enable()
-    if skipped:
-        notes.append(f"timeseries: {skipped} non-numeric values left out")
-    return table
