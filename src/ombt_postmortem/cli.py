@@ -12,8 +12,8 @@ from typing import Any
 from .compare.command import add_parser as add_compare_parser
 from .errors import RunDataError
 from .ombt.parse import parse_run_folder
+from .ombt.printout import format_results
 from .ombt.stats import merge_agents
-from .ombt.text import format_results
 
 
 def cmd_show(args: argparse.Namespace) -> int:

@@ -10,7 +10,7 @@ Where they come from, in this order (:func:`load_run_samples`):
 3. else none: the comparison of that run has point values only (no interval).
 
 The samples follow the definitions of ``messages.parquet`` (see
-:mod:`ombt_postmortem.messages.contract`): round trip = (stop - start) x 1000 ms
+:mod:`ombt_postmortem.messages.summary`): round trip = (stop - start) x 1000 ms
 of the client lines without error, binned by the second of their ``stop``;
 one way = (recv - start) x 1000 ms of the server lines, by the second of their
 ``recv``; client errors binned by their ``stop`` second (their ``start`` without

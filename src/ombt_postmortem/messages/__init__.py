@@ -15,8 +15,8 @@ from .analyse import (
     analyse_messages,
     write_messages,
 )
-from .contract import SUMMARY_SCHEMA
 from .discover import AgentLog, find_agent_logs, scan_agent_logs
+from .summary import SUMMARY_SCHEMA
 from .timeline import SCHEMA as TIMELINE_SCHEMA
 
 __all__ = ["PER_MESSAGE_SCHEMA", "SUMMARY_SCHEMA", "TIMELINE_SCHEMA", "AgentLog",

@@ -12,10 +12,10 @@ import pyarrow as pa
 
 from .. import arrow_io
 from ..errors import RunDataError
-from .contract import SUMMARY_SCHEMA, empty_summary, latency_figures, matching
+from .arrays import Lines, id_codes, lines_of
 from .discover import Discovery, discover, scan_folder
-from .frame import Lines, id_codes, lines_of
 from .read import ParsedLogs, Salvage, parse_agent_logs
+from .summary import SUMMARY_SCHEMA, empty_summary, latency_figures, matching
 from .timeline import SCHEMA as TIMELINE_SCHEMA
 from .timeline import timeline
 

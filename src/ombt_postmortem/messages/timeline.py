@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from .frame import Lines
+from .arrays import Lines
 from .quantiles import grouped_quantiles
 
 SCHEMA = pa.schema([("second", pa.int64()), ("side", pa.string()), ("count", pa.int64()),

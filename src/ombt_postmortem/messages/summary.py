@@ -1,4 +1,5 @@
-"""The per-run summary row of issue 10 (the contract), from :class:`~.frame.Lines`.
+"""The per-run summary row of the messages stage (messages.parquet), from
+:class:`~.arrays.Lines`.
 
 Definitions (a separate oracle in ``tests/support/independent_messages.py`` recomputes them):
 
@@ -34,7 +35,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from .frame import Lines
+from .arrays import Lines
 from .quantiles import quantiles
 
 NAN = float("nan")
