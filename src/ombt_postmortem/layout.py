@@ -103,7 +103,7 @@ COMPUTED_COLUMNS = frozenset({"run_id", LABEL, "backup_dir", *HEAD_COLUMNS, CONT
                               BACKUP_NOTES})
 
 #: the folder of the campaign comparison, under the results folder; the run-by-run
-#: comparison of two campaigns goes to comparison/<baseline>_vs_<candidate>/ (issue 24)
+#: comparison of two campaigns goes to comparison/<baseline>_vs_<candidate>/
 COMPARISON = "comparison"
 #: per campaign (config compare.hgrm): <results>/<campaign>/hgrm/<label>.rtt.hgrm, .oneway.hgrm
 HGRM_DIR = "hgrm"

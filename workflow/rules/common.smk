@@ -16,11 +16,11 @@ from ombt_postmortem.params import load_params
 # before the schema's own "additional property" message, which would not say why
 if "cluster" in config:
     raise SystemExit(
-        "ombt-postmortem: config: cluster.runs_per_job is gone (issue 21): the runs per "
+        "ombt-postmortem: config: cluster.runs_per_job is gone: the runs per "
         "cluster job are Snakemake's --group-components, in profiles/slurm/config.yaml "
         "(per_run = 2 x runs with the InfluxDB stage on, 1 x runs without)"
     )
-# our own check first: a config error is one line naming the key (issue 22), not
+# our own check first: a config error is one line naming the key, not
 # snakemake's dump of the schema; snakemake's validate then fills the defaults.
 # SystemExit, not WorkflowError: Snakemake would add the file and line of this check.
 try:
@@ -36,7 +36,7 @@ validate(config, schema=str(SCHEMA_PATH))
 RESULTS = config["results_dir"]
 
 
-# A quiet console (issue 22): progress, warnings, errors and the summary, not every
+# A quiet console: progress, warnings, errors and the summary, not every
 # job's block of 200-character paths (ombt_postmortem.workflow_support.console; the details stay in
 # .snakemake/log/ and come back with -p, --verbose or OMBT_POSTMORTEM_VERBOSE=1).
 # Snakemake (9.x) has no option for this: --quiet rules also drops -p's commands.
@@ -101,8 +101,7 @@ COMPONENTS_PER_RUN = 2 if INFLUX_ENABLED else 1
 # arms the next one, so each finished job adds a chain of one round per second that
 # lives as long as jobs are ready. With thousands of runs the main process ends up
 # spending more CPU in these empty rounds (each walks every ready and every pending
-# job) than the jobs themselves: 1000 runs, first 46 jobs: 1076 rounds, the 45th
-# job alone 62 (bench/bench_sched.py, docs/benchmarks.md "Scheduling cost").
+# job) than the jobs themselves (bench/bench_sched.py, docs/benchmarks.md).
 # A local machine has no submission rate to protect, so the limiter is dropped when
 # it is Snakemake's default; a limit set on purpose (and any cluster run) is kept.
 # No public way: --max-jobs-per-timespan takes no "none" (its 100/1s default came with
@@ -150,9 +149,8 @@ def run_files(wildcards):
 def per_job_function(func):
     """Decorator of the input and params functions Snakemake calls for every per-run
     job: their signature, computed once. Snakemake reads each such function's
-    signature (`inspect.signature`) about 8 times per job, uncached: 160 000 calls,
-    4.5 us each, at 10 000 runs; a function's `__signature__` (Python's own
-    protocol) is returned by `inspect.signature` in under 1 us."""
+    signature (`inspect.signature`) several times per job, uncached; a function's
+    `__signature__` (Python's own protocol) is returned by `inspect.signature` at once."""
     func.__signature__ = inspect.signature(func)
     return func
 

@@ -12,9 +12,7 @@
 # and outputs in it are the rule's own, from the same dicts and input functions as the
 # rule's `input:` and `output:` (job_spec; each stage file defines its spec function).
 # One function per job, not two: when it builds the DAG, Snakemake evaluates every param of every job (even in a dry run) and
-# inspects each function's signature twice per job; with one function instead of
-# two, `snakemake -n` at 10 000 runs went from 33.7 to 30.3 s (docs/benchmarks.md,
-# "Snakemake's floor for the same DAG").
+# inspects each function's signature twice per job (docs/benchmarks.md, bench_sched.py).
 # A spec is not a file: no extra job or file to write before the job, and the
 # command Snakemake prints (`-p`) or records is the whole job, to run again by hand.
 # The job's threads, memory and log are options of the command: Snakemake scales

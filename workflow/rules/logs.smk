@@ -4,7 +4,7 @@
 # tables; the agents' own per-message logs -> exact latencies, loss, duplicates and a
 # per-second timeline (messages.enabled), and the per-message table
 # (messages.keep_per_message). One job, not two: each job costs a process start and its
-# imports (issue 21; docs/benchmarks.md). The InfluxDB job reads none of its outputs:
+# imports (docs/benchmarks.md, bench_jobs.py). The InfluxDB job reads none of its outputs:
 # redoing this job (an agent log edited, a messages setting changed) redoes no restore.
 # Group RUN_GROUP (common.smk): many runs per cluster job, see cluster.runs_per_job.
 from ombt_postmortem.workflow_support.jobspec import LogsJob, check_rule_files

@@ -1,4 +1,4 @@
-"""Two campaigns compared run by run, with bootstrap confidence intervals (issue 24).
+"""Two campaigns compared run by run, with bootstrap confidence intervals.
 
 :func:`compare_campaigns` matches the runs of a baseline and a candidate
 campaign (:class:`Side`, e.g. ``Side.open("results/a")``), computes per pair

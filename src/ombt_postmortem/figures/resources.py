@@ -77,7 +77,7 @@ class Metric:
 
 #: the metric columns of the default query set (telegraf.yaml + qdr.yaml), in panel order:
 #: both drivers', then RabbitMQ's, then the qdr router's. Cumulative counters only as
-#: what the run did (``messages_delivered_in_run``, ``_rate``; issue 22): the table's
+#: what the run did (``messages_delivered_in_run``, ``_rate``): the table's
 #: ``messages_delivered``, the counter's maximum since the broker started, grows from
 #: run to run and is not drawn.
 METRICS: dict[str, Metric] = {

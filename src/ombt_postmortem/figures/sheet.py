@@ -1,4 +1,4 @@
-"""All the runs' figures of one kind at a glance: a contact sheet (issue 22, item 7).
+"""All the runs' figures of one kind at a glance: a contact sheet.
 
 A per-run kind (latency histograms, bus time series, messages over time) has one
 figure per run; the report shows one at a time. The sheet puts them side by side,

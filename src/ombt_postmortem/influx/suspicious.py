@@ -1,4 +1,4 @@
-"""Suspicious values of the InfluxDB stage (issue 22, item 6): a zero where the run
+"""Suspicious values of the InfluxDB stage: a zero where the run
 clearly had traffic.
 
 A RabbitMQ bus that delivered thousands of messages had connections, consumers and

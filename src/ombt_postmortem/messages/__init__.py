@@ -1,4 +1,4 @@
-"""Per-message analysis of the ombt agents' own logs (issue 10): no pandas, no Snakemake.
+"""Per-message analysis of the ombt agents' own logs: no pandas, no Snakemake.
 
 :func:`analyse_messages` reads a run folder's agent logs (found by their first
 line, :func:`find_agent_logs`) and gives the summary row (``SUMMARY_SCHEMA``),

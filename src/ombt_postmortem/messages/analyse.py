@@ -88,7 +88,7 @@ def _notes(run: str, row: dict[str, Any], call_like: bool, first: Sequence[str] 
 
 def _count_repeats_once(ln: Lines, code: np.ndarray, n_ids: int) -> int:
     """Make every client line whose id an earlier client line already has (file
-    order) no message line, so that the message is counted once (issue 25, item 3);
+    order) no message line, so that the message is counted once;
     returns how many. One ``bincount`` when there is none (ombt's ids are unique)."""
     cm = ln.client & ln.message
     cc = code[cm]

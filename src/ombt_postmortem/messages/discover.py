@@ -118,7 +118,7 @@ class Discovery:
 def discover(candidates: Sequence[Path], run: str = "") -> Discovery:
     """The agent logs among ``candidates`` (told by their first line), sorted by file
     name; one problem line per file that could not be read, one note per empty or
-    binary file (issue 25, item 3: such a log must not vanish without a word)."""
+    binary file (such a log must not vanish without a word)."""
     out = Discovery([], [], [])
     for p in sorted(candidates, key=lambda c: c.name):
         try:

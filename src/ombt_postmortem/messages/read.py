@@ -22,7 +22,7 @@ taken for bad lines:
   ``"error": "`` and the closing ``"}`` is escaped is read with that text as is;
 - times written as strings (``"start": "1795855099.809231"``): a string holding a
   decimal number is read as that number; a time of any other type is left out
-  (null). Both are counted, never silent (issue 25, item 2).
+  (null). Both are counted, never silent.
 """
 
 from __future__ import annotations

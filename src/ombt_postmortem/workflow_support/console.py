@@ -1,4 +1,4 @@
-"""The workflow's console, quiet by default (issue 22, item 8).
+"""The workflow's console, quiet by default.
 
 Snakemake prints, for every job, a block listing its input, output and log paths (a
 run's id is ~150 characters: 8 to 10 lines of 200+ characters per job), then "Select

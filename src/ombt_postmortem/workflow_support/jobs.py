@@ -126,7 +126,7 @@ def influx_metrics(spec: InfluxJob, opts: argparse.Namespace) -> None:
                 Path(spec.timeseries) if spec.timeseries else None)
     if result.problems:
         # data faults: in the table's problems and the summary the workflow ends with;
-        # on the console only when verbose (issue 22), always in the job's log
+        # on the console only when verbose (docs/guide.md), always in the job's log
         if log_path is not None:
             with log_path.open("a", encoding="utf-8") as f:
                 f.writelines(f"WARNING {p}\n" for p in result.problems)

@@ -25,7 +25,7 @@ class _NoDataFault(logging.Filter):
 
 def job_logger(name: str, log_path: str | Path | None) -> logging.Logger:
     """A logger writing to the job's log file (if any) and to stderr: everything to the
-    file, only warnings and errors to stderr (the console stays quiet: issue 22), and of
+    file, only warnings and errors to stderr (the console stays quiet), and of
     them not the runs' data faults (records logged with ``extra=errors.DATA_FAULT``), unless
     ``OMBT_POSTMORTEM_VERBOSE`` is set (or there is no log file)."""
     logger = logging.getLogger(f"ombt_postmortem.job.{name}")

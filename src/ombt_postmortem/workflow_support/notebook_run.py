@@ -2,7 +2,7 @@
 
 Snakemake's ``notebook:`` directive (9.x) first runs ``papermill --version`` through
 the shell to choose its engine, and without papermill that prints ``papermill: command
-not found`` on the console of every successful run (issue 22). The notebook is run here
+not found`` on the console of every successful run. The notebook is run here
 instead, with the same engine as the directive's fallback (nbclient, under nbconvert):
 a first cell (tagged :data:`PARAMETERS_TAG`) sets ``RESULTS``, the campaign's results
 folder; every cell then runs in a fresh ``python3`` kernel (ipykernel, this Python: the
