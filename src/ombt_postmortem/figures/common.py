@@ -192,6 +192,21 @@ def stack_campaigns(tables: Mapping[str, pd.DataFrame],
     return (pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()), pcols
 
 
+def campaign_groups(fs: FigureSet, table: pd.DataFrame, group_by: Sequence[str]
+                    ) -> Iterator[tuple[dict[str, Any], str, pd.DataFrame]]:
+    """(values, figure name, rows) of each group of a stacked table (:func:`stack_campaigns`)
+    that holds runs of at least two campaigns; a group of one campaign only is skipped in
+    ``fs``'s manifest, with the reason (nothing to compare)."""
+    for keys, sub in groups(table, group_by):
+        name = stem_of(keys)
+        found = list(dict.fromkeys(sub["campaign"]))
+        if len(found) < 2:
+            fs.skip(name, f"{describe(keys) or 'all runs'}: only in campaign {found[0]}, "
+                          f"nothing to compare")
+            continue
+        yield keys, name, sub
+
+
 def series_columns(sub: pd.DataFrame, params: Sequence[str], first: Sequence[str],
                    exclude: Iterable[str]) -> list[str]:
     """The columns that tell the lines of a figure apart.

@@ -24,6 +24,7 @@ from .common import (
     SIDES,
     FigureOptions,
     FigureSet,
+    campaign_groups,
     describe,
     dodge_steps,
     dodged,
@@ -315,13 +316,7 @@ def campaign_comparison(tables: Mapping[str, pd.DataFrame], out_dir: Path | str,
         lambda name: require_columns(tables[name], f"figures.x (campaign {name})", o.x))
     group_by = [g for g in _present(fs, table, o.group_by, "group_by") if g != o.compare]
     lines = _present(fs, table, (o.lines,), "lines")
-    for keys, sub in groups(table, group_by):
-        name = stem_of(keys)
-        found = list(dict.fromkeys(sub["campaign"]))
-        if len(found) < 2:
-            fs.skip(name, f"{describe(keys) or 'all runs'}: only in campaign {found[0]}, "
-                          f"nothing to compare")
-            continue
+    for keys, name, sub in campaign_groups(fs, table, group_by):
         inner = [c for c in pcols if c not in (o.x, *lines, *group_by)
                  and any(s[c].nunique(dropna=False) > 1 for _, s in sub.groupby("campaign"))]
         series = ["campaign", *lines, *inner]

@@ -32,6 +32,7 @@ from .common import (
     MIB,
     FigureOptions,
     FigureSet,
+    campaign_groups,
     describe,
     dodge_steps,
     dodged,
@@ -302,13 +303,7 @@ def resources_comparison(tables: Mapping[str, pd.DataFrame], out_dir: Path | str
         return fs
     group_by = [g for g in o.group_by if g in table.columns and g != o.compare]
     lines = [c for c in (o.lines,) if c in table.columns]
-    for keys, sub in groups(table, group_by):
-        name = stem_of(keys)
-        found = list(dict.fromkeys(sub["campaign"]))
-        if len(found) < 2:
-            fs.skip(name, f"{describe(keys) or 'all runs'}: only in campaign {found[0]}, "
-                          f"nothing to compare")
-            continue
+    for keys, name, sub in campaign_groups(fs, table, group_by):
         series = ["campaign", *series_columns(sub, pcols, lines,
                                               exclude=[o.x, "campaign", *group_by])]
         sub, series = with_repeat(sub, series, o.x)
