@@ -45,6 +45,8 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+import common
+
 REPO = Path(__file__).resolve().parents[1]
 FORMAT = 2
 RECORDS = REPO / "bench" / "results"
@@ -63,14 +65,7 @@ def median(values: Iterable[float]) -> float:
     return statistics.median(list(values))
 
 
-def fmt_values(values: list[float], digits: int = 2) -> str:
-    """``median [min-max]`` of ``values``, the value alone if there is one."""
-    if not values:
-        return "-"
-    m = statistics.median(values)
-    if len(values) == 1:
-        return f"{m:.{digits}f}"
-    return f"{m:.{digits}f} [{min(values):.{digits}f}-{max(values):.{digits}f}]"
+fmt_values = common.fmt  # ``median [min-max]``, the value alone if there is one
 
 
 def fmt(samples: list[Sample] | None, key: str = "wall") -> str:

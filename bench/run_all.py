@@ -53,7 +53,6 @@ import csv
 import datetime as dt
 import json
 import os
-import platform
 import resource
 import shutil
 import subprocess
@@ -64,6 +63,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import common
 import render  # bench/render.py, next to this script
 import yaml
 from common import PY, REPO, TOUCH, git_commit
@@ -454,33 +454,8 @@ def _same_table(a: str, b: str) -> bool | str:
 
 
 def machine() -> dict[str, str]:
-    cpu = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    mem = "unknown"
-    try:
-        kb = int(Path("/proc/meminfo").read_text().split()[1])
-        mem = f"{kb / 1024**2:.0f} GiB"
-    except (OSError, ValueError, IndexError):
-        pass
-
-    def version(cmd: list[str]) -> str:
-        try:
-            return subprocess.run(cmd, capture_output=True, text=True, timeout=30).stdout \
-                .strip().splitlines()[0]
-        except (OSError, IndexError, subprocess.SubprocessError):
-            return "unknown"
-
-    return {"cores": str(os.cpu_count()), "cpu": cpu, "memory": mem,
-            "kernel": platform.release(), "python": platform.python_version(),
-            "snakemake": version([*SNAKEMAKE, "--version"]),
-            "influxd": version(["influxd", "version"]),
-            "load": " ".join(f"{x:.1f}" for x in os.getloadavg())}
+    """bench/common.py's machine, with the load average as one text (results.json format 2)."""
+    return {**common.machine(), "load": " ".join(f"{x:.1f}" for x in os.getloadavg())}
 
 
 def merge_results(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
